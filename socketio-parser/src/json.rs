@@ -94,10 +94,20 @@ fn encode(packet: &Packet) -> Vec<Frame> {
             PacketData::Connect(None) | PacketData::Disconnect => None,
             PacketData::Event(args) | PacketData::Ack(args) => Some(Placeholders::Many(args)),
         };
-        if let Some(data) = data {
-            let with = WithPlaceholders { data, attachments: &attachments };
-            // Writing JSON of string-keyed values into a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut *sink, &with);
+        // Writing JSON of string-keyed values into a Vec cannot fail. Only events and acks carry
+        // attachments: binary elsewhere (a CONNECT payload) is written as an array of byte values.
+        match data {
+            Some(data) if binary => {
+                let _ =
+                    serde_json::to_writer(&mut *sink, &WithPlaceholders { data, attachments: &attachments });
+            }
+            Some(Placeholders::One(v)) => {
+                let _ = serde_json::to_writer(&mut *sink, v);
+            }
+            Some(Placeholders::Many(args)) => {
+                let _ = serde_json::to_writer(&mut *sink, args);
+            }
+            None => {}
         }
     }
     let attachments = attachments.into_inner();

@@ -295,7 +295,8 @@ impl Reader<'_> {
     }
 
     fn str(&mut self, len: usize) -> Result<Value, DecodeError> {
-        let s = std::str::from_utf8(self.take(len)?).map_err(|_| DecodeError::InvalidMsgpack("invalid UTF-8"))?;
+        let s =
+            std::str::from_utf8(self.take(len)?).map_err(|_| DecodeError::InvalidMsgpack("invalid UTF-8"))?;
         Ok(Value::String(s.to_owned()))
     }
 

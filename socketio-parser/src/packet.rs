@@ -39,14 +39,8 @@ impl PacketType {
 }
 
 /// Event names the protocol reserves: a peer may not send events by these names.
-pub const RESERVED_EVENTS: [&str; 6] = [
-    "connect",
-    "connect_error",
-    "disconnect",
-    "disconnecting",
-    "newListener",
-    "removeListener",
-];
+pub const RESERVED_EVENTS: [&str; 6] =
+    ["connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"];
 
 /// What a packet carries, by packet kind.
 #[derive(Debug, Clone, PartialEq)]

@@ -2,6 +2,8 @@
 //! captured by `vectors/generate.mjs`) must be exactly what ours produce, and must decode to the packet
 //! they were made from.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 use bytes::Bytes;
 use socketio_parser::{Frame, JsonParser, MsgpackParser, Packet, PacketData, Parser, Value};
 
@@ -41,8 +43,9 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/node-socketio.json"))
-        .expect("vector file");
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/node-socketio.json"))
+            .expect("vector file");
     let cases: Vec<Value> = serde_json::from_str(&text).expect("vector JSON");
     assert!(cases.len() >= 20, "the vector file lists every case");
     cases

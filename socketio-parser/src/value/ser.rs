@@ -219,10 +219,7 @@ impl ser::SerializeMap for MapBuilder {
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ValueError> {
-        let key = self
-            .key
-            .take()
-            .ok_or_else(|| ValueError::new("map value serialized before its key"))?;
+        let key = self.key.take().ok_or_else(|| ValueError::new("map value serialized before its key"))?;
         self.map.insert(key, to_value(value)?);
         Ok(())
     }
@@ -382,11 +379,7 @@ impl ser::Serializer for KeySerializer {
     fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, ValueError> {
         Err(key_error())
     }
-    fn serialize_struct(
-        self,
-        _name: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeStruct, ValueError> {
+    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Self::SerializeStruct, ValueError> {
         Err(key_error())
     }
     fn serialize_struct_variant(
