@@ -9,7 +9,7 @@
 //!
 //! let parser = JsonParser::default();
 //! let packet = Packet::event("/", "hello", vec![Value::from("world")]);
-//! let frames = parser.encode(&packet).unwrap();
+//! let frames = parser.encode(&packet);
 //! let mut decoder = parser.decoder();
 //! let mut decoded = None;
 //! for frame in frames {

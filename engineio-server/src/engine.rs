@@ -1,0 +1,414 @@
+//! [`EngineIo`]: the session table and the handling of every request.
+
+use crate::config::{EngineConfig, TransportKind};
+use crate::handler::{ConnectionError, ErrorCode, Handler};
+use crate::request::{self, EngineBody, RemoteAddr, RequestInfo};
+use crate::session::{Outgoing, Socket};
+use crate::{polling, websocket};
+use base64::Engine as _;
+use bytes::Bytes;
+use engineio_parser::{Handshake, Packet, ProtocolVersion, Str};
+use http::header::{self, HeaderMap};
+use http::{Method, Request, Response, StatusCode};
+use http_body::Body;
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
+
+/// What every session and request handler of one engine shares.
+pub(crate) struct Shared {
+    pub(crate) config: EngineConfig,
+    pub(crate) handler: Arc<dyn Handler>,
+    path: String,
+    sessions: Mutex<HashMap<Str, Socket>>,
+    count: AtomicUsize,
+    closed: AtomicBool,
+    drivers: AtomicUsize,
+    drivers_done: Notify,
+    /// Tells the accept loops of [`EngineIo::listen`] to stop.
+    pub(crate) shutdown: Notify,
+}
+
+impl Shared {
+    pub(crate) fn remove(&self, socket: &Socket) {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        if sessions.get(socket.id_str()).is_some_and(|s| s == socket) {
+            sessions.remove(socket.id_str());
+            self.count.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    fn get(&self, sid: &str) -> Option<Socket> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner()).get(sid).cloned()
+    }
+
+    pub(crate) fn drivers_started(&self) {
+        self.drivers.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn drivers_finished(&self) {
+        if self.drivers.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.drivers_done.notify_waiters();
+        }
+    }
+
+    /// The headers of every polling response: `cache-control`, the cookie and `initial_headers` on a
+    /// handshake, then the `headers` hook.
+    pub(crate) fn transport_headers(
+        &self,
+        socket: &Socket,
+        request: &RequestInfo,
+        headers: &mut HeaderMap,
+        initial: bool,
+    ) {
+        headers.insert(header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+        self.response_headers(request, Some(socket.id()), headers, initial);
+    }
+
+    /// The cookie and `initial_headers` on a handshake, then the `headers` hook.
+    fn response_headers(
+        &self,
+        request: &RequestInfo,
+        sid: Option<&str>,
+        headers: &mut HeaderMap,
+        initial: bool,
+    ) {
+        if initial {
+            if let (Some(cookie), Some(sid)) = (&self.config.cookie, sid) {
+                request::set_header(headers, header::SET_COOKIE, &cookie.header_value(sid));
+            }
+            self.handler.on_initial_headers(headers, request);
+        }
+        self.handler.on_headers(headers, request);
+    }
+}
+
+/// An Engine.IO server: a session table that answers HTTP requests on its path.
+///
+/// Cheap to clone. Mount it with [`EngineIo::listen`] (standalone), [`EngineIo::handle`] (from your own
+/// hyper service), or [`crate::EngineLayer`] (tower/axum).
+///
+/// ```no_run
+/// use engineio_server::{EngineConfig, EngineIo, Handler, Socket};
+/// use engineio_server::parser::PacketData;
+///
+/// struct Echo;
+/// impl Handler for Echo {
+///     fn on_message(&self, socket: &Socket, data: PacketData) {
+///         let _ = match data {
+///             PacketData::Text(t) => socket.send_text(t),
+///             PacketData::Binary(b) => socket.send_binary(b),
+///             PacketData::Empty => Ok(()),
+///         };
+///     }
+/// }
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let engine = EngineIo::new(EngineConfig::default(), Echo);
+/// let server = engine.listen("127.0.0.1:3000".parse().unwrap()).await?;
+/// println!("listening on {}", server.local_addr());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct EngineIo {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for EngineIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineIo").field("clients_count", &self.clients_count()).finish_non_exhaustive()
+    }
+}
+
+/// The default `generateId`: 128 random bits from the OS, URL-safe base64 without padding.
+pub fn generate_id() -> String {
+    let mut bytes = [0u8; 16];
+    // The OS random source does not fail on supported platforms; fall back to time and address entropy
+    // rather than panicking if it ever does.
+    if getrandom::fill(&mut bytes).is_err() {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        bytes[..16].copy_from_slice(&now.as_nanos().to_le_bytes());
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+impl EngineIo {
+    /// An engine with `config`, reporting to `handler`.
+    pub fn new(config: EngineConfig, handler: impl Handler) -> Self {
+        Self::with_handler(config, Arc::new(handler))
+    }
+
+    /// An engine with a shared handler.
+    pub fn with_handler(config: EngineConfig, handler: Arc<dyn Handler>) -> Self {
+        let path = config.normalized_path();
+        EngineIo {
+            shared: Arc::new(Shared {
+                config,
+                handler,
+                path,
+                sessions: Mutex::new(HashMap::new()),
+                count: AtomicUsize::new(0),
+                closed: AtomicBool::new(false),
+                drivers: AtomicUsize::new(0),
+                drivers_done: Notify::new(),
+                shutdown: Notify::new(),
+            }),
+        }
+    }
+
+    /// The options.
+    pub fn config(&self) -> &EngineConfig {
+        &self.shared.config
+    }
+
+    /// How many sessions are open (`clientsCount`).
+    pub fn clients_count(&self) -> usize {
+        self.shared.count.load(Ordering::SeqCst)
+    }
+
+    /// The open session with id `sid`.
+    pub fn socket(&self, sid: &str) -> Option<Socket> {
+        self.shared.get(sid)
+    }
+
+    /// Every open session.
+    pub fn sockets(&self) -> Vec<Socket> {
+        self.shared.sessions.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect()
+    }
+
+    /// Whether `path` (a request path) is one the engine answers.
+    pub fn handles_path(&self, path: &str) -> bool {
+        path.starts_with(&self.shared.path) || path == self.shared.path.trim_end_matches('/')
+    }
+
+    /// Closes every session (reason `server shutting down`), refuses new ones, stops the servers started
+    /// by [`EngineIo::listen`], and resolves once every session has finished.
+    pub async fn close(&self) {
+        self.shared.closed.store(true, Ordering::SeqCst);
+        self.shared.shutdown.notify_waiters();
+        for socket in self.sockets() {
+            socket.close_with(crate::CloseReason::ServerShuttingDown, None);
+        }
+        loop {
+            let done = self.shared.drivers_done.notified();
+            tokio::pin!(done);
+            done.as_mut().enable();
+            if self.shared.drivers.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            done.await;
+        }
+    }
+
+    /// Handles one request on the engine's path. Every outcome is a response: refused requests get the
+    /// reference's JSON error (`{"code":N,"message":"..."}`) with status 400 or 403.
+    pub async fn handle<B>(&self, req: Request<B>) -> Response<EngineBody>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: std::fmt::Display,
+    {
+        let cors = self.shared.config.cors.clone();
+        if let Some(cors) = &cors {
+            if req.method() == Method::OPTIONS {
+                return cors.preflight(req.headers());
+            }
+        }
+        let request_headers = cors.as_ref().map(|_| req.headers().clone());
+        let mut res = self.route(req).await;
+        if let (Some(cors), Some(h)) = (&cors, &request_headers) {
+            cors.apply(h, res.headers_mut());
+        }
+        res
+    }
+
+    fn refuse(
+        &self,
+        request: &RequestInfo,
+        code: ErrorCode,
+        message: Option<String>,
+        context: serde_json::Value,
+    ) -> Response<EngineBody> {
+        let message = message.unwrap_or_else(|| code.message().to_string());
+        let response = request::error_response(code, &message);
+        self.shared.handler.on_connection_error(&ConnectionError {
+            request: request.clone(),
+            code,
+            message,
+            context,
+        });
+        response
+    }
+
+    async fn route<B>(&self, mut req: Request<B>) -> Response<EngineBody>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: std::fmt::Display,
+    {
+        let remote = req.extensions().get::<RemoteAddr>().map(|r| r.0);
+        let info = RequestInfo::new(req.method().clone(), req.uri().clone(), req.headers().clone(), remote);
+        let config = &self.shared.config;
+
+        let transport_name = info.query("transport").unwrap_or_default().to_string();
+        let Some(transport) =
+            TransportKind::from_name(&transport_name).filter(|t| config.transports.contains(t))
+        else {
+            return self.refuse(
+                &info,
+                ErrorCode::UnknownTransport,
+                None,
+                json!({ "transport": transport_name }),
+            );
+        };
+        if let Some(origin) = req.headers().get(header::ORIGIN) {
+            if !request::is_valid_header_value(origin.as_bytes()) {
+                return self.refuse(&info, ErrorCode::BadRequest, None, json!({ "name": "INVALID_ORIGIN" }));
+            }
+        }
+        let upgrade = websocket::is_upgrade_request(req.headers());
+        let protocol = match info.query("EIO") {
+            Some("4") => ProtocolVersion::V4,
+            _ => ProtocolVersion::V3,
+        };
+
+        if let Some(sid) = info.query("sid") {
+            let Some(socket) = self.shared.get(sid) else {
+                return self.refuse(&info, ErrorCode::UnknownSid, None, json!({ "sid": sid }));
+            };
+            let previous = socket.transport();
+            if !upgrade && previous != transport {
+                return self.refuse(
+                    &info,
+                    ErrorCode::BadRequest,
+                    None,
+                    json!({ "name": "TRANSPORT_MISMATCH", "transport": transport.as_str(), "previousTransport": previous.as_str() }),
+                );
+            }
+            if socket.protocol() != protocol {
+                return self.refuse(
+                    &info,
+                    ErrorCode::BadRequest,
+                    None,
+                    json!({ "name": "PROTOCOL_MISMATCH", "protocol": protocol as u8, "previousProtocol": socket.protocol() as u8 }),
+                );
+            }
+            return match transport {
+                TransportKind::WebSocket if upgrade => {
+                    let res = websocket::switching_protocols(req.headers());
+                    let on_upgrade = hyper::upgrade::on(&mut req);
+                    let max = config.max_http_buffer_size;
+                    tokio::spawn(async move {
+                        if let Ok(upgraded) = on_upgrade.await {
+                            let ws = websocket::accept(upgraded, max).await;
+                            websocket::upgrade(socket, ws).await;
+                        }
+                    });
+                    let mut res = res;
+                    self.shared.response_headers(&info, None, res.headers_mut(), false);
+                    res
+                }
+                TransportKind::WebSocket => self.refuse(
+                    &info,
+                    ErrorCode::BadRequest,
+                    None,
+                    json!({ "name": "TRANSPORT_HANDSHAKE_ERROR" }),
+                ),
+                TransportKind::Polling => match *req.method() {
+                    Method::GET => polling::get(&socket, &info, false).await,
+                    Method::POST => polling::post(&socket, &info, req).await,
+                    _ => self.refuse(
+                        &info,
+                        ErrorCode::BadRequest,
+                        None,
+                        json!({ "name": "UNSUPPORTED_METHOD" }),
+                    ),
+                },
+            };
+        }
+
+        if req.method() != Method::GET {
+            return self.refuse(
+                &info,
+                ErrorCode::BadHandshakeMethod,
+                None,
+                json!({ "method": req.method().as_str() }),
+            );
+        }
+        if transport == TransportKind::WebSocket && !upgrade {
+            return self.refuse(
+                &info,
+                ErrorCode::BadRequest,
+                None,
+                json!({ "name": "TRANSPORT_HANDSHAKE_ERROR" }),
+            );
+        }
+        if let Some(allow) = &config.allow_request {
+            if let Err(message) = allow(info.clone()).await {
+                return self.refuse(&info, ErrorCode::Forbidden, Some(message), json!({}));
+            }
+        }
+        if protocol == ProtocolVersion::V3 && !config.allow_eio3 {
+            return self.refuse(&info, ErrorCode::UnsupportedProtocolVersion, None, json!({ "protocol": 3 }));
+        }
+        if self.shared.closed.load(Ordering::SeqCst) {
+            let mut res = request::error_response(ErrorCode::BadRequest, "Server is shutting down");
+            *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            return res;
+        }
+        let id = match &config.generate_id {
+            Some(generate) => generate(&info),
+            None => generate_id(),
+        };
+        if id.is_empty() || self.shared.get(&id).is_some() {
+            return self.refuse(&info, ErrorCode::BadRequest, None, json!({ "name": "ID_GENERATION_ERROR" }));
+        }
+        let id = Str::from(id);
+        match transport {
+            TransportKind::Polling => {
+                let socket = self.open_session(id, protocol, transport, info);
+                tokio::spawn(socket.clone().drive(None));
+                let res = polling::get(&socket, &socket.request().clone(), true).await;
+                self.shared.handler.on_connection(&socket);
+                res
+            }
+            TransportKind::WebSocket => {
+                let mut res = websocket::switching_protocols(req.headers());
+                self.shared.response_headers(&info, Some(&id), res.headers_mut(), true);
+                let on_upgrade = hyper::upgrade::on(&mut req);
+                let engine = self.clone();
+                tokio::spawn(async move {
+                    let Ok(upgraded) = on_upgrade.await else { return };
+                    let ws = websocket::accept(upgraded, engine.shared.config.max_http_buffer_size).await;
+                    let socket = engine.open_session(id, protocol, transport, info);
+                    engine.shared.handler.on_connection(&socket);
+                    socket.drive(Some(ws)).await;
+                });
+                res
+            }
+        }
+    }
+
+    /// Registers a new session with the open packet queued.
+    fn open_session(
+        &self,
+        id: Str,
+        protocol: ProtocolVersion,
+        transport: TransportKind,
+        info: RequestInfo,
+    ) -> Socket {
+        let config = &self.shared.config;
+        let socket = Socket::new(id.clone(), protocol, transport, self.shared.clone(), info);
+        let handshake = Handshake {
+            sid: id.to_string(),
+            upgrades: config.upgrades_for(transport),
+            ping_interval: config.ping_interval.as_millis() as u64,
+            ping_timeout: config.ping_timeout.as_millis() as u64,
+            max_payload: Some(config.max_http_buffer_size as u64),
+        };
+        socket.lock().queue.push_back(Outgoing { packet: Packet::open(&handshake), compress: false });
+        self.shared.sessions.lock().unwrap_or_else(|e| e.into_inner()).insert(id, socket.clone());
+        self.shared.count.fetch_add(1, Ordering::SeqCst);
+        socket
+    }
+}

@@ -1,0 +1,199 @@
+//! HTTP long-polling: the GET that waits for packets and the POST that delivers them.
+
+use crate::handler::{CloseReason, ErrorCode, SessionEvent};
+use crate::request::{self, EngineBody, RequestInfo};
+use crate::session::{Outgoing, Socket};
+use bytes::Bytes;
+use engineio_parser::{v3, v4, BodyCollector, Frame, Packet, PacketType, ProtocolVersion};
+use http::header::{self, HeaderValue};
+use http::{Response, StatusCode};
+use http_body::Body;
+use http_body_util::{BodyExt, Full};
+
+/// Marks the pending GET of a session; if the request goes away before it is answered (the client
+/// disconnected), the session closes as the reference does.
+struct PendingPoll<'a> {
+    socket: &'a Socket,
+    answered: bool,
+}
+
+impl Drop for PendingPoll<'_> {
+    fn drop(&mut self) {
+        if !self.answered {
+            self.socket.lock().poll_pending = false;
+            self.socket.close_with(CloseReason::TransportError, Some("poll connection closed prematurely"));
+        }
+    }
+}
+
+/// Answers a GET with the packets queued for the session, waiting for some when there are none.
+pub(crate) async fn get(socket: &Socket, request: &RequestInfo, initial: bool) -> Response<EngineBody> {
+    {
+        let mut st = socket.lock();
+        if st.poll_pending {
+            drop(st);
+            socket.close_with(CloseReason::TransportError, Some("overlap from client"));
+            return request::empty_response(StatusCode::BAD_REQUEST);
+        }
+        st.poll_pending = true;
+    }
+    let mut pending = PendingPoll { socket, answered: false };
+    let (batch, finish_close) = loop {
+        let notified = socket.0.poll_wake.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        {
+            let mut st = socket.lock();
+            if let Some(found) = socket.take_poll_batch(&mut st) {
+                st.poll_pending = false;
+                break found;
+            }
+        }
+        notified.await;
+    };
+    pending.answered = true;
+    let response = respond(socket, request, batch, initial);
+    if finish_close {
+        socket.close_with(CloseReason::ForcedClose, None);
+    }
+    response
+}
+
+/// Encodes a batch as one polling payload, compressed when allowed and worth it.
+fn respond(
+    socket: &Socket,
+    request: &RequestInfo,
+    batch: Vec<Outgoing>,
+    initial: bool,
+) -> Response<EngineBody> {
+    let shared = &socket.0.shared;
+    let handler = &shared.handler;
+    handler.on_session_event(socket, SessionEvent::Flush(batch.len()));
+    let compress = batch.iter().any(|o| o.compress);
+    let packets: Vec<Packet> = batch.into_iter().map(|o| o.packet).collect();
+    let (body, content_type): (Bytes, &'static str) = match socket.protocol() {
+        ProtocolVersion::V4 => (v4::encode_payload(&packets).into_bytes(), "text/plain; charset=UTF-8"),
+        ProtocolVersion::V3 => match v3::encode_payload(&packets, socket.0.supports_binary) {
+            Frame::Text(t) => (t.into_bytes(), "text/plain; charset=UTF-8"),
+            Frame::Binary(b) => (b, "application/octet-stream"),
+        },
+    };
+    let mut res = Response::new(Full::new(Bytes::new()));
+    let headers = res.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    let mut body = body;
+    if let Some(compression) = shared.config.http_compression.filter(|_| compress) {
+        if body.len() >= compression.threshold {
+            if let Some(coding) = request::negotiate_coding(request.headers()) {
+                if let Ok(compressed) = request::compress(coding, &body) {
+                    let name = match coding {
+                        request::Coding::Gzip => "gzip",
+                        request::Coding::Deflate => "deflate",
+                    };
+                    headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(name));
+                    body = Bytes::from(compressed);
+                }
+            }
+        }
+    }
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    shared.transport_headers(socket, request, headers, initial);
+    *res.body_mut() = Full::new(body);
+    handler.on_session_event(socket, SessionEvent::Drain);
+    res
+}
+
+/// Clears `post_pending` however the POST ends.
+struct PendingPost<'a>(&'a Socket);
+
+impl Drop for PendingPost<'_> {
+    fn drop(&mut self) {
+        self.0.lock().post_pending = false;
+    }
+}
+
+/// Reads a POST body of packets and hands them to the session.
+pub(crate) async fn post<B>(
+    socket: &Socket,
+    info: &RequestInfo,
+    request: http::Request<B>,
+) -> Response<EngineBody>
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: std::fmt::Display,
+{
+    {
+        let mut st = socket.lock();
+        if st.post_pending {
+            drop(st);
+            socket.close_with(CloseReason::TransportError, Some("data request overlap from client"));
+            return request::empty_response(StatusCode::BAD_REQUEST);
+        }
+        st.post_pending = true;
+    }
+    let _pending = PendingPost(socket);
+    let binary = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"application/octet-stream"));
+    if binary && socket.protocol() == ProtocolVersion::V4 {
+        socket.close_with(CloseReason::TransportError, Some("invalid content"));
+        return request::empty_response(StatusCode::BAD_REQUEST);
+    }
+    let max = socket.0.shared.config.max_http_buffer_size;
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let mut collector = BodyCollector::new(max);
+    let too_large = || {
+        socket.close_with(CloseReason::TransportError, Some("payload too large"));
+        request::empty_response(StatusCode::PAYLOAD_TOO_LARGE)
+    };
+    if collector.check_declared_len(declared).is_err() {
+        return too_large();
+    }
+    let mut body = std::pin::pin!(request.into_body());
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(frame) => {
+                if let Ok(data) = frame.into_data() {
+                    if collector.push_bytes(data).is_err() {
+                        return too_large();
+                    }
+                }
+            }
+            Err(e) => {
+                socket.close_with(CloseReason::TransportError, Some(&e.to_string()));
+                return request::empty_response(StatusCode::BAD_REQUEST);
+            }
+        }
+    }
+    let body = collector.finish();
+    let decoded = match socket.protocol() {
+        ProtocolVersion::V4 => v4::decode_payload(body, max),
+        ProtocolVersion::V3 if binary => v3::decode_payload_binary(body, max),
+        ProtocolVersion::V3 => v3::decode_payload_string(body, max),
+    };
+    let packets = match decoded {
+        Ok(packets) => packets,
+        Err(_) => {
+            socket.close_with(CloseReason::ParseError, None);
+            return request::error_response(ErrorCode::BadRequest, ErrorCode::BadRequest.message());
+        }
+    };
+    for packet in packets {
+        if packet.ty == PacketType::Close {
+            socket.close_with(CloseReason::TransportClose, None);
+            break;
+        }
+        socket.on_packet(packet);
+    }
+    let mut res = Response::new(Full::new(Bytes::from_static(b"ok")));
+    let headers = res.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("2"));
+    socket.0.shared.transport_headers(socket, info, headers, false);
+    res
+}

@@ -1,0 +1,288 @@
+//! What the engine keeps of a request, and the HTTP helpers: queries, errors, CORS, compression.
+
+use crate::config::{CorsConfig, CorsOrigin};
+use crate::handler::ErrorCode;
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Response, StatusCode, Uri};
+use http_body_util::Full;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// The body of every response the engine writes.
+pub type EngineBody = Full<Bytes>;
+
+/// The peer address of a connection. Put it in the request extensions so the engine can report it
+/// (the standalone server does this itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemoteAddr(pub SocketAddr);
+
+/// The request that opened a session (or was refused): method, URI, headers, peer address and time.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct RequestInfo(Arc<RequestData>);
+
+struct RequestData {
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    remote_addr: Option<SocketAddr>,
+    time: SystemTime,
+    query: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for RequestInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestInfo")
+            .field("method", &self.0.method)
+            .field("uri", &self.0.uri)
+            .field("remote_addr", &self.0.remote_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RequestInfo {
+    /// Captures what the engine keeps of a request.
+    pub fn new(method: Method, uri: Uri, headers: HeaderMap, remote_addr: Option<SocketAddr>) -> Self {
+        let query = uri
+            .query()
+            .map(|q| {
+                form_urlencoded::parse(q.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+            })
+            .unwrap_or_default();
+        RequestInfo(Arc::new(RequestData {
+            method,
+            uri,
+            headers,
+            remote_addr,
+            time: SystemTime::now(),
+            query,
+        }))
+    }
+
+    /// The HTTP method.
+    pub fn method(&self) -> &Method {
+        &self.0.method
+    }
+
+    /// The request URI (path and query).
+    pub fn uri(&self) -> &Uri {
+        &self.0.uri
+    }
+
+    /// The request headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.0.headers
+    }
+
+    /// The peer address, when known.
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.0.remote_addr
+    }
+
+    /// When the request arrived.
+    pub fn time(&self) -> SystemTime {
+        self.0.time
+    }
+
+    /// The decoded query parameters, in order.
+    pub fn query_pairs(&self) -> &[(String, String)] {
+        &self.0.query
+    }
+
+    /// The first value of query parameter `name`.
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.0.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// A header as text, when present and visible ASCII.
+    pub fn header(&self, name: impl header::AsHeaderName) -> Option<&str> {
+        self.0.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// The JSON error response of a refused request: `{"code":N,"message":"..."}`.
+pub(crate) fn error_response(code: ErrorCode, message: &str) -> Response<EngineBody> {
+    let body = serde_json::json!({ "code": code as u8, "message": message }).to_string();
+    let mut res = Response::new(Full::new(Bytes::from(body)));
+    *res.status_mut() = code.status();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res
+}
+
+/// A response with a status and no body.
+pub(crate) fn empty_response(status: StatusCode) -> Response<EngineBody> {
+    let mut res = Response::new(Full::new(Bytes::new()));
+    *res.status_mut() = status;
+    res
+}
+
+/// Whether a header value holds only characters a field value may hold (the reference's
+/// `checkInvalidHeaderChar`).
+pub(crate) fn is_valid_header_value(v: &[u8]) -> bool {
+    v.iter().all(|b| *b == b'\t' || (0x20..=0x7e).contains(b) || *b >= 0x80)
+}
+
+impl CorsConfig {
+    /// The `Access-Control-Allow-Origin` value for a request from `origin`, or `None` when not allowed.
+    fn allow_origin(&self, origin: Option<&str>) -> Option<String> {
+        match &self.origin {
+            CorsOrigin::Any => Some("*".into()),
+            CorsOrigin::Mirror => origin.map(str::to_owned),
+            CorsOrigin::List(list) => origin.filter(|o| list.iter().any(|l| l == o)).map(str::to_owned),
+            CorsOrigin::Predicate(p) => origin.filter(|o| p(o)).map(str::to_owned),
+        }
+    }
+
+    /// Adds the CORS headers of a normal (non-preflight) response.
+    pub(crate) fn apply(&self, request_headers: &HeaderMap, headers: &mut HeaderMap) {
+        let origin = request_headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+        if let Some(allow) = self.allow_origin(origin).and_then(|o| HeaderValue::from_str(&o).ok()) {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
+        }
+        if !matches!(self.origin, CorsOrigin::Any) {
+            headers.append(header::VARY, HeaderValue::from_static("Origin"));
+        }
+        if self.credentials {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+        }
+        if !self.exposed_headers.is_empty() {
+            if let Ok(v) = HeaderValue::from_str(&self.exposed_headers.join(",")) {
+                headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, v);
+            }
+        }
+    }
+
+    /// The answer to a preflight `OPTIONS` request: 204 with the allowed methods and headers.
+    pub(crate) fn preflight(&self, request_headers: &HeaderMap) -> Response<EngineBody> {
+        let mut res = empty_response(StatusCode::NO_CONTENT);
+        let headers = res.headers_mut();
+        self.apply(request_headers, headers);
+        if let Ok(v) = HeaderValue::from_str(&self.methods.join(",")) {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, v);
+        }
+        match &self.allowed_headers {
+            Some(list) => {
+                if let Ok(v) = HeaderValue::from_str(&list.join(",")) {
+                    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, v);
+                }
+            }
+            None => {
+                if let Some(v) = request_headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
+                    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, v.clone());
+                    headers.append(header::VARY, HeaderValue::from_static("Access-Control-Request-Headers"));
+                }
+            }
+        }
+        if let Some(max_age) = self.max_age {
+            headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from(max_age));
+        }
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+        res
+    }
+}
+
+/// A content coding the engine can compress with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Coding {
+    Gzip,
+    Deflate,
+}
+
+/// Picks gzip or deflate from `Accept-Encoding` by quality (gzip first on a tie), or none.
+pub(crate) fn negotiate_coding(headers: &HeaderMap) -> Option<Coding> {
+    let mut best: Option<(Coding, f32)> = None;
+    for value in headers.get_all(header::ACCEPT_ENCODING) {
+        let Ok(value) = value.to_str() else { continue };
+        for item in value.split(',') {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let coding = match name.as_str() {
+                "gzip" | "*" => Coding::Gzip,
+                "deflate" => Coding::Deflate,
+                _ => continue,
+            };
+            if q > 0.0
+                && best.is_none_or(|(c, bq)| {
+                    q > bq || (q == bq && c == Coding::Deflate && coding == Coding::Gzip)
+                })
+            {
+                best = Some((coding, q));
+            }
+        }
+    }
+    best.map(|(c, _)| c)
+}
+
+/// Compresses `data` with `coding`.
+pub(crate) fn compress(coding: Coding, data: &[u8]) -> std::io::Result<Vec<u8>> {
+    let level = flate2::Compression::default();
+    match coding {
+        Coding::Gzip => {
+            let mut e = flate2::write::GzEncoder::new(Vec::with_capacity(data.len() / 2), level);
+            e.write_all(data)?;
+            e.finish()
+        }
+        Coding::Deflate => {
+            let mut e = flate2::write::ZlibEncoder::new(Vec::with_capacity(data.len() / 2), level);
+            e.write_all(data)?;
+            e.finish()
+        }
+    }
+}
+
+/// Adds `name: value` unless the value is not a valid header.
+pub(crate) fn set_header(headers: &mut HeaderMap, name: HeaderName, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        headers.insert(name, v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+        h
+    }
+
+    #[test]
+    fn coding_negotiation_follows_quality() {
+        assert_eq!(negotiate_coding(&HeaderMap::new()), None);
+        assert_eq!(negotiate_coding(&accept("gzip, deflate, br")), Some(Coding::Gzip));
+        assert_eq!(negotiate_coding(&accept("deflate")), Some(Coding::Deflate));
+        assert_eq!(negotiate_coding(&accept("gzip;q=0.5, deflate")), Some(Coding::Deflate));
+        assert_eq!(negotiate_coding(&accept("gzip;q=0")), None);
+        assert_eq!(negotiate_coding(&accept("identity")), None);
+        assert_eq!(negotiate_coding(&accept("*")), Some(Coding::Gzip));
+    }
+
+    #[test]
+    fn query_is_decoded() {
+        let r = RequestInfo::new(
+            Method::GET,
+            "/engine.io/?EIO=4&transport=polling&x=a%20b".parse().unwrap(),
+            HeaderMap::new(),
+            None,
+        );
+        assert_eq!(r.query("EIO"), Some("4"));
+        assert_eq!(r.query("x"), Some("a b"));
+        assert_eq!(r.query("sid"), None);
+    }
+
+    #[test]
+    fn header_value_check_matches_the_reference() {
+        assert!(is_valid_header_value(b"https://example.com"));
+        assert!(is_valid_header_value("caf\u{e9}".as_bytes()));
+        assert!(!is_valid_header_value(b"a\x00b"));
+        assert!(!is_valid_header_value(b"a\nb"));
+    }
+}

@@ -1,0 +1,180 @@
+//! Serving the engine: a tower `Service`, a tower `Layer` for axum and other tower stacks, and a
+//! standalone server.
+
+use crate::engine::EngineIo;
+use crate::request::{EngineBody, RemoteAddr};
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body::Body;
+use http_body_util::Either;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::net::TcpListener;
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+impl<B> tower_service::Service<Request<B>> for EngineIo
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: std::fmt::Display,
+{
+    type Response = Response<EngineBody>;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<Response<EngineBody>, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// Answers every request as an engine request (whatever its path).
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let engine = self.clone();
+        Box::pin(async move { Ok(engine.handle(req).await) })
+    }
+}
+
+/// A tower `Layer` that answers the engine's path and passes every other request to the inner service.
+///
+/// ```
+/// use engineio_server::{EngineConfig, EngineIo, EngineLayer, NoopHandler};
+/// let engine = EngineIo::new(EngineConfig::default(), NoopHandler);
+/// let layer = EngineLayer::new(engine);
+/// # let _ = layer;
+/// ```
+#[derive(Clone, Debug)]
+pub struct EngineLayer {
+    engine: EngineIo,
+}
+
+impl EngineLayer {
+    /// A layer serving `engine`.
+    pub fn new(engine: EngineIo) -> Self {
+        EngineLayer { engine }
+    }
+}
+
+impl<S> tower_layer::Layer<S> for EngineLayer {
+    type Service = EngineService<S>;
+    fn layer(&self, inner: S) -> EngineService<S> {
+        EngineService { engine: self.engine.clone(), inner }
+    }
+}
+
+/// The service of [`EngineLayer`].
+#[derive(Clone, Debug)]
+pub struct EngineService<S> {
+    engine: EngineIo,
+    inner: S,
+}
+
+impl<S, B, ResBody> tower_service::Service<Request<B>> for EngineService<S>
+where
+    S: tower_service::Service<Request<B>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: std::fmt::Display,
+{
+    type Response = Response<Either<EngineBody, ResBody>>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        if self.engine.handles_path(req.uri().path()) {
+            let engine = self.engine.clone();
+            Box::pin(async move { Ok(engine.handle(req).await.map(Either::Left)) })
+        } else {
+            // Keep the instance that was polled ready; leave a fresh clone in its place.
+            let clone = self.inner.clone();
+            let mut inner = std::mem::replace(&mut self.inner, clone);
+            Box::pin(async move { Ok(inner.call(req).await?.map(Either::Right)) })
+        }
+    }
+}
+
+/// A running standalone server (see [`EngineIo::listen`]).
+#[derive(Debug)]
+pub struct ServerHandle {
+    local_addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ServerHandle {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops accepting connections (sessions stay open; see [`EngineIo::close`]).
+    pub fn abort(&self) {
+        self.task.abort();
+    }
+
+    /// Resolves once the server has stopped accepting connections (after [`EngineIo::close`]).
+    pub async fn stopped(self) {
+        let _ = self.task.await;
+    }
+}
+
+impl EngineIo {
+    /// Listens on `addr` and serves the engine's path over HTTP/1.1 (other paths get 404). Resolves once
+    /// the socket is bound; [`EngineIo::close`] stops the server.
+    pub async fn listen(&self, addr: SocketAddr) -> std::io::Result<ServerHandle> {
+        let listener = TcpListener::bind(addr).await?;
+        Ok(self.serve(listener))
+    }
+
+    /// Serves the engine on an already bound listener.
+    pub fn serve(&self, listener: TcpListener) -> ServerHandle {
+        let local_addr = listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let engine = self.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let shutdown = engine.shared.shutdown.notified();
+                let (stream, peer) = tokio::select! {
+                    accepted = listener.accept() => match accepted {
+                        Ok(conn) => conn,
+                        Err(e) => {
+                            tracing::warn!("accept failed: {e}");
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    },
+                    _ = shutdown => return,
+                };
+                let _ = stream.set_nodelay(true);
+                let engine = engine.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+                        req.extensions_mut().insert(RemoteAddr(peer));
+                        let engine = engine.clone();
+                        async move {
+                            if engine.handles_path(req.uri().path()) {
+                                Ok::<_, Infallible>(engine.handle(req).await)
+                            } else {
+                                Ok(crate::request::empty_response(StatusCode::NOT_FOUND))
+                            }
+                        }
+                    });
+                    let conn = hyper::server::conn::http1::Builder::new()
+                        .timer(hyper_util::rt::TokioTimer::new())
+                        .header_read_timeout(std::time::Duration::from_secs(10))
+                        .serve_connection(TokioIo::new(stream), service)
+                        .with_upgrades();
+                    if let Err(e) = conn.await {
+                        tracing::debug!("connection from {peer} ended: {e}");
+                    }
+                });
+            }
+        });
+        ServerHandle { local_addr, task }
+    }
+}

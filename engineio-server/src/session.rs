@@ -1,0 +1,474 @@
+//! Sessions: their shared state, the [`Socket`] handle, and the driver task that runs the heartbeat and
+//! the websocket of each session.
+
+use crate::config::{OverflowPolicy, TransportKind};
+use crate::engine::Shared;
+use crate::handler::{CloseReason, SessionEvent};
+use crate::request::RequestInfo;
+use crate::websocket::WsStream;
+use engineio_parser::{Packet, PacketData, PacketType, ProtocolVersion, Str};
+use futures_util::{SinkExt, StreamExt};
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::Notify;
+use tokio::time::{sleep_until, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+/// Where a session is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadyState {
+    /// Open: packets flow.
+    Open,
+    /// Closing: the last packets and the close are being delivered ([`Socket::close`]).
+    Closing,
+    /// Closed.
+    Closed,
+}
+
+/// Options of one send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendOptions {
+    /// Whether a polling response holding the packet may be compressed (default true).
+    pub compress: bool,
+    /// Drop the packet unless the transport can take it at once (default false).
+    pub volatile: bool,
+}
+
+impl Default for SendOptions {
+    fn default() -> Self {
+        SendOptions { compress: true, volatile: false }
+    }
+}
+
+/// Why a packet was not queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The session is closing or closed.
+    #[error("the session is closed")]
+    Closed,
+    /// A volatile packet the transport could not take at once, or a packet dropped by
+    /// [`OverflowPolicy::DropPacket`].
+    #[error("the packet was dropped")]
+    Dropped,
+    /// The send queue was full: the session was closed ([`OverflowPolicy::Close`]).
+    #[error("the send queue is full; the session was closed")]
+    Overflow,
+}
+
+/// A packet waiting to be written.
+#[derive(Debug, Clone)]
+pub(crate) struct Outgoing {
+    pub(crate) packet: Packet,
+    pub(crate) compress: bool,
+}
+
+pub(crate) struct State {
+    pub(crate) ready: ReadyState,
+    pub(crate) transport: TransportKind,
+    pub(crate) queue: VecDeque<Outgoing>,
+    /// A polling GET is waiting for packets.
+    pub(crate) poll_pending: bool,
+    /// A polling POST is being read.
+    pub(crate) post_pending: bool,
+    pub(crate) upgrading: bool,
+    pub(crate) upgraded: bool,
+    /// The probe was answered: pending and new GETs are released at once with a noop.
+    pub(crate) probe_done: bool,
+    /// A websocket the upgrade handed over, for the driver to take.
+    pub(crate) pending_ws: Option<WsStream>,
+    /// v4: when the next ping goes out (`None` while a pong is awaited).
+    next_ping: Option<Instant>,
+    /// When the session times out without heartbeat.
+    ping_deadline: Option<Instant>,
+    /// v4: whether another packet already extended the current ping timeout.
+    refreshed: bool,
+    /// A closing polling session closes by this time even without a GET.
+    closing_deadline: Option<Instant>,
+}
+
+pub(crate) struct SessionInner {
+    id: Str,
+    protocol: ProtocolVersion,
+    /// v3: whether polling responses may use the binary payload form (`b64` absent).
+    pub(crate) supports_binary: bool,
+    pub(crate) shared: Arc<Shared>,
+    request: RequestInfo,
+    state: Mutex<State>,
+    /// Wakes the driver: packets to write on a websocket, a websocket handed over, a close.
+    pub(crate) driver_wake: Notify,
+    /// Wakes the pending polling GET.
+    pub(crate) poll_wake: Notify,
+}
+
+/// One Engine.IO session (the reference's `Socket`). Cheap to clone; all clones are the same session.
+#[derive(Clone)]
+pub struct Socket(pub(crate) Arc<SessionInner>);
+
+impl fmt::Debug for Socket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Socket")
+            .field("id", &self.id())
+            .field("protocol", &self.protocol())
+            .field("transport", &self.transport())
+            .field("ready_state", &self.ready_state())
+            .finish()
+    }
+}
+
+impl PartialEq for Socket {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Socket {}
+
+impl Socket {
+    pub(crate) fn new(
+        id: Str,
+        protocol: ProtocolVersion,
+        transport: TransportKind,
+        shared: Arc<Shared>,
+        request: RequestInfo,
+    ) -> Self {
+        let config = &shared.config;
+        let now = Instant::now();
+        let (next_ping, ping_deadline) = match protocol {
+            ProtocolVersion::V4 => (Some(now + config.ping_interval), None),
+            ProtocolVersion::V3 => (None, Some(now + config.ping_interval + config.ping_timeout)),
+        };
+        let supports_binary = request.query("b64").is_none();
+        Socket(Arc::new(SessionInner {
+            id,
+            protocol,
+            supports_binary,
+            request,
+            state: Mutex::new(State {
+                ready: ReadyState::Open,
+                transport,
+                queue: VecDeque::new(),
+                poll_pending: false,
+                post_pending: false,
+                upgrading: false,
+                upgraded: false,
+                probe_done: false,
+                pending_ws: None,
+                next_ping,
+                ping_deadline,
+                refreshed: false,
+                closing_deadline: None,
+            }),
+            shared,
+            driver_wake: Notify::new(),
+            poll_wake: Notify::new(),
+        }))
+    }
+
+    /// The session id.
+    pub fn id(&self) -> &str {
+        &self.0.id
+    }
+
+    /// The session id as a shared string.
+    pub fn id_str(&self) -> &Str {
+        &self.0.id
+    }
+
+    /// The Engine.IO revision of the client.
+    pub fn protocol(&self) -> ProtocolVersion {
+        self.0.protocol
+    }
+
+    /// The transport in use.
+    pub fn transport(&self) -> TransportKind {
+        self.lock().transport
+    }
+
+    /// Whether the session is open, closing or closed.
+    pub fn ready_state(&self) -> ReadyState {
+        self.lock().ready
+    }
+
+    /// The request that opened the session.
+    pub fn request(&self) -> &RequestInfo {
+        &self.0.request
+    }
+
+    /// How many packets wait to be written.
+    pub fn buffered(&self) -> usize {
+        self.lock().queue.len()
+    }
+
+    /// Sends a text message.
+    pub fn send_text(&self, text: impl Into<Str>) -> Result<(), SendError> {
+        self.send(Packet::message(text), SendOptions::default())
+    }
+
+    /// Sends a binary message.
+    pub fn send_binary(&self, data: impl Into<bytes::Bytes>) -> Result<(), SendError> {
+        self.send(Packet::binary(data), SendOptions::default())
+    }
+
+    /// Queues a packet. Packets queued while a write is in flight go out together in the next write.
+    pub fn send(&self, packet: Packet, options: SendOptions) -> Result<(), SendError> {
+        let config = &self.0.shared.config;
+        {
+            let st = self.lock();
+            if st.ready != ReadyState::Open {
+                return Err(SendError::Closed);
+            }
+            if options.volatile && !Self::writable(&st) {
+                return Err(SendError::Dropped);
+            }
+            if st.queue.len() >= config.max_buffered_packets {
+                drop(st);
+                return match config.overflow {
+                    OverflowPolicy::DropPacket => Err(SendError::Dropped),
+                    OverflowPolicy::Close => {
+                        self.close_with(CloseReason::TransportError, Some("send buffer full"));
+                        Err(SendError::Overflow)
+                    }
+                };
+            }
+        }
+        self.0.shared.handler.on_session_event(self, SessionEvent::PacketCreate(&packet));
+        let mut st = self.lock();
+        if st.ready != ReadyState::Open {
+            return Err(SendError::Closed);
+        }
+        self.push(&mut st, Outgoing { packet, compress: options.compress });
+        Ok(())
+    }
+
+    /// Closes the session: queued packets are delivered first, then the transport is closed, with the
+    /// reason `forced close`.
+    pub fn close(&self) {
+        let mut st = self.lock();
+        if st.ready != ReadyState::Open {
+            return;
+        }
+        st.ready = ReadyState::Closing;
+        match st.transport {
+            TransportKind::WebSocket => {}
+            TransportKind::Polling if st.poll_pending => self.0.poll_wake.notify_one(),
+            TransportKind::Polling => {
+                st.closing_deadline = Some(Instant::now() + self.0.shared.config.close_timeout);
+            }
+        }
+        drop(st);
+        self.0.driver_wake.notify_one();
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves plain data behind: keep going with it.
+        self.0.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether a volatile packet would be written at once.
+    fn writable(st: &State) -> bool {
+        st.queue.is_empty() && (st.transport == TransportKind::WebSocket || st.poll_pending)
+    }
+
+    /// Queues a packet and wakes whoever writes it.
+    fn push(&self, st: &mut State, out: Outgoing) {
+        st.queue.push_back(out);
+        match st.transport {
+            TransportKind::WebSocket => self.0.driver_wake.notify_one(),
+            TransportKind::Polling if st.poll_pending => self.0.poll_wake.notify_one(),
+            TransportKind::Polling => {}
+        }
+    }
+
+    /// Closes the session at once with `reason`: the pending GET gets a close packet, the websocket is
+    /// closed by the driver, the engine forgets the session and the handler hears of it, once.
+    pub(crate) fn close_with(&self, reason: CloseReason, description: Option<&str>) {
+        {
+            let mut st = self.lock();
+            if st.ready == ReadyState::Closed {
+                return;
+            }
+            st.ready = ReadyState::Closed;
+            st.queue.clear();
+            if st.transport == TransportKind::Polling && st.poll_pending {
+                self.0.poll_wake.notify_one();
+            }
+        }
+        self.0.driver_wake.notify_one();
+        self.0.shared.remove(self);
+        tracing::debug!(sid = %self.id(), %reason, ?description, "engine session closed");
+        self.0.shared.handler.on_close(self, reason, description);
+    }
+
+    /// Handles a packet from the client, whatever the transport.
+    pub(crate) fn on_packet(&self, packet: Packet) {
+        let handler = &self.0.shared.handler;
+        handler.on_session_event(self, SessionEvent::Packet(&packet));
+        let config = &self.0.shared.config;
+        let v3 = self.0.protocol == ProtocolVersion::V3;
+        {
+            let mut st = self.lock();
+            if st.ready == ReadyState::Closed {
+                return;
+            }
+            // v4: any packet but a pong extends a running ping timeout once.
+            if !v3 && packet.ty != PacketType::Pong && st.ping_deadline.is_some() && !st.refreshed {
+                st.ping_deadline = Some(Instant::now() + config.ping_timeout);
+                st.refreshed = true;
+            }
+        }
+        match packet.ty {
+            PacketType::Ping if v3 => {
+                self.lock().ping_deadline = Some(Instant::now() + config.ping_interval + config.ping_timeout);
+                let pong = match packet.data {
+                    PacketData::Text(t) => Packet::text(PacketType::Pong, t),
+                    _ => Packet::pong(),
+                };
+                let _ = self.send(pong, SendOptions::default());
+                handler.on_session_event(self, SessionEvent::Heartbeat);
+            }
+            PacketType::Pong if !v3 => {
+                {
+                    let mut st = self.lock();
+                    st.ping_deadline = None;
+                    st.next_ping = Some(Instant::now() + config.ping_interval);
+                }
+                handler.on_session_event(self, SessionEvent::Heartbeat);
+            }
+            PacketType::Ping | PacketType::Pong => {
+                self.close_with(CloseReason::TransportError, Some("invalid heartbeat direction"));
+            }
+            PacketType::Message => handler.on_message(self, packet.data),
+            PacketType::Close => self.close_with(CloseReason::TransportClose, None),
+            PacketType::Open | PacketType::Upgrade | PacketType::Noop => {}
+        }
+    }
+
+    /// What a polling GET takes: `None` when it must wait. The second value asks the GET to finish the
+    /// forced close once it has answered.
+    pub(crate) fn take_poll_batch(&self, st: &mut State) -> Option<(Vec<Outgoing>, bool)> {
+        let close = Outgoing { packet: Packet::close(), compress: false };
+        let noop = Outgoing { packet: Packet::noop(), compress: false };
+        match st.ready {
+            ReadyState::Closed => Some((vec![close], false)),
+            ReadyState::Closing => {
+                let mut batch: Vec<Outgoing> = st.queue.drain(..).collect();
+                batch.push(close);
+                Some((batch, true))
+            }
+            ReadyState::Open if st.transport == TransportKind::WebSocket => Some((vec![noop], false)),
+            ReadyState::Open if !st.queue.is_empty() => Some((st.queue.drain(..).collect(), false)),
+            ReadyState::Open if st.probe_done => Some((vec![noop], false)),
+            ReadyState::Open => None,
+        }
+    }
+
+    /// The timers and writes of the session, for its whole life: one task per session.
+    pub(crate) async fn drive(self, mut ws: Option<WsStream>) {
+        let shared = self.0.shared.clone();
+        shared.drivers_started();
+        loop {
+            let now = Instant::now();
+            let mut batch = Vec::new();
+            let mut timeout = false;
+            let mut finish_forced_close = false;
+            let wake_at;
+            {
+                let mut st = self.lock();
+                if let Some(new_ws) = st.pending_ws.take() {
+                    ws = Some(new_ws);
+                }
+                if st.ready == ReadyState::Closed {
+                    break;
+                }
+                if st.ping_deadline.is_some_and(|d| d <= now) {
+                    timeout = true;
+                } else if st.next_ping.is_some_and(|t| t <= now) && st.ready == ReadyState::Open {
+                    st.next_ping = None;
+                    st.ping_deadline = Some(now + shared.config.ping_timeout);
+                    st.refreshed = false;
+                    self.push(&mut st, Outgoing { packet: Packet::ping(), compress: false });
+                }
+                if st.closing_deadline.is_some_and(|d| d <= now) {
+                    finish_forced_close = true;
+                }
+                if ws.is_some() && st.transport == TransportKind::WebSocket {
+                    batch.extend(st.queue.drain(..));
+                    if st.ready == ReadyState::Closing {
+                        finish_forced_close = true;
+                    }
+                }
+                wake_at = [st.ping_deadline, st.next_ping, st.closing_deadline].into_iter().flatten().min();
+            }
+            if timeout {
+                self.close_with(CloseReason::PingTimeout, None);
+                break;
+            }
+            if !batch.is_empty() {
+                if let Some(socket) = ws.as_mut() {
+                    if let Err(e) = self.write_ws(socket, batch).await {
+                        self.close_with(CloseReason::TransportError, Some(&e.to_string()));
+                        break;
+                    }
+                }
+            }
+            if finish_forced_close {
+                self.close_with(CloseReason::ForcedClose, None);
+                break;
+            }
+            let sleep = async {
+                match wake_at {
+                    Some(t) => sleep_until(t).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = self.0.driver_wake.notified() => {}
+                _ = sleep => {}
+                msg = next_message(&mut ws) => self.on_ws_message(msg),
+            }
+        }
+        if let Some(mut socket) = ws {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), socket.close(None)).await;
+        }
+        shared.drivers_finished();
+    }
+
+    async fn write_ws(
+        &self,
+        ws: &mut WsStream,
+        batch: Vec<Outgoing>,
+    ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+        let n = batch.len();
+        let handler = &self.0.shared.handler;
+        handler.on_session_event(self, SessionEvent::Flush(n));
+        for out in batch {
+            ws.feed(crate::websocket::to_message(self.0.protocol, &out.packet)).await?;
+        }
+        ws.flush().await?;
+        handler.on_session_event(self, SessionEvent::Drain);
+        Ok(())
+    }
+
+    fn on_ws_message(&self, msg: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>) {
+        match msg {
+            None | Some(Ok(Message::Close(_))) => self.close_with(CloseReason::TransportClose, None),
+            Some(Err(e)) => self.close_with(CloseReason::TransportError, Some(&e.to_string())),
+            Some(Ok(message)) => match crate::websocket::from_message(self.0.protocol, message) {
+                Ok(Some(packet)) => self.on_packet(packet),
+                Ok(None) => {}
+                Err(_) => self.close_with(CloseReason::ParseError, None),
+            },
+        }
+    }
+}
+
+/// The next websocket message, or never when there is no websocket.
+async fn next_message(
+    ws: &mut Option<WsStream>,
+) -> Option<Result<Message, tokio_tungstenite::tungstenite::Error>> {
+    match ws {
+        Some(ws) => ws.next().await,
+        None => std::future::pending().await,
+    }
+}

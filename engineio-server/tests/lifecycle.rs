@@ -1,0 +1,129 @@
+//! Engine-wide behaviour: shutdown, session events, and mounting as a tower layer.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use bytes::Bytes;
+use common::{read_response, start, Event};
+use engineio_server::parser::Handshake;
+use engineio_server::{CloseReason, EngineConfig, EngineIo, EngineLayer, NoopHandler};
+use http::{Request, Response};
+use http_body_util::{BodyExt, Full};
+use tower::{Layer, ServiceExt};
+
+#[tokio::test]
+async fn close_ends_every_session_and_refuses_new_ones() {
+    let mut server = start(EngineConfig::default()).await;
+    let (polling_sid, _) = server.handshake().await;
+    let mut pending = server
+        .send_head("GET", &format!("/engine.io/?EIO=4&transport=polling&sid={polling_sid}"), &[], None)
+        .await;
+    let mut ws = server.ws("EIO=4&transport=websocket").await;
+    let ws_sid = Handshake::from_json(&ws.next_text().await[1..]).unwrap().sid;
+    assert_eq!(server.engine.clients_count(), 2);
+    server.engine.close().await;
+    assert_eq!(server.engine.clients_count(), 0);
+    assert_eq!(read_response(&mut pending).await.text(), "1");
+    assert_eq!(ws.next().await, None);
+    // Both sessions close, in either order, with the shutdown reason.
+    let mut closed = Vec::new();
+    while closed.len() < 2 {
+        closed.push(
+            server
+                .wait_for(|e| match e {
+                    Event::Close(s, r, _) => Some((s.clone(), *r)),
+                    _ => None,
+                })
+                .await,
+        );
+    }
+    closed.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut expected =
+        vec![(polling_sid, CloseReason::ServerShuttingDown), (ws_sid, CloseReason::ServerShuttingDown)];
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(closed, expected);
+    // New handshakes are refused, and the listener stops accepting.
+    let req = Request::get("/engine.io/?EIO=4&transport=polling").body(Full::new(Bytes::new())).unwrap();
+    assert_eq!(server.engine.handle(req).await.status(), 503);
+    server._handle.stopped().await;
+    assert!(tokio::net::TcpStream::connect(server.addr).await.is_err());
+}
+
+#[tokio::test]
+async fn session_events_are_reported() {
+    let mut server = start(EngineConfig::default()).await;
+    let mut ws = server.ws("EIO=4&transport=websocket").await;
+    let sid = Handshake::from_json(&ws.next_text().await[1..]).unwrap().sid;
+    ws.send_text("4ping-me").await;
+    assert_eq!(
+        server
+            .wait_for(|e| match e {
+                Event::PacketIn(s, t) if *s == sid => Some(t.clone()),
+                _ => None,
+            })
+            .await,
+        "Message"
+    );
+    assert_eq!(
+        server
+            .wait_for(|e| match e {
+                Event::PacketCreate(s, t) if *s == sid => Some(t.clone()),
+                _ => None,
+            })
+            .await,
+        "Message"
+    );
+    assert!(
+        server
+            .wait_for(|e| match e {
+                Event::Flush(s, n) if *s == sid => Some(*n),
+                _ => None,
+            })
+            .await
+            >= 1
+    );
+    assert_eq!(ws.next_text().await, "4ping-me");
+}
+
+#[tokio::test]
+async fn packets_sent_on_connection_follow_the_open_packet() {
+    struct Greeter;
+    impl engineio_server::Handler for Greeter {
+        fn on_connection(&self, socket: &engineio_server::Socket) {
+            let _ = socket.send_text("welcome");
+        }
+    }
+    let engine = EngineIo::new(EngineConfig::default(), Greeter);
+    let handle = engine.listen("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let (_tx, events) = tokio::sync::mpsc::unbounded_channel();
+    let server = common::TestServer { engine, addr: handle.local_addr(), events, _handle: handle };
+    let first = server.get("/engine.io/?EIO=4&transport=polling").await.text();
+    assert!(first.starts_with("0{") && !first.contains("welcome"), "{first}");
+    let sid = Handshake::from_json(&first[1..]).unwrap().sid;
+    assert_eq!(
+        server.get(&format!("/engine.io/?EIO=4&transport=polling&sid={sid}")).await.text(),
+        "4welcome"
+    );
+    let mut ws = server.ws("EIO=4&transport=websocket").await;
+    assert!(ws.next_text().await.starts_with("0{"));
+    assert_eq!(ws.next_text().await, "4welcome");
+}
+
+#[tokio::test]
+async fn the_layer_serves_its_path_and_passes_the_rest() {
+    let engine = EngineIo::new(EngineConfig::default(), NoopHandler);
+    let inner = tower::service_fn(|_req: Request<Full<Bytes>>| async {
+        Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from_static(b"inner app"))))
+    });
+    let service = EngineLayer::new(engine.clone()).layer(inner);
+    let res =
+        service.clone().oneshot(Request::get("/hello").body(Full::new(Bytes::new())).unwrap()).await.unwrap();
+    assert_eq!(res.into_body().collect().await.unwrap().to_bytes(), Bytes::from_static(b"inner app"));
+    let req = Request::get("/engine.io/?EIO=4&transport=polling").body(Full::new(Bytes::new())).unwrap();
+    let res = service.oneshot(req).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    assert!(body.starts_with(b"0{\"sid\""), "{body:?}");
+    assert_eq!(engine.clients_count(), 1);
+}

@@ -1,0 +1,354 @@
+//! Long-polling: delivery, coalescing, compression, and every way a polling session can go wrong.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use bytes::Bytes;
+use common::{read_response, start, start_with, Event};
+use engineio_server::parser::{Packet, PacketData};
+use engineio_server::{CloseReason, EngineConfig, OverflowPolicy, SendError, SendOptions};
+use std::io::Read;
+use tokio::io::AsyncWriteExt;
+
+fn poll(sid: &str) -> String {
+    format!("/engine.io/?EIO=4&transport=polling&sid={sid}")
+}
+
+#[tokio::test]
+async fn text_and_binary_messages_travel_both_ways() {
+    let mut server = start(EngineConfig::default()).await;
+    let (sid, _) = server.handshake().await;
+    let res = server.post(&poll(&sid), "4hello\x1e4€uro\x1ebAQID".as_bytes()).await;
+    assert_eq!((res.status, res.text().as_str()), (200, "ok"));
+    assert_eq!(res.header("content-type"), Some("text/html"));
+    let got: Vec<PacketData> = vec![
+        server
+            .wait_for(|e| match e {
+                Event::Message(_, d) => Some(d.clone()),
+                _ => None,
+            })
+            .await,
+        server
+            .wait_for(|e| match e {
+                Event::Message(_, d) => Some(d.clone()),
+                _ => None,
+            })
+            .await,
+        server
+            .wait_for(|e| match e {
+                Event::Message(_, d) => Some(d.clone()),
+                _ => None,
+            })
+            .await,
+    ];
+    assert_eq!(got[0].as_text(), Some("hello"));
+    assert_eq!(got[1].as_text(), Some("€uro"));
+    assert_eq!(got[2].as_binary(), Some(&Bytes::from_static(&[1, 2, 3])));
+    // The echoes were queued while no GET was pending: one GET takes them all.
+    let res = server.get(&poll(&sid)).await;
+    assert_eq!(res.text(), "4hello\x1e4€uro\x1ebAQID");
+    assert_eq!(res.header("content-type"), Some("text/plain; charset=UTF-8"));
+    assert_eq!(res.header("cache-control"), Some("no-store"));
+}
+
+#[tokio::test]
+async fn a_pending_get_is_answered_as_soon_as_a_packet_is_queued() {
+    let server = start(EngineConfig::default()).await;
+    let (sid, _) = server.handshake().await;
+    let mut get = server.send_head("GET", &poll(&sid), &[], None).await;
+    // Wait until the GET is registered, then send from the server side.
+    let socket = server.engine.socket(&sid).unwrap();
+    let sender = tokio::spawn(async move {
+        loop {
+            if socket.send_text("late").is_ok() && socket.buffered() == 0 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+    });
+    let res = read_response(&mut get).await;
+    assert!(res.text().starts_with("4late"), "{}", res.text());
+    sender.abort();
+}
+
+#[tokio::test]
+async fn overlapping_gets_close_the_session() {
+    let mut server = start(EngineConfig::default()).await;
+    let (sid, _) = server.handshake().await;
+    let mut first = server.send_head("GET", &poll(&sid), &[], None).await;
+    // The first GET is registered before the second: the server reads requests in arrival order and
+    // answers the second without waiting.
+    let second = server.get(&poll(&sid)).await;
+    assert_eq!(second.status, 400, "{}", second.text());
+    assert_eq!(second.body.len(), 0);
+    let (reason, description) = server.wait_close(&sid).await;
+    assert_eq!((reason, description.as_deref()), (CloseReason::TransportError, Some("overlap from client")));
+    assert_eq!(read_response(&mut first).await.text(), "1", "the first GET learns of the close");
+    assert_eq!(server.get(&poll(&sid)).await.json()["code"], 1);
+}
+
+#[tokio::test]
+async fn a_second_concurrent_post_is_refused_and_closes_the_session() {
+    let mut server = start(EngineConfig::default()).await;
+    let (sid, _) = server.handshake().await;
+    // The first POST announces 10 bytes and sends 2: it stays in progress.
+    let mut first = server.send_head("POST", &poll(&sid), &[("Content-Type", "text/plain")], Some(10)).await;
+    first.write_all(b"4a").await.unwrap();
+    // Wait for the first POST to be registered: a GET never is pending here, so poll the state through a
+    // request that cannot interfere: a second POST is refused only while the first is in progress.
+    let second = loop {
+        let r = server.post(&poll(&sid), b"4b").await;
+        if r.status == 400 {
+            break r;
+        }
+        assert_eq!(r.status, 200, "{}", r.text());
+    };
+    assert_eq!(second.status, 400);
+    let (reason, description) = server.wait_close(&sid).await;
+    assert_eq!(
+        (reason, description.as_deref()),
+        (CloseReason::TransportError, Some("data request overlap from client"))
+    );
+}
+
+#[tokio::test]
+async fn oversized_posts_get_413_and_close_the_session() {
+    let mut server = start(EngineConfig { max_http_buffer_size: 100, ..EngineConfig::default() }).await;
+    let (sid, h) = server.handshake().await;
+    assert_eq!(h.max_payload, Some(100));
+    // Exactly at the limit is fine.
+    let at_limit = format!("4{}", "x".repeat(99));
+    assert_eq!(server.post(&poll(&sid), at_limit.as_bytes()).await.status, 200);
+    // One byte over: 413 before the body is read in full, and the session closes.
+    let over = format!("4{}", "x".repeat(100));
+    assert_eq!(server.post(&poll(&sid), over.as_bytes()).await.status, 413);
+    let (reason, description) = server.wait_close(&sid).await;
+    assert_eq!((reason, description.as_deref()), (CloseReason::TransportError, Some("payload too large")));
+    // A declared length over the limit is refused from the head alone (the body is never sent).
+    let (sid, _) = server.handshake().await;
+    let mut s =
+        server.send_head("POST", &poll(&sid), &[("Content-Type", "text/plain")], Some(1_000_000_000)).await;
+    assert_eq!(read_response(&mut s).await.status, 413);
+    server.wait_close(&sid).await;
+}
+
+#[tokio::test]
+async fn binary_bodies_and_garbage_are_refused_in_v4() {
+    let mut server = start(EngineConfig::default()).await;
+    let (sid, _) = server.handshake().await;
+    let res = server
+        .request("POST", &poll(&sid), &[("Content-Type", "application/octet-stream")], b"\x00\x01")
+        .await;
+    assert_eq!(res.status, 400);
+    let (reason, description) = server.wait_close(&sid).await;
+    assert_eq!((reason, description.as_deref()), (CloseReason::TransportError, Some("invalid content")));
+
+    let (sid, _) = server.handshake().await;
+    let res = server.post(&poll(&sid), b"9nonsense").await;
+    assert_eq!(res.status, 400);
+    assert_eq!(res.json()["code"], 3);
+    assert_eq!(server.wait_close(&sid).await.0, CloseReason::ParseError);
+
+    let (sid, _) = server.handshake().await;
+    assert_eq!(server.post(&poll(&sid), b"4\xff\xfe").await.status, 400);
+    assert_eq!(server.wait_close(&sid).await.0, CloseReason::ParseError);
+}
+
+#[tokio::test]
+async fn a_close_packet_from_the_client_closes_the_session() {
+    let mut server = start(EngineConfig::default()).await;
+    let (sid, _) = server.handshake().await;
+    assert_eq!(server.post(&poll(&sid), b"4bye\x1e1\x1e4never").await.status, 200);
+    let bye = server
+        .wait_for(|e| match e {
+            Event::Message(_, d) => d.as_text().map(str::to_owned),
+            _ => None,
+        })
+        .await;
+    assert_eq!(bye, "bye");
+    assert_eq!(server.wait_close(&sid).await.0, CloseReason::TransportClose);
+    assert_eq!(server.engine.clients_count(), 0);
+    assert_eq!(
+        server.get(&poll(&sid)).await.json(),
+        serde_json::json!({"code": 1, "message": "Session ID unknown"})
+    );
+}
+
+#[tokio::test]
+async fn server_close_delivers_queued_packets_then_close() {
+    let mut server = start_with(EngineConfig::default(), false).await;
+    let (sid, _) = server.handshake().await;
+    let socket = server.engine.socket(&sid).unwrap();
+    socket.send_text("last words").unwrap();
+    socket.close();
+    assert_eq!(socket.send_text("too late"), Err(SendError::Closed));
+    // The session waits for its next GET to say goodbye.
+    let res = server.get(&poll(&sid)).await;
+    assert_eq!(res.text(), "4last words\x1e1");
+    assert_eq!(server.wait_close(&sid).await.0, CloseReason::ForcedClose);
+}
+
+#[tokio::test]
+async fn server_close_answers_a_pending_get_at_once() {
+    let mut server = start_with(EngineConfig::default(), false).await;
+    let (sid, _) = server.handshake().await;
+    let mut get = server.send_head("GET", &poll(&sid), &[], None).await;
+    let socket = server.engine.socket(&sid).unwrap();
+    // Let the GET become pending, observed through a volatile send that only succeeds when it is.
+    while socket
+        .send(Packet::message("ready"), SendOptions { volatile: true, ..SendOptions::default() })
+        .is_err()
+    {
+        tokio::task::yield_now().await;
+    }
+    let res = read_response(&mut get).await;
+    assert_eq!(res.text(), "4ready");
+    let mut get = server.send_head("GET", &poll(&sid), &[], None).await;
+    while socket.send(Packet::noop(), SendOptions { volatile: true, ..SendOptions::default() }).is_err() {
+        tokio::task::yield_now().await;
+    }
+    let _ = read_response(&mut get).await;
+    let mut get = server.send_head("GET", &poll(&sid), &[], None).await;
+    tokio::task::yield_now().await;
+    socket.close();
+    assert_eq!(read_response(&mut get).await.text().chars().last(), Some('1'));
+    assert_eq!(server.wait_close(&sid).await.0, CloseReason::ForcedClose);
+}
+
+#[tokio::test]
+async fn volatile_packets_are_dropped_when_no_get_is_waiting() {
+    let server = start_with(EngineConfig::default(), false).await;
+    let (sid, _) = server.handshake().await;
+    let socket = server.engine.socket(&sid).unwrap();
+    let volatile = SendOptions { volatile: true, ..SendOptions::default() };
+    assert_eq!(socket.send(Packet::message("dropped"), volatile), Err(SendError::Dropped));
+    socket.send_text("kept").unwrap();
+    assert_eq!(server.get(&poll(&sid)).await.text(), "4kept");
+}
+
+#[tokio::test]
+async fn a_full_send_queue_closes_the_session_or_drops_by_policy() {
+    let mut server =
+        start_with(EngineConfig { max_buffered_packets: 3, ..EngineConfig::default() }, false).await;
+    let (sid, _) = server.handshake().await;
+    let socket = server.engine.socket(&sid).unwrap();
+    for i in 0..3 {
+        socket.send_text(format!("m{i}")).unwrap();
+    }
+    assert_eq!(socket.send_text("m3"), Err(SendError::Overflow));
+    let (reason, description) = server.wait_close(&sid).await;
+    assert_eq!((reason, description.as_deref()), (CloseReason::TransportError, Some("send buffer full")));
+
+    let config = EngineConfig {
+        max_buffered_packets: 2,
+        overflow: OverflowPolicy::DropPacket,
+        ..EngineConfig::default()
+    };
+    let server = start_with(config, false).await;
+    let (sid, _) = server.handshake().await;
+    let socket = server.engine.socket(&sid).unwrap();
+    socket.send_text("a").unwrap();
+    socket.send_text("b").unwrap();
+    assert_eq!(socket.send_text("c"), Err(SendError::Dropped));
+    assert_eq!(server.get(&poll(&sid)).await.text(), "4a\x1e4b");
+}
+
+fn gunzip(b: &[u8]) -> String {
+    let mut s = String::new();
+    flate2::read::GzDecoder::new(b).read_to_string(&mut s).unwrap();
+    s
+}
+
+#[tokio::test]
+async fn large_polling_responses_are_compressed_when_accepted() {
+    let server = start_with(EngineConfig::default(), false).await;
+    let (sid, _) = server.handshake().await;
+    let socket = server.engine.socket(&sid).unwrap();
+    let big = "a".repeat(5000);
+    socket.send_text(big.clone()).unwrap();
+    let res = server.request("GET", &poll(&sid), &[("Accept-Encoding", "gzip, deflate")], b"").await;
+    assert_eq!(res.header("content-encoding"), Some("gzip"));
+    assert!(res.body.len() < 1000);
+    assert_eq!(gunzip(&res.body), format!("4{big}"));
+    // deflate when it is the only one accepted.
+    socket.send_text(big.clone()).unwrap();
+    let res = server.request("GET", &poll(&sid), &[("Accept-Encoding", "deflate")], b"").await;
+    assert_eq!(res.header("content-encoding"), Some("deflate"));
+    let mut s = String::new();
+    flate2::read::ZlibDecoder::new(&res.body[..]).read_to_string(&mut s).unwrap();
+    assert_eq!(s, format!("4{big}"));
+    // Below the threshold, not accepted, or opted out: sent as it is.
+    socket.send_text("small").unwrap();
+    let res = server.request("GET", &poll(&sid), &[("Accept-Encoding", "gzip")], b"").await;
+    assert_eq!((res.header("content-encoding"), res.text().as_str()), (None, "4small"));
+    socket.send_text(big.clone()).unwrap();
+    assert_eq!(server.get(&poll(&sid)).await.header("content-encoding"), None);
+    socket
+        .send(Packet::message(big.clone()), SendOptions { compress: false, ..SendOptions::default() })
+        .unwrap();
+    let res = server.request("GET", &poll(&sid), &[("Accept-Encoding", "gzip")], b"").await;
+    assert_eq!(res.header("content-encoding"), None);
+
+    let server = start_with(EngineConfig { http_compression: None, ..EngineConfig::default() }, false).await;
+    let (sid, _) = server.handshake().await;
+    server.engine.socket(&sid).unwrap().send_text(big).unwrap();
+    let res = server.request("GET", &poll(&sid), &[("Accept-Encoding", "gzip")], b"").await;
+    assert_eq!(res.header("content-encoding"), None);
+}
+
+#[tokio::test]
+async fn a_get_that_goes_away_closes_the_session() {
+    let mut server = start_with(EngineConfig::default(), false).await;
+    let (sid, _) = server.handshake().await;
+    let socket = server.engine.socket(&sid).unwrap();
+    let get = server.send_head("GET", &poll(&sid), &[], None).await;
+    // The GET is pending (nothing is queued); the client goes away without waiting for the answer.
+    assert_eq!(socket.buffered(), 0);
+    drop(get);
+    let (reason, description) = server.wait_close(&sid).await;
+    assert_eq!(
+        (reason, description.as_deref()),
+        (CloseReason::TransportError, Some("poll connection closed prematurely"))
+    );
+}
+
+#[tokio::test]
+async fn protocol_v3_polling_uses_length_prefixed_payloads() {
+    let mut server = start(EngineConfig { allow_eio3: true, ..EngineConfig::default() }).await;
+    let res = server.get("/engine.io/?EIO=3&transport=polling&b64=1").await;
+    let text = res.text();
+    let (len, packet) = text.split_once(':').unwrap();
+    assert_eq!(len.parse::<usize>().unwrap(), packet.encode_utf16().count());
+    let h = engineio_server::parser::Handshake::from_json(&packet[1..]).unwrap();
+    let path = format!("/engine.io/?EIO=3&transport=polling&b64=1&sid={}", h.sid);
+    assert_eq!(server.post(&path, "2:4€10:b4AQIDBA==".as_bytes()).await.status, 200);
+    let first = server
+        .wait_for(|e| match e {
+            Event::Message(_, d) => Some(d.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(first.as_text(), Some("€"));
+    server
+        .wait_for(|e| match e {
+            Event::Message(_, d) if d.is_binary() => Some(()),
+            _ => None,
+        })
+        .await;
+    // b64=1: binary goes back base64-encoded inside the string payload.
+    assert_eq!(server.get(&path).await.text(), "2:4€10:b4AQIDBA==");
+    // Without b64, a payload holding binary uses the binary form.
+    let res = server.get("/engine.io/?EIO=3&transport=polling").await;
+    let text = res.text();
+    let sid = text[text.find("\"sid\":\"").unwrap() + 7..].split('"').next().unwrap().to_string();
+    let path = format!("/engine.io/?EIO=3&transport=polling&sid={sid}");
+    let body = [0x01, 0x05, 0xff, 0x04, 1, 2, 3, 4];
+    assert_eq!(
+        server.request("POST", &path, &[("Content-Type", "application/octet-stream")], &body).await.status,
+        200
+    );
+    let res = server.get(&path).await;
+    assert_eq!(res.header("content-type"), Some("application/octet-stream"));
+    assert_eq!(&res.body[..], &body);
+}

@@ -1,0 +1,168 @@
+//! Websocket sessions and the upgrade from polling.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use bytes::Bytes;
+use common::{read_response, start, start_with, Event};
+use engineio_server::parser::{Handshake, PacketData};
+use engineio_server::{CloseReason, EngineConfig, TransportKind};
+use futures_util::SinkExt;
+
+#[tokio::test]
+async fn websocket_only_session_opens_and_echoes_text_and_binary() {
+    let mut server = start(EngineConfig::default()).await;
+    let mut ws = server.ws("EIO=4&transport=websocket").await;
+    let open = ws.next_text().await;
+    let h = Handshake::from_json(open.strip_prefix('0').unwrap()).unwrap();
+    assert!(h.upgrades.is_empty(), "no upgrade from websocket");
+    assert_eq!(server.engine.socket(&h.sid).unwrap().transport(), TransportKind::WebSocket);
+    ws.send_text("4héllo").await;
+    assert_eq!(ws.next_text().await, "4héllo");
+    // v4 binary frames carry the raw message bytes.
+    ws.send_binary(&[0, 1, 255]).await;
+    assert_eq!(ws.next().await, Some(Err(Bytes::from_static(&[0, 1, 255]))));
+    let got = server
+        .wait_for(|e| match e {
+            Event::Message(_, d) if d.is_binary() => Some(d.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(got, PacketData::Binary(Bytes::from_static(&[0, 1, 255])));
+    // Closing the websocket closes the session.
+    ws.0.close(None).await.unwrap();
+    assert_eq!(server.wait_close(&h.sid).await.0, CloseReason::TransportClose);
+}
+
+#[tokio::test]
+async fn upgrade_from_polling_to_websocket() {
+    let mut server = start(EngineConfig::default()).await;
+    let (sid, _) = server.handshake().await;
+    let poll = format!("/engine.io/?EIO=4&transport=polling&sid={sid}");
+    // A GET is pending when the upgrade starts, as with a real client.
+    let mut pending = server.send_head("GET", &poll, &[], None).await;
+    let mut ws = server.ws(&format!("EIO=4&transport=websocket&sid={sid}")).await;
+    ws.send_text("2probe").await;
+    assert_eq!(ws.next_text().await, "3probe");
+    server
+        .wait_for(|e| match e {
+            Event::Upgrading(t) => Some(t.clone()),
+            _ => None,
+        })
+        .await;
+    // The pending GET is released with a noop so the client can pause polling.
+    assert_eq!(read_response(&mut pending).await.text(), "6");
+    // Polling still works until the upgrade completes; a packet queued now is not lost.
+    server.engine.socket(&sid).unwrap().send_text("during upgrade").unwrap();
+    ws.send_text("5").await;
+    server
+        .wait_for(|e| match e {
+            Event::Upgrade(t) => Some(t.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(ws.next_text().await, "4during upgrade");
+    ws.send_text("4over ws").await;
+    assert_eq!(ws.next_text().await, "4over ws");
+    assert_eq!(server.engine.socket(&sid).unwrap().transport(), TransportKind::WebSocket);
+    // Polling requests for an upgraded session are refused.
+    let res = server.get(&poll).await;
+    assert_eq!((res.status, res.json()["code"].as_u64()), (400, Some(3)));
+    // A second upgrade attempt is closed at once.
+    let mut again = server.ws(&format!("EIO=4&transport=websocket&sid={sid}")).await;
+    assert_eq!(again.next().await, None);
+}
+
+#[tokio::test]
+async fn a_failed_probe_leaves_the_polling_session_alone() {
+    let mut server = start(EngineConfig::default()).await;
+    let (sid, _) = server.handshake().await;
+    let mut ws = server.ws(&format!("EIO=4&transport=websocket&sid={sid}")).await;
+    ws.send_text("4not a probe").await;
+    assert_eq!(ws.next().await, None, "the websocket is closed");
+    let socket = server.engine.socket(&sid).unwrap();
+    assert_eq!(socket.transport(), TransportKind::Polling);
+    server.post(&format!("/engine.io/?EIO=4&transport=polling&sid={sid}"), b"4still here").await;
+    let text = server
+        .wait_for(|e| match e {
+            Event::Message(_, d) => d.as_text().map(str::to_owned),
+            _ => None,
+        })
+        .await;
+    assert_eq!(text, "still here");
+}
+
+#[tokio::test]
+async fn an_upgrade_that_never_completes_times_out() {
+    let config =
+        EngineConfig { upgrade_timeout: std::time::Duration::from_millis(100), ..EngineConfig::default() };
+    let server = start(config).await;
+    let (sid, _) = server.handshake().await;
+    let mut ws = server.ws(&format!("EIO=4&transport=websocket&sid={sid}")).await;
+    ws.send_text("2probe").await;
+    assert_eq!(ws.next_text().await, "3probe");
+    // No upgrade packet: after upgradeTimeout the websocket is closed, the session stays on polling.
+    assert_eq!(ws.next().await, None);
+    assert_eq!(server.engine.socket(&sid).unwrap().transport(), TransportKind::Polling);
+}
+
+#[tokio::test]
+async fn oversized_websocket_messages_close_the_session() {
+    let mut server = start(EngineConfig { max_http_buffer_size: 100, ..EngineConfig::default() }).await;
+    let mut ws = server.ws("EIO=4&transport=websocket").await;
+    let h = Handshake::from_json(&ws.next_text().await[1..]).unwrap();
+    ws.send_text(&format!("4{}", "x".repeat(99))).await;
+    assert_eq!(ws.next_text().await.len(), 100);
+    let _ =
+        ws.0.send(tokio_tungstenite::tungstenite::Message::Text(format!("4{}", "x".repeat(200)).into()))
+            .await;
+    let (reason, _) = server.wait_close(&h.sid).await;
+    assert_eq!(reason, CloseReason::TransportError);
+}
+
+#[tokio::test]
+async fn undecodable_websocket_frames_are_a_parse_error() {
+    let mut server = start(EngineConfig::default()).await;
+    let mut ws = server.ws("EIO=4&transport=websocket").await;
+    let h = Handshake::from_json(&ws.next_text().await[1..]).unwrap();
+    ws.send_text("9what").await;
+    assert_eq!(server.wait_close(&h.sid).await.0, CloseReason::ParseError);
+    assert_eq!(ws.next().await, None);
+}
+
+#[tokio::test]
+async fn protocol_v3_websocket_frames() {
+    let mut server = start(EngineConfig { allow_eio3: true, ..EngineConfig::default() }).await;
+    let mut ws = server.ws("EIO=3&transport=websocket").await;
+    let open = ws.next_text().await;
+    assert!(open.starts_with("0{"));
+    // v3 binary frames start with the packet type as a byte.
+    ws.send_binary(&[4, 9, 8]).await;
+    assert_eq!(ws.next().await, Some(Err(Bytes::from_static(&[4, 9, 8]))));
+    let got = server
+        .wait_for(|e| match e {
+            Event::Message(_, d) if d.is_binary() => Some(d.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(got, PacketData::Binary(Bytes::from_static(&[9, 8])));
+    // The v3 client pings; the server answers.
+    ws.send_text("2").await;
+    assert_eq!(ws.next_text().await, "3");
+}
+
+#[tokio::test]
+async fn server_close_on_websocket_flushes_then_closes() {
+    let mut server = start_with(EngineConfig::default(), false).await;
+    let mut ws = server.ws("EIO=4&transport=websocket").await;
+    let h = Handshake::from_json(&ws.next_text().await[1..]).unwrap();
+    let socket = server.engine.socket(&h.sid).unwrap();
+    socket.send_text("one").unwrap();
+    socket.send_text("two").unwrap();
+    socket.close();
+    assert_eq!(ws.next_text().await, "4one");
+    assert_eq!(ws.next_text().await, "4two");
+    assert_eq!(ws.next().await, None);
+    assert_eq!(server.wait_close(&h.sid).await.0, CloseReason::ForcedClose);
+}
