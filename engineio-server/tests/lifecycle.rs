@@ -127,3 +127,33 @@ async fn the_layer_serves_its_path_and_passes_the_rest() {
     assert!(body.starts_with(b"0{\"sid\""), "{body:?}");
     assert_eq!(engine.clients_count(), 1);
 }
+
+#[tokio::test]
+async fn websocket_writes_are_coalesced_into_one_flush() {
+    let mut server = common::start_with(EngineConfig::default(), false).await;
+    let mut ws = server.ws("EIO=4&transport=websocket").await;
+    let sid = Handshake::from_json(&ws.next_text().await[1..]).unwrap().sid;
+    server
+        .wait_for(|e| match e {
+            Event::Flush(s, 1) if *s == sid => Some(()),
+            _ => None,
+        })
+        .await;
+    // Three packets queued before the session's task runs again go out in one write.
+    let socket = server.engine.socket(&sid).unwrap();
+    for text in ["a", "b", "c"] {
+        socket.send_text(text).unwrap();
+    }
+    assert_eq!(
+        server
+            .wait_for(|e| match e {
+                Event::Flush(s, n) if *s == sid => Some(*n),
+                _ => None,
+            })
+            .await,
+        3
+    );
+    for text in ["4a", "4b", "4c"] {
+        assert_eq!(ws.next_text().await, text);
+    }
+}
