@@ -1,0 +1,358 @@
+//! [`MemoryAdapter`]: rooms and broadcasts within one process.
+
+use crate::types::{
+    AckEvent, Adapter, AdapterError, BroadcastOptions, LocalNamespace, Room, RoomEvent, Sid, SocketInfo,
+};
+use async_trait::async_trait;
+use socketio_parser::Packet;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
+use tokio::sync::mpsc;
+
+type Listener = Arc<dyn Fn(&RoomEvent) + Send + Sync>;
+
+#[derive(Default)]
+struct Rooms {
+    rooms: HashMap<Room, HashSet<Sid>>,
+    sids: HashMap<Sid, HashSet<Room>>,
+}
+
+impl Rooms {
+    /// The sockets `opts` targets: members of the rooms (or every socket), minus members of `except`.
+    fn targets(&self, opts: &BroadcastOptions) -> Vec<Sid> {
+        let except: HashSet<&Sid> =
+            opts.except.iter().filter_map(|r| self.rooms.get(r)).flat_map(|members| members.iter()).collect();
+        if opts.rooms.is_empty() {
+            return self.sids.keys().filter(|s| !except.contains(s)).cloned().collect();
+        }
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for members in opts.rooms.iter().filter_map(|r| self.rooms.get(r)) {
+            for sid in members {
+                if !except.contains(sid) && seen.insert(sid) {
+                    out.push(sid.clone());
+                }
+            }
+        }
+        out
+    }
+
+    fn leave(&mut self, room: &Room, sid: &Sid, events: &mut Vec<RoomEvent>) {
+        if let Some(members) = self.rooms.get_mut(room) {
+            if members.remove(sid) {
+                events.push(RoomEvent::Leave(room.clone(), sid.clone()));
+            }
+            if members.is_empty() {
+                self.rooms.remove(room);
+                events.push(RoomEvent::Delete(room.clone()));
+            }
+        }
+    }
+}
+
+/// The in-memory adapter of the reference server: room membership in maps, broadcasts written straight to
+/// the local sockets, each packet encoded once whatever the number of recipients.
+pub struct MemoryAdapter {
+    nsp: Arc<dyn LocalNamespace>,
+    state: Mutex<Rooms>,
+    listeners: RwLock<Vec<Listener>>,
+}
+
+impl std::fmt::Debug for MemoryAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryAdapter").field("nsp", &self.nsp.name()).finish_non_exhaustive()
+    }
+}
+
+impl MemoryAdapter {
+    /// The adapter of namespace `nsp`.
+    pub fn new(nsp: Arc<dyn LocalNamespace>) -> Arc<Self> {
+        Arc::new(MemoryAdapter {
+            nsp,
+            state: Mutex::new(Rooms::default()),
+            listeners: RwLock::new(Vec::new()),
+        })
+    }
+
+    /// The factory to give the server.
+    pub fn factory() -> crate::AdapterFactory {
+        Arc::new(|nsp| MemoryAdapter::new(nsp) as Arc<dyn Adapter>)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Rooms> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn emit(&self, events: Vec<RoomEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        let listeners = self.listeners.read().unwrap_or_else(|e| e.into_inner()).clone();
+        for event in &events {
+            for listener in &listeners {
+                listener(event);
+            }
+        }
+    }
+
+    /// The local part of a broadcast with acks: sends to the targets, reports how many there were.
+    pub fn broadcast_with_ack_local(
+        &self,
+        packet: Packet,
+        opts: &BroadcastOptions,
+        acks: mpsc::UnboundedSender<AckEvent>,
+    ) -> usize {
+        let id = self.nsp.next_ack_id();
+        let packet = packet.with_ack_id(id);
+        let frames = self.nsp.encode(&packet);
+        let targets = self.lock().targets(opts);
+        let count = targets
+            .iter()
+            .filter(|sid| self.nsp.send_with_ack(sid, &frames, &opts.flags, id, acks.clone()))
+            .count();
+        let _ = acks.send(AckEvent::ClientCount(count));
+        count
+    }
+
+    /// The local part of a broadcast: encodes once, writes to every target.
+    pub fn broadcast_local(&self, packet: &Packet, opts: &BroadcastOptions) {
+        let frames = self.nsp.encode(packet);
+        let targets = self.lock().targets(opts);
+        for sid in &targets {
+            self.nsp.send(sid, &frames, &opts.flags);
+        }
+    }
+
+    /// The local part of `fetchSockets`.
+    pub fn fetch_sockets_local(&self, opts: &BroadcastOptions) -> Vec<SocketInfo> {
+        let targets = self.lock().targets(opts);
+        targets.iter().filter_map(|sid| self.nsp.socket_info(sid)).collect()
+    }
+
+    /// The local part of `socketsJoin`.
+    pub fn add_sockets_local(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+        let targets = self.lock().targets(opts);
+        for sid in &targets {
+            self.add_all(sid, rooms);
+        }
+    }
+
+    /// The local part of `socketsLeave`.
+    pub fn del_sockets_local(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+        let targets = self.lock().targets(opts);
+        for sid in &targets {
+            for room in rooms {
+                self.del(sid, room);
+            }
+        }
+    }
+
+    /// The local part of `disconnectSockets`.
+    pub fn disconnect_sockets_local(&self, opts: &BroadcastOptions, close: bool) {
+        let targets = self.lock().targets(opts);
+        for sid in &targets {
+            self.nsp.disconnect(sid, close);
+        }
+    }
+}
+
+#[async_trait]
+impl Adapter for MemoryAdapter {
+    fn add_all(&self, sid: &Sid, rooms: &[Room]) {
+        let mut events = Vec::new();
+        {
+            let mut st = self.lock();
+            let joined = st.sids.entry(sid.clone()).or_default();
+            for room in rooms {
+                joined.insert(room.clone());
+            }
+            for room in rooms {
+                let members = st.rooms.entry(room.clone()).or_insert_with(|| {
+                    events.push(RoomEvent::Create(room.clone()));
+                    HashSet::new()
+                });
+                if members.insert(sid.clone()) {
+                    events.push(RoomEvent::Join(room.clone(), sid.clone()));
+                }
+            }
+        }
+        self.emit(events);
+    }
+
+    fn del(&self, sid: &Sid, room: &Room) {
+        let mut events = Vec::new();
+        {
+            let mut st = self.lock();
+            if let Some(rooms) = st.sids.get_mut(sid) {
+                rooms.remove(room);
+            }
+            st.leave(room, sid, &mut events);
+        }
+        self.emit(events);
+    }
+
+    fn del_all(&self, sid: &Sid) {
+        let mut events = Vec::new();
+        {
+            let mut st = self.lock();
+            if let Some(rooms) = st.sids.remove(sid) {
+                for room in &rooms {
+                    st.leave(room, sid, &mut events);
+                }
+            }
+        }
+        self.emit(events);
+    }
+
+    fn socket_rooms(&self, sid: &Sid) -> Vec<Room> {
+        self.lock().sids.get(sid).map(|r| r.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    fn sockets(&self, opts: &BroadcastOptions) -> Vec<Sid> {
+        self.lock().targets(opts)
+    }
+
+    fn rooms(&self) -> Vec<Room> {
+        self.lock().rooms.keys().cloned().collect()
+    }
+
+    async fn broadcast(&self, packet: Packet, opts: BroadcastOptions) -> Result<(), AdapterError> {
+        self.broadcast_local(&packet, &opts);
+        Ok(())
+    }
+
+    async fn broadcast_with_ack(
+        &self,
+        packet: Packet,
+        opts: BroadcastOptions,
+        acks: mpsc::UnboundedSender<AckEvent>,
+    ) -> Result<(), AdapterError> {
+        self.broadcast_with_ack_local(packet, &opts, acks);
+        Ok(())
+    }
+
+    async fn fetch_sockets(&self, opts: BroadcastOptions) -> Result<Vec<SocketInfo>, AdapterError> {
+        Ok(self.fetch_sockets_local(&opts))
+    }
+
+    async fn add_sockets(&self, opts: BroadcastOptions, rooms: Vec<Room>) -> Result<(), AdapterError> {
+        self.add_sockets_local(&opts, &rooms);
+        Ok(())
+    }
+
+    async fn del_sockets(&self, opts: BroadcastOptions, rooms: Vec<Room>) -> Result<(), AdapterError> {
+        self.del_sockets_local(&opts, &rooms);
+        Ok(())
+    }
+
+    async fn disconnect_sockets(&self, opts: BroadcastOptions, close: bool) -> Result<(), AdapterError> {
+        self.disconnect_sockets_local(&opts, close);
+        Ok(())
+    }
+
+    fn on_room_event(&self, listener: Arc<dyn Fn(&RoomEvent) + Send + Sync>) {
+        self.listeners.write().unwrap_or_else(|e| e.into_inner()).push(listener);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::RecordingNamespace;
+    use socketio_parser::Value;
+
+    fn sids(mut v: Vec<Sid>) -> Vec<String> {
+        v.sort();
+        v.into_iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn targets_follow_rooms_and_exceptions() {
+        let nsp = RecordingNamespace::new("/");
+        let a = MemoryAdapter::new(nsp.clone());
+        a.add_all(&"s1".into(), &["s1".into(), "red".into()]);
+        a.add_all(&"s2".into(), &["s2".into(), "red".into(), "blue".into()]);
+        a.add_all(&"s3".into(), &["s3".into(), "blue".into()]);
+        assert_eq!(sids(a.sockets(&BroadcastOptions::default())), ["s1", "s2", "s3"]);
+        assert_eq!(sids(a.sockets(&BroadcastOptions::default().to("red"))), ["s1", "s2"]);
+        assert_eq!(sids(a.sockets(&BroadcastOptions::default().to("red").to("blue"))), ["s1", "s2", "s3"]);
+        assert_eq!(sids(a.sockets(&BroadcastOptions::default().to("red").except("blue"))), ["s1"]);
+        assert_eq!(sids(a.sockets(&BroadcastOptions::default().except("s2"))), ["s1", "s3"]);
+        assert!(a.sockets(&BroadcastOptions::default().to("nobody")).is_empty());
+        let mut rooms = a.socket_rooms(&"s2".into());
+        rooms.sort();
+        assert_eq!(rooms, vec![Room::from("blue"), Room::from("red"), Room::from("s2")]);
+    }
+
+    #[test]
+    fn room_events_as_the_reference_emits_them() {
+        let nsp = RecordingNamespace::new("/");
+        let a = MemoryAdapter::new(nsp.clone());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        a.on_room_event(Arc::new(move |e| sink.lock().unwrap().push(e.clone())));
+        a.add_all(&"s1".into(), &["r".into()]);
+        a.add_all(&"s2".into(), &["r".into()]);
+        a.add_all(&"s2".into(), &["r".into()]);
+        a.del(&"s1".into(), &"r".into());
+        a.del_all(&"s2".into());
+        a.del_all(&"s2".into());
+        assert_eq!(
+            *seen.lock().unwrap(),
+            vec![
+                RoomEvent::Create("r".into()),
+                RoomEvent::Join("r".into(), "s1".into()),
+                RoomEvent::Join("r".into(), "s2".into()),
+                RoomEvent::Leave("r".into(), "s1".into()),
+                RoomEvent::Leave("r".into(), "s2".into()),
+                RoomEvent::Delete("r".into()),
+            ]
+        );
+        assert!(a.rooms().is_empty());
+    }
+
+    #[tokio::test]
+    async fn broadcast_encodes_once_and_writes_to_each_target() {
+        let nsp = RecordingNamespace::new("/");
+        let a = MemoryAdapter::new(nsp.clone());
+        for s in ["s1", "s2", "s3"] {
+            a.add_all(&s.into(), &[s.into()]);
+        }
+        a.add_all(&"s1".into(), &["r".into()]);
+        a.add_all(&"s2".into(), &["r".into()]);
+        let packet = Packet::event("/", "hi", vec![Value::from(1)]);
+        a.broadcast(packet, BroadcastOptions::default().to("r")).await.unwrap();
+        assert_eq!(nsp.encodes(), 1);
+        assert_eq!(sids(nsp.sent_to()), ["s1", "s2"]);
+    }
+
+    #[tokio::test]
+    async fn broadcast_with_ack_reports_the_client_count() {
+        let nsp = RecordingNamespace::new("/");
+        let a = MemoryAdapter::new(nsp.clone());
+        a.add_all(&"s1".into(), &["s1".into()]);
+        a.add_all(&"s2".into(), &["s2".into()]);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        a.broadcast_with_ack(Packet::event("/", "q", vec![]), BroadcastOptions::default(), tx).await.unwrap();
+        assert_eq!(rx.recv().await, Some(AckEvent::ClientCount(2)));
+        assert_eq!(a.server_count().await, 1);
+        assert_eq!(a.server_side_emit(vec![]).await, Err(AdapterError::Unsupported("serverSideEmit")));
+    }
+
+    #[tokio::test]
+    async fn bulk_operations_act_on_the_targets() {
+        let nsp = RecordingNamespace::new("/");
+        let a = MemoryAdapter::new(nsp.clone());
+        a.add_all(&"s1".into(), &["s1".into(), "r".into()]);
+        a.add_all(&"s2".into(), &["s2".into()]);
+        a.add_sockets(BroadcastOptions::default().to("r"), vec!["joined".into()]).await.unwrap();
+        assert_eq!(sids(a.sockets(&BroadcastOptions::default().to("joined"))), ["s1"]);
+        a.del_sockets(BroadcastOptions::default(), vec!["joined".into()]).await.unwrap();
+        assert!(a.sockets(&BroadcastOptions::default().to("joined")).is_empty());
+        a.disconnect_sockets(BroadcastOptions::default().except("r"), true).await.unwrap();
+        assert_eq!(nsp.disconnected(), vec![("s2".to_string(), true)]);
+        let infos = a.fetch_sockets(BroadcastOptions::default().to("r")).await.unwrap();
+        assert_eq!(infos.len(), 1);
+        assert_eq!(infos[0].id, "s1");
+    }
+}

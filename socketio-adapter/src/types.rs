@@ -1,0 +1,211 @@
+//! The adapter trait and the types that cross it.
+
+use async_trait::async_trait;
+use socketio_parser::{Frame, Packet, Str, Value};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// A socket id.
+pub type Sid = Str;
+
+/// A room name. Every socket is in the room named after its own id.
+pub type Room = Str;
+
+/// How a broadcast is delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BroadcastFlags {
+    /// Drop the packet for sockets whose transport cannot take it at once.
+    pub volatile: bool,
+    /// Whether the transport may compress the packet (default true).
+    pub compress: bool,
+    /// Only to sockets of this node, even with a cluster adapter.
+    pub local: bool,
+    /// For broadcasts with acks: how long to wait for the answers.
+    pub timeout: Option<Duration>,
+}
+
+impl Default for BroadcastFlags {
+    fn default() -> Self {
+        BroadcastFlags { volatile: false, compress: true, local: false, timeout: None }
+    }
+}
+
+/// Which sockets a broadcast or a bulk operation targets: the members of `rooms` (every socket of the
+/// namespace when empty), minus the members of `except`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BroadcastOptions {
+    /// Target rooms (a union). Empty means every socket.
+    pub rooms: BTreeSet<Room>,
+    /// Rooms whose members are left out.
+    pub except: BTreeSet<Room>,
+    /// Delivery flags.
+    pub flags: BroadcastFlags,
+}
+
+impl BroadcastOptions {
+    /// Adds a target room.
+    pub fn to(mut self, room: impl Into<Room>) -> Self {
+        self.rooms.insert(room.into());
+        self
+    }
+
+    /// Adds an excluded room.
+    pub fn except(mut self, room: impl Into<Room>) -> Self {
+        self.except.insert(room.into());
+        self
+    }
+}
+
+/// What the adapter learns of a socket, for `fetchSockets` (local or from another node).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SocketInfo {
+    /// The socket id.
+    pub id: Sid,
+    /// The handshake, as the reference serializes it (`headers`, `time`, `address`, `xdomain`, `secure`,
+    /// `issued`, `url`, `query`, `auth`).
+    pub handshake: Value,
+    /// The rooms the socket is in.
+    pub rooms: Vec<Room>,
+    /// `socket.data`, serialized.
+    pub data: Value,
+}
+
+/// What happens to rooms, as the reference adapter emits it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomEvent {
+    /// A room got its first member (`create-room`).
+    Create(Room),
+    /// A room lost its last member (`delete-room`).
+    Delete(Room),
+    /// A socket joined a room (`join-room`).
+    Join(Room, Sid),
+    /// A socket left a room (`leave-room`).
+    Leave(Room, Sid),
+}
+
+/// What a broadcast with acks reports, as it happens: how many clients a node reached, and each answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AckEvent {
+    /// One node sent the packet to this many of its clients (each node reports once).
+    ClientCount(usize),
+    /// One client answered.
+    Response(Vec<Value>),
+}
+
+/// Errors of adapter operations.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdapterError {
+    /// The other nodes did not answer in time.
+    #[error("operation has timed out")]
+    Timeout,
+    /// The adapter does not offer this operation (e.g. `serverSideEmit` on a single node).
+    #[error("this adapter does not support the {0} functionality")]
+    Unsupported(&'static str),
+    /// The bus (Redis, Postgres) failed.
+    #[error("adapter bus error: {0}")]
+    Bus(String),
+}
+
+/// The local side of one namespace, implemented by the server for its adapter.
+pub trait LocalNamespace: Send + Sync + 'static {
+    /// The namespace name.
+    fn name(&self) -> &str;
+
+    /// Encodes a packet once, for every local recipient (the frames share their buffers).
+    fn encode(&self, packet: &Packet) -> Vec<Frame>;
+
+    /// Writes pre-encoded frames to local socket `sid`; false when there is no such socket or it dropped
+    /// the packet (volatile).
+    fn send(&self, sid: &Sid, frames: &[Frame], flags: &BroadcastFlags) -> bool;
+
+    /// Like [`send`](Self::send) for a packet carrying ack id `ack_id`: the socket forwards its client's
+    /// answer to `acks` as an [`AckEvent::Response`].
+    fn send_with_ack(
+        &self,
+        sid: &Sid,
+        frames: &[Frame],
+        flags: &BroadcastFlags,
+        ack_id: u64,
+        acks: mpsc::UnboundedSender<AckEvent>,
+    ) -> bool;
+
+    /// A fresh ack id of the namespace.
+    fn next_ack_id(&self) -> u64;
+
+    /// Disconnects local socket `sid` (closing the whole connection when `close`).
+    fn disconnect(&self, sid: &Sid, close: bool);
+
+    /// Describes local socket `sid`.
+    fn socket_info(&self, sid: &Sid) -> Option<SocketInfo>;
+}
+
+/// Room membership and delivery for one namespace.
+///
+/// Methods that only touch local state are synchronous; those that may need other nodes are async. A
+/// single-node adapter answers the async ones at once.
+#[async_trait]
+pub trait Adapter: Send + Sync + 'static {
+    /// Adds socket `sid` to `rooms`.
+    fn add_all(&self, sid: &Sid, rooms: &[Room]);
+
+    /// Removes socket `sid` from `room`.
+    fn del(&self, sid: &Sid, room: &Room);
+
+    /// Removes socket `sid` from every room.
+    fn del_all(&self, sid: &Sid);
+
+    /// The rooms of local socket `sid` (empty when unknown).
+    fn socket_rooms(&self, sid: &Sid) -> Vec<Room>;
+
+    /// The local sockets that `opts` targets.
+    fn sockets(&self, opts: &BroadcastOptions) -> Vec<Sid>;
+
+    /// Every room of this node.
+    fn rooms(&self) -> Vec<Room>;
+
+    /// Sends `packet` to every socket `opts` targets.
+    async fn broadcast(&self, packet: Packet, opts: BroadcastOptions) -> Result<(), AdapterError>;
+
+    /// Sends `packet` with an ack id to every socket `opts` targets; reports counts and answers to `acks`.
+    async fn broadcast_with_ack(
+        &self,
+        packet: Packet,
+        opts: BroadcastOptions,
+        acks: mpsc::UnboundedSender<AckEvent>,
+    ) -> Result<(), AdapterError>;
+
+    /// How many nodes share this namespace (1 for a single node).
+    async fn server_count(&self) -> usize {
+        1
+    }
+
+    /// Describes every socket `opts` targets, on every node.
+    async fn fetch_sockets(&self, opts: BroadcastOptions) -> Result<Vec<SocketInfo>, AdapterError>;
+
+    /// Makes every socket `opts` targets join `rooms`, on every node.
+    async fn add_sockets(&self, opts: BroadcastOptions, rooms: Vec<Room>) -> Result<(), AdapterError>;
+
+    /// Makes every socket `opts` targets leave `rooms`, on every node.
+    async fn del_sockets(&self, opts: BroadcastOptions, rooms: Vec<Room>) -> Result<(), AdapterError>;
+
+    /// Disconnects every socket `opts` targets, on every node.
+    async fn disconnect_sockets(&self, opts: BroadcastOptions, close: bool) -> Result<(), AdapterError>;
+
+    /// Sends an event to the other nodes' namespaces (`serverSideEmit`); a single node has none.
+    async fn server_side_emit(&self, args: Vec<Value>) -> Result<(), AdapterError> {
+        let _ = args;
+        Err(AdapterError::Unsupported("serverSideEmit"))
+    }
+
+    /// Registers a listener of room events.
+    fn on_room_event(&self, listener: Arc<dyn Fn(&RoomEvent) + Send + Sync>);
+
+    /// Called when the namespace goes away.
+    async fn close(&self) {}
+}
+
+/// Makes the adapter of each namespace.
+pub type AdapterFactory = Arc<dyn Fn(Arc<dyn LocalNamespace>) -> Arc<dyn Adapter> + Send + Sync>;
