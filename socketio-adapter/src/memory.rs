@@ -216,12 +216,12 @@ impl Adapter for MemoryAdapter {
         self.lock().rooms.keys().cloned().collect()
     }
 
-    async fn broadcast(&self, packet: Packet, opts: BroadcastOptions) -> Result<(), AdapterError> {
+    fn broadcast(&self, packet: Packet, opts: BroadcastOptions) -> Result<(), AdapterError> {
         self.broadcast_local(&packet, &opts);
         Ok(())
     }
 
-    async fn broadcast_with_ack(
+    fn broadcast_with_ack(
         &self,
         packet: Packet,
         opts: BroadcastOptions,
@@ -321,7 +321,7 @@ mod tests {
         a.add_all(&"s1".into(), &["r".into()]);
         a.add_all(&"s2".into(), &["r".into()]);
         let packet = Packet::event("/", "hi", vec![Value::from(1)]);
-        a.broadcast(packet, BroadcastOptions::default().to("r")).await.unwrap();
+        a.broadcast(packet, BroadcastOptions::default().to("r")).unwrap();
         assert_eq!(nsp.encodes(), 1);
         assert_eq!(sids(nsp.sent_to()), ["s1", "s2"]);
     }
@@ -333,7 +333,7 @@ mod tests {
         a.add_all(&"s1".into(), &["s1".into()]);
         a.add_all(&"s2".into(), &["s2".into()]);
         let (tx, mut rx) = mpsc::unbounded_channel();
-        a.broadcast_with_ack(Packet::event("/", "q", vec![]), BroadcastOptions::default(), tx).await.unwrap();
+        a.broadcast_with_ack(Packet::event("/", "q", vec![]), BroadcastOptions::default(), tx).unwrap();
         assert_eq!(rx.recv().await, Some(AckEvent::ClientCount(2)));
         assert_eq!(a.server_count().await, 1);
         assert_eq!(a.server_side_emit(vec![]).await, Err(AdapterError::Unsupported("serverSideEmit")));

@@ -166,11 +166,14 @@ pub trait Adapter: Send + Sync + 'static {
     /// Every room of this node.
     fn rooms(&self) -> Vec<Room>;
 
-    /// Sends `packet` to every socket `opts` targets.
-    async fn broadcast(&self, packet: Packet, opts: BroadcastOptions) -> Result<(), AdapterError>;
+    /// Sends `packet` to every socket `opts` targets. Synchronous, so consecutive broadcasts keep their
+    /// order and cost no task: local sockets get the packet at once; a cluster adapter queues what it
+    /// publishes to its bus.
+    fn broadcast(&self, packet: Packet, opts: BroadcastOptions) -> Result<(), AdapterError>;
 
-    /// Sends `packet` with an ack id to every socket `opts` targets; reports counts and answers to `acks`.
-    async fn broadcast_with_ack(
+    /// Sends `packet` with an ack id to every socket `opts` targets; reports each node's client count and
+    /// every answer to `acks`. Synchronous like [`broadcast`](Self::broadcast).
+    fn broadcast_with_ack(
         &self,
         packet: Packet,
         opts: BroadcastOptions,

@@ -1,13 +1,49 @@
-//! Socket.IO server: namespaces, sockets, events, acknowledgements, rooms, broadcast operators, middleware
-//! and connection state recovery, on top of [`engineio_server`].
+//! A Socket.IO server with the API of the Node.js `socket.io` 4.x server, on [`engineio_server`].
 //!
-//! Not written yet: this crate is a placeholder in the workspace so the layout of the protocol stack is in
-//! place. The packets it will speak live in [`socketio_parser`].
+//! - [`SocketIo`]: the server: namespaces (`of`, dynamic ones with `of_dynamic`), `listen`, a tower
+//!   `layer`, `close`.
+//! - [`Namespace`]: middlewares (`use_middleware`), connection handlers, broadcasting (`to`, `except`,
+//!   `emit`), bulk operations (`fetch_sockets`, `sockets_join`, `disconnect_sockets`).
+//! - [`Socket`]: events in (`on`, with arguments deserialized into your types) and out (`emit`,
+//!   `emit_with_ack`, `timeout`, `volatile`), acks, rooms (`join`, `leave`, `to`, `broadcast`), data,
+//!   `disconnect`.
 //!
-//! ```
-//! use socketio_server::parser::{Packet, Value};
-//! let packet = Packet::event("/", "hello", vec![Value::from("world")]);
-//! assert_eq!(packet.event_name(), Some("hello"));
+//! Room state and broadcasts go through the adapter ([`socketio_adapter`]); the default is in memory.
+//!
+//! ```no_run
+//! use socketio_server::{ServerConfig, SocketIo};
+//!
+//! #[tokio::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let io = SocketIo::new(ServerConfig::default());
+//!     io.on_connection(|socket| async move {
+//!         socket.on("chat message", |socket, (text,): (String,), _ack| async move {
+//!             let _ = socket.broadcast().emit("chat message", (text,));
+//!         });
+//!     });
+//!     io.listen("127.0.0.1:3000".parse().unwrap()).await?;
+//!     tokio::signal::ctrl_c().await?;
+//!     io.close().await;
+//!     Ok(())
+//! }
 //! ```
 
+mod args;
+mod client;
+mod config;
+mod handshake;
+mod namespace;
+mod operators;
+mod server;
+mod socket;
+
+pub use args::{AckError, EmitError, IntoArgs};
+pub use config::{ParserKind, ServerConfig};
+pub use engineio_server as engine;
+pub use handshake::Handshake;
+pub use namespace::{ConnectError, Namespace};
+pub use operators::BroadcastOperator;
+pub use server::SocketIo;
+pub use socket::{AckSender, DisconnectReason, IntoRooms, Socket, SocketEmitter};
+pub use socketio_adapter as adapter;
 pub use socketio_parser as parser;

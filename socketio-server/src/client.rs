@@ -1,0 +1,191 @@
+//! One Engine.IO connection and the sockets it multiplexes, one per namespace.
+
+use crate::handshake::Handshake;
+use crate::namespace::connect_reply;
+use crate::server::ServerInner;
+use crate::socket::{DisconnectReason, Socket};
+use engineio_server::parser::{PacketData as EnginePacketData, ProtocolVersion as EngineProtocol};
+use engineio_server::SendOptions;
+use socketio_adapter::BroadcastFlags;
+use socketio_parser::{Decoder, Frame, JsonParser, Packet, PacketData, Parser, Str, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+pub(crate) struct Client {
+    pub(crate) conn: engineio_server::Socket,
+    server: Arc<ServerInner>,
+    /// Encodes for this client: the server's parser, or the v4 flavour for Engine.IO v3 clients.
+    parser: Arc<dyn Parser>,
+    decoder: Mutex<Box<dyn Decoder>>,
+    sockets: Mutex<HashMap<String, Socket>>,
+    connect_timer: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Client {
+    pub(crate) fn new(conn: engineio_server::Socket, server: Arc<ServerInner>) -> Arc<Self> {
+        let parser: Arc<dyn Parser> = if conn.protocol() == EngineProtocol::V3 {
+            match server.config.parser {
+                crate::ParserKind::Default => Arc::new(JsonParser::v4()),
+                crate::ParserKind::Msgpack => server.parser.clone(),
+            }
+        } else {
+            server.parser.clone()
+        };
+        let decoder = Mutex::new(parser.decoder());
+        let client = Arc::new(Client {
+            conn,
+            server,
+            parser,
+            decoder,
+            sockets: Mutex::new(HashMap::new()),
+            connect_timer: Mutex::new(None),
+        });
+        let weak = Arc::downgrade(&client);
+        let timeout = client.server.config.connect_timeout;
+        let timer = tokio::spawn(async move {
+            tokio::time::sleep(timeout).await;
+            if let Some(client) = weak.upgrade() {
+                if client.sockets().is_empty() {
+                    tracing::debug!(sid = %client.conn.id(), "no namespace joined within connectTimeout");
+                    client.conn.close();
+                }
+            }
+        });
+        *client.connect_timer.lock().unwrap_or_else(|e| e.into_inner()) = Some(timer);
+        client
+    }
+
+    fn sockets(&self) -> Vec<Socket> {
+        self.sockets.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect()
+    }
+
+    pub(crate) fn encode(&self, packet: &Packet) -> Vec<Frame> {
+        self.parser.encode(packet)
+    }
+
+    /// Writes the frames of one packet to the connection. A volatile packet is dropped whole when the
+    /// transport cannot take its first frame at once.
+    pub(crate) fn write(&self, frames: &[Frame], flags: &BroadcastFlags) -> bool {
+        let mut options = SendOptions { compress: flags.compress, volatile: flags.volatile };
+        for frame in frames {
+            let packet = match frame {
+                Frame::Text(t) => engineio_server::parser::Packet::message(t.clone()),
+                Frame::Binary(b) => engineio_server::parser::Packet::binary(b.clone()),
+            };
+            if self.conn.send(packet, options).is_err() {
+                return false;
+            }
+            options.volatile = false;
+        }
+        true
+    }
+
+    pub(crate) fn add(&self, socket: &Socket) {
+        self.sockets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(socket.nsp().to_string(), socket.clone());
+        if let Some(timer) = self.connect_timer.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            timer.abort();
+        }
+    }
+
+    pub(crate) fn remove(&self, socket: &Socket) {
+        let mut sockets = self.sockets.lock().unwrap_or_else(|e| e.into_inner());
+        if sockets.get(socket.nsp()).is_some_and(|s| s == socket) {
+            sockets.remove(socket.nsp());
+        }
+    }
+
+    /// Disconnects every socket, then closes the connection (`socket.disconnect(true)`).
+    pub(crate) fn disconnect_all(&self) {
+        for socket in self.sockets() {
+            socket.disconnect(false);
+        }
+        self.conn.close();
+    }
+
+    /// A message from the connection.
+    pub(crate) fn on_data(self: &Arc<Self>, data: EnginePacketData) {
+        let frame = match data {
+            EnginePacketData::Text(t) => Frame::Text(t),
+            EnginePacketData::Binary(b) => Frame::Binary(b),
+            EnginePacketData::Empty => Frame::Text(Str::new()),
+        };
+        let decoded = self.decoder.lock().unwrap_or_else(|e| e.into_inner()).add(frame);
+        match decoded {
+            Ok(Some(packet)) => self.on_packet(packet),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::debug!(sid = %self.conn.id(), "invalid packet: {e}");
+                self.conn.close();
+            }
+        }
+    }
+
+    fn on_packet(self: &Arc<Self>, packet: Packet) {
+        let socket = self.sockets.lock().unwrap_or_else(|e| e.into_inner()).get(&packet.nsp).cloned();
+        match (socket, &packet.data) {
+            (None, PacketData::Connect(auth)) => {
+                let auth = auth.clone().unwrap_or_else(|| Value::Object(Default::default()));
+                self.connect(packet.nsp.clone(), auth);
+            }
+            (Some(socket), data) if !matches!(data, PacketData::Connect(_) | PacketData::ConnectError(_)) => {
+                socket.on_packet(packet);
+            }
+            _ => {
+                tracing::debug!(sid = %self.conn.id(), nsp = %packet.nsp, "packet for a namespace not joined");
+                self.conn.close();
+            }
+        }
+    }
+
+    /// Connects to namespace `name`: an existing one, or a dynamic one whose predicate accepts it.
+    pub(crate) fn connect(self: &Arc<Self>, name: String, auth: Value) {
+        let client = self.clone();
+        tokio::spawn(async move {
+            match client.server.lookup_namespace(&name, &auth).await {
+                Some(nsp) => {
+                    let v3 = client.conn.protocol() == EngineProtocol::V3;
+                    let id: Str = if !v3 {
+                        Str::from(crate::server::generate_socket_id())
+                    } else if name == "/" {
+                        client.conn.id_str().clone()
+                    } else {
+                        Str::from(format!("{name}#{}", client.conn.id()))
+                    };
+                    let reply =
+                        if v3 { Packet::connect(name.as_str(), None) } else { connect_reply(&name, &id) };
+                    let handshake = Handshake::new(client.conn.request(), auth);
+                    let socket = Socket::new(id, nsp.clone(), client.clone(), handshake);
+                    nsp.add(socket, reply).await;
+                }
+                None => {
+                    let packet = if client.conn.protocol() == EngineProtocol::V3 {
+                        Packet {
+                            nsp: name,
+                            id: None,
+                            data: PacketData::ConnectError(Value::from("Invalid namespace")),
+                        }
+                    } else {
+                        Packet::connect_error(name, "Invalid namespace", None)
+                    };
+                    let frames = client.encode(&packet);
+                    client.write(&frames, &BroadcastFlags::default());
+                }
+            }
+        });
+    }
+
+    /// The connection closed: every socket disconnects with the engine's reason.
+    pub(crate) fn on_close(&self, reason: engineio_server::CloseReason) {
+        if let Some(timer) = self.connect_timer.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            timer.abort();
+        }
+        let reason = DisconnectReason::from_engine(reason);
+        for socket in self.sockets() {
+            socket.on_close(reason);
+        }
+        self.decoder.lock().unwrap_or_else(|e| e.into_inner()).reset();
+    }
+}

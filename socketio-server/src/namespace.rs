@@ -1,0 +1,321 @@
+//! [`Namespace`]: a named channel of sockets with its middlewares, connection handlers and adapter.
+
+use crate::operators::BroadcastOperator;
+use crate::server::ServerInner;
+use crate::socket::{AckTarget, BoxFuture, Socket};
+use socketio_adapter::{
+    AckEvent, Adapter, BroadcastFlags, BroadcastOptions, LocalNamespace, Room, Sid, SocketInfo,
+};
+use socketio_parser::{Frame, Map, Packet, Str, Value};
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, RwLock, Weak};
+use tokio::sync::mpsc;
+
+/// A middleware refused the connection: the client gets a CONNECT_ERROR with this message and data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectError {
+    /// The message (`err.message`).
+    pub message: String,
+    /// Extra data for the client (`err.data`).
+    pub data: Option<Value>,
+}
+
+impl ConnectError {
+    /// A refusal with a message.
+    pub fn new(message: impl Into<String>) -> Self {
+        ConnectError { message: message.into(), data: None }
+    }
+
+    /// Adds data for the client.
+    pub fn with_data(mut self, data: Value) -> Self {
+        self.data = Some(data);
+        self
+    }
+}
+
+type Middleware = Arc<
+    dyn Fn(Socket) -> std::pin::Pin<Box<dyn Future<Output = Result<(), ConnectError>> + Send>> + Send + Sync,
+>;
+type ConnectHandler = Arc<dyn Fn(Socket) -> BoxFuture + Send + Sync>;
+
+pub(crate) struct NsInner {
+    pub(crate) name: String,
+    pub(crate) server: Weak<ServerInner>,
+    sockets: RwLock<HashMap<Str, Socket>>,
+    adapter: OnceLock<Arc<dyn Adapter>>,
+    middlewares: RwLock<Vec<Middleware>>,
+    handlers: RwLock<Vec<ConnectHandler>>,
+    ids: AtomicU64,
+    /// For the child of a dynamic namespace: the parent, whose middlewares and handlers apply too.
+    parent: OnceLock<Arc<NsInner>>,
+}
+
+impl NsInner {
+    pub(crate) fn new(name: String, server: &Arc<ServerInner>) -> Arc<Self> {
+        let nsp = Arc::new(NsInner {
+            name,
+            server: Arc::downgrade(server),
+            sockets: RwLock::new(HashMap::new()),
+            adapter: OnceLock::new(),
+            middlewares: RwLock::new(Vec::new()),
+            handlers: RwLock::new(Vec::new()),
+            ids: AtomicU64::new(0),
+            parent: OnceLock::new(),
+        });
+        let adapter = (server.config.adapter)(nsp.clone() as Arc<dyn LocalNamespace>);
+        let _ = nsp.adapter.set(adapter);
+        nsp
+    }
+
+    /// Makes this namespace a child of dynamic namespace `parent`.
+    pub(crate) fn inherit(&self, parent: &Arc<NsInner>) {
+        let _ = self.parent.set(parent.clone());
+    }
+
+    /// The middlewares to run: the parent's first, then this namespace's.
+    fn all_middlewares(&self) -> Vec<Middleware> {
+        let mut all = self.parent.get().map(|p| p.all_middlewares()).unwrap_or_default();
+        all.extend(self.middlewares.read().unwrap_or_else(|e| e.into_inner()).iter().cloned());
+        all
+    }
+
+    /// The connection handlers to run: the parent's first, then this namespace's.
+    fn all_handlers(&self) -> Vec<ConnectHandler> {
+        let mut all = self.parent.get().map(|p| p.all_handlers()).unwrap_or_default();
+        all.extend(self.handlers.read().unwrap_or_else(|e| e.into_inner()).iter().cloned());
+        all
+    }
+
+    pub(crate) fn adapter(&self) -> &Arc<dyn Adapter> {
+        // Set in `new`, before the namespace is shared.
+        self.adapter.get().unwrap_or_else(|| unreachable!("namespace adapter is set at creation"))
+    }
+
+    pub(crate) fn next_id(&self) -> u64 {
+        self.ids.fetch_add(1, Ordering::SeqCst)
+    }
+
+    fn socket(&self, sid: &str) -> Option<Socket> {
+        self.sockets.read().unwrap_or_else(|e| e.into_inner()).get(sid).cloned()
+    }
+
+    pub(crate) fn remove_socket(&self, socket: &Socket) {
+        self.adapter().del_all(&socket.0.id);
+        self.sockets.write().unwrap_or_else(|e| e.into_inner()).remove(&socket.0.id);
+    }
+
+    /// Runs the middlewares, then connects the socket and runs the connection handlers.
+    pub(crate) async fn add(self: Arc<Self>, socket: Socket, reply: Packet) {
+        for middleware in self.all_middlewares() {
+            if let Err(e) = middleware(socket.clone()).await {
+                socket.connect_error(&e.message, e.data);
+                return;
+            }
+        }
+        if !socket.0.client.conn.ready_state().eq(&engineio_server::ReadyState::Open) {
+            return;
+        }
+        self.sockets.write().unwrap_or_else(|e| e.into_inner()).insert(socket.0.id.clone(), socket.clone());
+        socket.0.client.add(&socket);
+        socket.on_connect(reply);
+        for handler in self.all_handlers() {
+            socket.run(handler(socket.clone()));
+        }
+    }
+}
+
+impl LocalNamespace for NsInner {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn encode(&self, packet: &Packet) -> Vec<Frame> {
+        match self.server.upgrade() {
+            Some(server) => server.parser.encode(packet),
+            None => Vec::new(),
+        }
+    }
+
+    fn send(&self, sid: &Sid, frames: &[Frame], flags: &BroadcastFlags) -> bool {
+        match self.socket(sid) {
+            Some(socket) => socket.0.client.write(frames, flags),
+            None => false,
+        }
+    }
+
+    fn send_with_ack(
+        &self,
+        sid: &Sid,
+        frames: &[Frame],
+        flags: &BroadcastFlags,
+        ack_id: u64,
+        acks: mpsc::UnboundedSender<AckEvent>,
+    ) -> bool {
+        let Some(socket) = self.socket(sid) else { return false };
+        socket.0.acks.lock().unwrap_or_else(|e| e.into_inner()).insert(ack_id, AckTarget::Broadcast(acks));
+        socket.0.client.write(frames, flags)
+    }
+
+    fn next_ack_id(&self) -> u64 {
+        self.next_id()
+    }
+
+    fn disconnect(&self, sid: &Sid, close: bool) {
+        if let Some(socket) = self.socket(sid) {
+            socket.disconnect(close);
+        }
+    }
+
+    fn socket_info(&self, sid: &Sid) -> Option<SocketInfo> {
+        let socket = self.socket(sid)?;
+        Some(SocketInfo {
+            id: sid.clone(),
+            handshake: socket.handshake().to_value(),
+            rooms: socket.rooms(),
+            data: socket.data_value(),
+        })
+    }
+}
+
+/// A namespace (`io.of(name)`). Cheap to clone.
+#[derive(Clone)]
+pub struct Namespace(pub(crate) Arc<NsInner>);
+
+impl std::fmt::Debug for Namespace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Namespace").field(&self.0.name).finish()
+    }
+}
+
+impl Namespace {
+    /// The name.
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// The adapter.
+    pub fn adapter(&self) -> Arc<dyn Adapter> {
+        self.0.adapter().clone()
+    }
+
+    /// Runs `handler` for every socket that connects (`connection`).
+    pub fn on_connection<F, Fut>(&self, handler: F)
+    where
+        F: Fn(Socket) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.0
+            .handlers
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::new(move |s| Box::pin(handler(s))));
+    }
+
+    /// Adds a middleware, run for every connecting socket before it is connected; an `Err` refuses the
+    /// connection with a CONNECT_ERROR carrying its message and data.
+    pub fn use_middleware<F, Fut>(&self, middleware: F)
+    where
+        F: Fn(Socket) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
+    {
+        self.0
+            .middlewares
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::new(move |s| Box::pin(middleware(s))));
+    }
+
+    /// The connected sockets of this node.
+    pub fn sockets(&self) -> Vec<Socket> {
+        self.0.sockets.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect()
+    }
+
+    /// The connected socket with id `sid`, on this node.
+    pub fn socket(&self, sid: &str) -> Option<Socket> {
+        self.0.socket(sid)
+    }
+
+    fn operator(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.0.clone(), BroadcastOptions::default())
+    }
+
+    /// Targets the sockets in `room`.
+    pub fn to(&self, room: impl Into<Room>) -> BroadcastOperator {
+        self.operator().to(room)
+    }
+
+    /// Alias of [`Namespace::to`].
+    pub fn within(&self, room: impl Into<Room>) -> BroadcastOperator {
+        self.to(room)
+    }
+
+    /// Targets every socket but those in `room`.
+    pub fn except(&self, room: impl Into<Room>) -> BroadcastOperator {
+        self.operator().except(room)
+    }
+
+    /// Every socket, volatile.
+    pub fn volatile(&self) -> BroadcastOperator {
+        self.operator().volatile()
+    }
+
+    /// Every socket of this node.
+    pub fn local(&self) -> BroadcastOperator {
+        self.operator().local()
+    }
+
+    /// Every socket, with an ack timeout.
+    pub fn timeout(&self, timeout: std::time::Duration) -> BroadcastOperator {
+        self.operator().timeout(timeout)
+    }
+
+    /// Every socket, with compression set.
+    pub fn compress(&self, compress: bool) -> BroadcastOperator {
+        self.operator().compress(compress)
+    }
+
+    /// Emits to every socket of the namespace.
+    pub fn emit(&self, event: &str, args: impl crate::IntoArgs) -> Result<(), crate::EmitError> {
+        self.operator().emit(event, args)
+    }
+
+    /// Describes every socket of the namespace, on every node.
+    pub async fn fetch_sockets(&self) -> Result<Vec<SocketInfo>, crate::AckError> {
+        self.operator().fetch_sockets().await
+    }
+
+    /// Makes every socket join `rooms`.
+    pub async fn sockets_join(&self, rooms: impl crate::IntoRooms) -> Result<(), crate::AckError> {
+        self.operator().sockets_join(rooms).await
+    }
+
+    /// Makes every socket leave `rooms`.
+    pub async fn sockets_leave(&self, rooms: impl crate::IntoRooms) -> Result<(), crate::AckError> {
+        self.operator().sockets_leave(rooms).await
+    }
+
+    /// Disconnects every socket.
+    pub async fn disconnect_sockets(&self, close: bool) -> Result<(), crate::AckError> {
+        self.operator().disconnect_sockets(close).await
+    }
+
+    /// Sends an event to the other nodes of the cluster (`serverSideEmit`).
+    pub async fn server_side_emit(
+        &self,
+        event: &str,
+        args: impl crate::IntoArgs,
+    ) -> Result<(), crate::EmitError> {
+        let mut all = vec![Value::from(event)];
+        all.extend(args.into_args()?);
+        Ok(self.0.adapter().server_side_emit(all).await?)
+    }
+}
+
+/// The CONNECT answer of protocol v5: `{sid}` (and `pid` once recovery is on).
+pub(crate) fn connect_reply(nsp: &str, sid: &str) -> Packet {
+    let mut data = Map::new();
+    data.insert("sid".into(), Value::from(sid));
+    Packet::connect(nsp, Some(Value::Object(data)))
+}

@@ -1,0 +1,143 @@
+//! [`BroadcastOperator`]: `to`, `except`, `volatile`, `local`, `timeout`, then `emit` or a bulk operation.
+
+use crate::args::{AckError, EmitError, IntoArgs};
+use crate::namespace::NsInner;
+use socketio_adapter::{AckEvent, BroadcastOptions, Room, SocketInfo};
+use socketio_parser::{Packet, Value, RESERVED_EVENTS};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Targets a set of sockets of one namespace; built by `to`/`except`/`broadcast` on a namespace or socket.
+#[derive(Clone)]
+pub struct BroadcastOperator {
+    nsp: Arc<NsInner>,
+    opts: BroadcastOptions,
+}
+
+impl std::fmt::Debug for BroadcastOperator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BroadcastOperator").field("nsp", &self.nsp.name).field("opts", &self.opts).finish()
+    }
+}
+
+impl BroadcastOperator {
+    pub(crate) fn new(nsp: Arc<NsInner>, opts: BroadcastOptions) -> Self {
+        BroadcastOperator { nsp, opts }
+    }
+
+    /// Adds a target room.
+    pub fn to(mut self, room: impl Into<Room>) -> Self {
+        self.opts.rooms.insert(room.into());
+        self
+    }
+
+    /// Alias of [`to`](Self::to).
+    pub fn within(self, room: impl Into<Room>) -> Self {
+        self.to(room)
+    }
+
+    /// Leaves out the members of `room`.
+    pub fn except(mut self, room: impl Into<Room>) -> Self {
+        self.opts.except.insert(room.into());
+        self
+    }
+
+    /// Drops the packet for clients that cannot take it at once.
+    pub fn volatile(mut self) -> Self {
+        self.opts.flags.volatile = true;
+        self
+    }
+
+    /// Only the sockets of this node.
+    pub fn local(mut self) -> Self {
+        self.opts.flags.local = true;
+        self
+    }
+
+    /// Sets compression.
+    pub fn compress(mut self, compress: bool) -> Self {
+        self.opts.flags.compress = compress;
+        self
+    }
+
+    /// How long [`emit_with_ack`](Self::emit_with_ack) waits for the answers.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.opts.flags.timeout = Some(timeout);
+        self
+    }
+
+    /// Emits `event` to every targeted socket. The packet is encoded once.
+    pub fn emit(&self, event: &str, args: impl IntoArgs) -> Result<(), EmitError> {
+        if RESERVED_EVENTS.contains(&event) {
+            return Err(EmitError::Reserved(event.to_string()));
+        }
+        let packet = Packet::event(self.nsp.name.as_str(), event, args.into_args()?);
+        self.nsp.adapter().broadcast(packet, self.opts.clone())?;
+        Ok(())
+    }
+
+    /// Emits `event` with an ack request to every targeted socket and collects every answer. Resolves when
+    /// every client answered; after the timeout, fails with the answers received so far.
+    pub async fn emit_with_ack(&self, event: &str, args: impl IntoArgs) -> Result<Vec<Vec<Value>>, AckError> {
+        if RESERVED_EVENTS.contains(&event) {
+            return Err(AckError::Args(socketio_parser::ValueError::new(format!(
+                "\"{event}\" is a reserved event name"
+            ))));
+        }
+        let adapter = self.nsp.adapter();
+        let packet = Packet::event(self.nsp.name.as_str(), event, args.into_args()?);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        adapter.broadcast_with_ack(packet, self.opts.clone(), tx)?;
+        let servers = if self.opts.flags.local { 1 } else { adapter.server_count().await };
+        let mut responses = Vec::new();
+        let mut expected = 0;
+        let mut counted = 0;
+        let collect = async {
+            while counted < servers || responses.len() < expected {
+                match rx.recv().await {
+                    Some(AckEvent::ClientCount(n)) => {
+                        expected += n;
+                        counted += 1;
+                    }
+                    Some(AckEvent::Response(args)) => responses.push(args),
+                    None => break,
+                }
+            }
+        };
+        match self.opts.flags.timeout {
+            Some(t) => {
+                if tokio::time::timeout(t, collect).await.is_err() {
+                    return Err(AckError::Timeout(responses));
+                }
+            }
+            None => collect.await,
+        }
+        Ok(responses)
+    }
+
+    /// The ids of the targeted sockets of this node.
+    pub fn socket_ids(&self) -> Vec<String> {
+        self.nsp.adapter().sockets(&self.opts).iter().map(|s| s.to_string()).collect()
+    }
+
+    /// Describes every targeted socket, on every node (`fetchSockets`).
+    pub async fn fetch_sockets(&self) -> Result<Vec<SocketInfo>, AckError> {
+        Ok(self.nsp.adapter().fetch_sockets(self.opts.clone()).await?)
+    }
+
+    /// Makes every targeted socket join `rooms` (`socketsJoin`).
+    pub async fn sockets_join(&self, rooms: impl crate::IntoRooms) -> Result<(), AckError> {
+        Ok(self.nsp.adapter().add_sockets(self.opts.clone(), rooms.into_rooms()).await?)
+    }
+
+    /// Makes every targeted socket leave `rooms` (`socketsLeave`).
+    pub async fn sockets_leave(&self, rooms: impl crate::IntoRooms) -> Result<(), AckError> {
+        Ok(self.nsp.adapter().del_sockets(self.opts.clone(), rooms.into_rooms()).await?)
+    }
+
+    /// Disconnects every targeted socket (`disconnectSockets`); with `close`, their whole connections.
+    pub async fn disconnect_sockets(&self, close: bool) -> Result<(), AckError> {
+        Ok(self.nsp.adapter().disconnect_sockets(self.opts.clone(), close).await?)
+    }
+}

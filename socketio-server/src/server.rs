@@ -1,0 +1,232 @@
+//! [`SocketIo`]: the server, its namespaces, and the bridge from the engine.
+
+use crate::client::Client;
+use crate::config::ServerConfig;
+use crate::namespace::{Namespace, NsInner};
+use crate::socket::DisconnectReason;
+use base64::Engine as _;
+use engineio_server::parser::PacketData as EnginePacketData;
+use engineio_server::{CloseReason, EngineBody, EngineIo, EngineLayer, ServerHandle};
+use socketio_parser::{Parser, Str, Value};
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+
+type DynamicPredicate =
+    Arc<dyn Fn(String, Value) -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
+
+pub(crate) struct ServerInner {
+    pub(crate) config: ServerConfig,
+    pub(crate) parser: Arc<dyn Parser>,
+    engine: OnceLock<EngineIo>,
+    namespaces: RwLock<HashMap<String, Arc<NsInner>>>,
+    dynamic: RwLock<Vec<(DynamicPredicate, Arc<NsInner>)>>,
+    clients: Mutex<HashMap<Str, Arc<Client>>>,
+}
+
+impl ServerInner {
+    fn namespace(self: &Arc<Self>, name: &str) -> Arc<NsInner> {
+        if let Some(nsp) = self.namespaces.read().unwrap_or_else(|e| e.into_inner()).get(name) {
+            return nsp.clone();
+        }
+        let mut namespaces = self.namespaces.write().unwrap_or_else(|e| e.into_inner());
+        namespaces.entry(name.to_string()).or_insert_with(|| NsInner::new(name.to_string(), self)).clone()
+    }
+
+    /// The namespace a client may join under `name`: a static one, or a new child of a dynamic one.
+    pub(crate) async fn lookup_namespace(self: &Arc<Self>, name: &str, auth: &Value) -> Option<Arc<NsInner>> {
+        if let Some(nsp) = self.namespaces.read().unwrap_or_else(|e| e.into_inner()).get(name) {
+            return Some(nsp.clone());
+        }
+        let dynamic = self.dynamic.read().unwrap_or_else(|e| e.into_inner()).clone();
+        for (predicate, parent) in dynamic {
+            if predicate(name.to_string(), auth.clone()).await {
+                let child = self.namespace(name);
+                child.inherit(&parent);
+                return Some(child);
+            }
+        }
+        None
+    }
+}
+
+/// Bridges engine events to the Socket.IO clients.
+struct Bridge(Weak<ServerInner>);
+
+impl engineio_server::Handler for Bridge {
+    fn on_connection(&self, conn: &engineio_server::Socket) {
+        let Some(server) = self.0.upgrade() else { return };
+        let client = Client::new(conn.clone(), server.clone());
+        server
+            .clients
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(conn.id_str().clone(), client.clone());
+        if conn.protocol() == engineio_server::parser::ProtocolVersion::V3 {
+            // Engine.IO v3 clients join the main namespace without asking.
+            client.connect("/".to_string(), Value::Object(Default::default()));
+        }
+    }
+
+    fn on_message(&self, conn: &engineio_server::Socket, data: EnginePacketData) {
+        let Some(server) = self.0.upgrade() else { return };
+        let client = server.clients.lock().unwrap_or_else(|e| e.into_inner()).get(conn.id()).cloned();
+        if let Some(client) = client {
+            client.on_data(data);
+        }
+    }
+
+    fn on_close(&self, conn: &engineio_server::Socket, reason: CloseReason, _description: Option<&str>) {
+        let Some(server) = self.0.upgrade() else { return };
+        let client = server.clients.lock().unwrap_or_else(|e| e.into_inner()).remove(conn.id());
+        if let Some(client) = client {
+            client.on_close(reason);
+        }
+    }
+}
+
+/// Socket.IO socket ids: 120 random bits, URL-safe base64 (20 characters, as the reference's).
+pub(crate) fn generate_socket_id() -> String {
+    let mut bytes = [0u8; 15];
+    if getrandom::fill(&mut bytes).is_err() {
+        return engineio_server::generate_id();
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A Socket.IO server. Cheap to clone.
+///
+/// ```no_run
+/// use socketio_server::{ServerConfig, SocketIo};
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let io = SocketIo::new(ServerConfig::default());
+/// io.on_connection(|socket| async move {
+///     socket.on("ping", |_socket, _args: Vec<socketio_server::parser::Value>, ack| async move {
+///         if let Some(ack) = ack {
+///             let _ = ack.send(("pong",));
+///         }
+///     });
+/// });
+/// let server = io.listen("127.0.0.1:3000".parse().unwrap()).await?;
+/// println!("listening on {}", server.local_addr());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct SocketIo(Arc<ServerInner>);
+
+impl std::fmt::Debug for SocketIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketIo").field("config", &self.0.config).finish_non_exhaustive()
+    }
+}
+
+impl SocketIo {
+    /// A server with `config`. Must be called within a tokio runtime.
+    pub fn new(config: ServerConfig) -> Self {
+        let parser = config.parser.build();
+        let inner = Arc::new(ServerInner {
+            parser,
+            engine: OnceLock::new(),
+            namespaces: RwLock::new(HashMap::new()),
+            dynamic: RwLock::new(Vec::new()),
+            clients: Mutex::new(HashMap::new()),
+            config,
+        });
+        let engine = EngineIo::new(inner.config.engine.clone(), Bridge(Arc::downgrade(&inner)));
+        let _ = inner.engine.set(engine);
+        inner.namespace("/");
+        SocketIo(inner)
+    }
+
+    /// The options.
+    pub fn config(&self) -> &ServerConfig {
+        &self.0.config
+    }
+
+    /// The Engine.IO server underneath.
+    pub fn engine(&self) -> &EngineIo {
+        // Set in `new`.
+        self.0.engine.get().unwrap_or_else(|| unreachable!("engine is set at creation"))
+    }
+
+    /// The namespace `name`, created if needed (`io.of(name)`).
+    pub fn of(&self, name: &str) -> Namespace {
+        let name = if name.starts_with('/') { name.to_string() } else { format!("/{name}") };
+        Namespace(self.0.namespace(&name))
+    }
+
+    /// A parent namespace for every name `predicate` accepts (async: it gets the name and the client's
+    /// auth). The middlewares and connection handlers of the parent apply to every child.
+    pub fn of_dynamic<F, Fut>(&self, predicate: F) -> Namespace
+    where
+        F: Fn(String, Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = bool> + Send + 'static,
+    {
+        let parent = NsInner::new(
+            format!("<dynamic #{}>", self.0.dynamic.read().unwrap_or_else(|e| e.into_inner()).len()),
+            &self.0,
+        );
+        let predicate: DynamicPredicate = Arc::new(move |name, auth| Box::pin(predicate(name, auth)));
+        self.0.dynamic.write().unwrap_or_else(|e| e.into_inner()).push((predicate, parent.clone()));
+        Namespace(parent)
+    }
+
+    /// The main namespace (`io.sockets`).
+    pub fn sockets(&self) -> Namespace {
+        self.of("/")
+    }
+
+    /// Runs `handler` for every socket of the main namespace.
+    pub fn on_connection<F, Fut>(&self, handler: F)
+    where
+        F: Fn(crate::Socket) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.sockets().on_connection(handler);
+    }
+
+    /// Targets a room of the main namespace.
+    pub fn to(&self, room: impl Into<socketio_adapter::Room>) -> crate::BroadcastOperator {
+        self.sockets().to(room)
+    }
+
+    /// Emits to every socket of the main namespace.
+    pub fn emit(&self, event: &str, args: impl crate::IntoArgs) -> Result<(), crate::EmitError> {
+        self.sockets().emit(event, args)
+    }
+
+    /// Listens on `addr` (HTTP/1.1, the engine's path).
+    pub async fn listen(&self, addr: SocketAddr) -> std::io::Result<ServerHandle> {
+        self.engine().listen(addr).await
+    }
+
+    /// A tower layer serving the server's path in front of another service (axum, tower).
+    pub fn layer(&self) -> EngineLayer {
+        EngineLayer::new(self.engine().clone())
+    }
+
+    /// Handles one request on the server's path (for your own hyper service).
+    pub async fn handle<B>(&self, req: http::Request<B>) -> http::Response<EngineBody>
+    where
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: std::fmt::Display,
+    {
+        self.engine().handle(req).await
+    }
+
+    /// Disconnects every socket (`server shutting down`), then closes the engine; resolves when done.
+    pub async fn close(&self) {
+        let namespaces: Vec<Arc<NsInner>> =
+            self.0.namespaces.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        for nsp in namespaces {
+            for socket in Namespace(nsp.clone()).sockets() {
+                socket.on_close(DisconnectReason::ServerShuttingDown);
+            }
+            nsp.adapter().close().await;
+        }
+        self.engine().close().await;
+    }
+}

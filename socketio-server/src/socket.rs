@@ -1,0 +1,636 @@
+//! [`Socket`]: one client's connection to one namespace.
+
+use crate::args::{AckError, EmitError, IntoArgs};
+use crate::client::Client;
+use crate::handshake::Handshake;
+use crate::namespace::NsInner;
+use crate::operators::BroadcastOperator;
+use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt, StreamExt};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use socketio_adapter::{AckEvent, BroadcastFlags, BroadcastOptions, Room};
+use socketio_parser::{from_value, to_value, Packet, PacketData, Str, Value, RESERVED_EVENTS};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+type EventHandler = Arc<dyn Fn(Socket, Vec<Value>, Option<AckSender>) -> BoxFuture + Send + Sync>;
+type AnyHandler = Arc<dyn Fn(&Socket, &str, &[Value]) + Send + Sync>;
+type DisconnectHandler = Arc<dyn Fn(Socket, DisconnectReason) -> BoxFuture + Send + Sync>;
+
+/// Why a socket disconnected. The strings are those of the reference server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DisconnectReason {
+    /// The server called [`Socket::disconnect`].
+    ServerNamespaceDisconnect,
+    /// The client left the namespace.
+    ClientNamespaceDisconnect,
+    /// The server is shutting down.
+    ServerShuttingDown,
+    /// The client stopped answering the heartbeat.
+    PingTimeout,
+    /// The client closed its connection.
+    TransportClose,
+    /// The connection failed.
+    TransportError,
+    /// The client sent something that does not decode.
+    ParseError,
+    /// The connection was closed by the server (e.g. after an invalid packet).
+    ForcedClose,
+    /// The connection was closed by the server at the client level.
+    ForcedServerClose,
+}
+
+impl DisconnectReason {
+    /// The reason as the reference server words it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisconnectReason::ServerNamespaceDisconnect => "server namespace disconnect",
+            DisconnectReason::ClientNamespaceDisconnect => "client namespace disconnect",
+            DisconnectReason::ServerShuttingDown => "server shutting down",
+            DisconnectReason::PingTimeout => "ping timeout",
+            DisconnectReason::TransportClose => "transport close",
+            DisconnectReason::TransportError => "transport error",
+            DisconnectReason::ParseError => "parse error",
+            DisconnectReason::ForcedClose => "forced close",
+            DisconnectReason::ForcedServerClose => "forced server close",
+        }
+    }
+
+    pub(crate) fn from_engine(reason: engineio_server::CloseReason) -> Self {
+        use engineio_server::CloseReason as C;
+        match reason {
+            C::TransportClose => DisconnectReason::TransportClose,
+            C::TransportError => DisconnectReason::TransportError,
+            C::PingTimeout => DisconnectReason::PingTimeout,
+            C::ForcedClose => DisconnectReason::ForcedClose,
+            C::ParseError => DisconnectReason::ParseError,
+            C::ServerShuttingDown => DisconnectReason::ServerShuttingDown,
+        }
+    }
+}
+
+impl std::fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where the answer to an ack id goes.
+pub(crate) enum AckTarget {
+    One(oneshot::Sender<Vec<Value>>),
+    Broadcast(mpsc::UnboundedSender<AckEvent>),
+}
+
+pub(crate) struct SocketInner {
+    pub(crate) id: Str,
+    pub(crate) nsp: Arc<NsInner>,
+    pub(crate) client: Arc<Client>,
+    handshake: Handshake,
+    connected: AtomicBool,
+    handlers: RwLock<HashMap<String, Vec<EventHandler>>>,
+    any: RwLock<Vec<AnyHandler>>,
+    any_outgoing: RwLock<Vec<AnyHandler>>,
+    disconnecting: RwLock<Vec<DisconnectHandler>>,
+    disconnect: RwLock<Vec<DisconnectHandler>>,
+    pub(crate) acks: Mutex<HashMap<u64, AckTarget>>,
+    data: Mutex<Value>,
+    extensions: Mutex<http::Extensions>,
+    /// Feeds the socket's handler task; taken on disconnect so the task can end.
+    jobs: Mutex<Option<mpsc::UnboundedSender<BoxFuture>>>,
+}
+
+/// One client's connection to one namespace (the reference's server-side `Socket`). Cheap to clone.
+#[derive(Clone)]
+pub struct Socket(pub(crate) Arc<SocketInner>);
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket").field("id", &self.id()).field("nsp", &self.nsp()).finish()
+    }
+}
+
+impl PartialEq for Socket {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// Runs a socket's handlers: each is started (polled once) in arrival order, as the reference runs its
+/// listeners, then runs to completion alongside the others. A handler that panics is reported and the
+/// socket goes on.
+async fn run_handlers(mut jobs: mpsc::UnboundedReceiver<BoxFuture>) {
+    let mut running = FuturesUnordered::new();
+    let guard = |fut: BoxFuture| {
+        std::panic::AssertUnwindSafe(fut).catch_unwind().map(|r| {
+            if r.is_err() {
+                tracing::error!("a socket.io handler panicked");
+            }
+        })
+    };
+    loop {
+        tokio::select! {
+            job = jobs.recv() => match job {
+                Some(job) => {
+                    let mut fut = Box::pin(guard(job));
+                    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await;
+                    if first.is_pending() {
+                        running.push(fut);
+                    }
+                }
+                None => break,
+            },
+            Some(()) = running.next(), if !running.is_empty() => {}
+        }
+    }
+    while running.next().await.is_some() {}
+}
+
+impl Socket {
+    pub(crate) fn new(id: Str, nsp: Arc<NsInner>, client: Arc<Client>, handshake: Handshake) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run_handlers(rx));
+        Socket(Arc::new(SocketInner {
+            id,
+            nsp,
+            client,
+            handshake,
+            connected: AtomicBool::new(false),
+            handlers: RwLock::new(HashMap::new()),
+            any: RwLock::new(Vec::new()),
+            any_outgoing: RwLock::new(Vec::new()),
+            disconnecting: RwLock::new(Vec::new()),
+            disconnect: RwLock::new(Vec::new()),
+            acks: Mutex::new(HashMap::new()),
+            data: Mutex::new(Value::Null),
+            extensions: Mutex::new(http::Extensions::new()),
+            jobs: Mutex::new(Some(tx)),
+        }))
+    }
+
+    /// The socket id.
+    pub fn id(&self) -> &str {
+        &self.0.id
+    }
+
+    /// The namespace name.
+    pub fn nsp(&self) -> &str {
+        &self.0.nsp.name
+    }
+
+    /// The namespace.
+    pub fn namespace(&self) -> crate::Namespace {
+        crate::Namespace(self.0.nsp.clone())
+    }
+
+    /// The connection details.
+    pub fn handshake(&self) -> &Handshake {
+        &self.0.handshake
+    }
+
+    /// The Engine.IO session under this socket (shared with the client's other namespaces).
+    pub fn conn(&self) -> &engineio_server::Socket {
+        &self.0.client.conn
+    }
+
+    /// The transport in use (`polling` or `websocket`).
+    pub fn transport(&self) -> engineio_server::TransportKind {
+        self.0.client.conn.transport()
+    }
+
+    /// Whether the socket is connected.
+    pub fn connected(&self) -> bool {
+        self.0.connected.load(Ordering::SeqCst)
+    }
+
+    /// Whether the socket was restored by connection state recovery (never, until recovery is enabled).
+    pub fn recovered(&self) -> bool {
+        false
+    }
+
+    /// The rooms the socket is in (its own id among them).
+    pub fn rooms(&self) -> Vec<Room> {
+        self.0.nsp.adapter().socket_rooms(&self.0.id)
+    }
+
+    /// `socket.data`: serializable data shared with `fetchSockets`, as its untyped value.
+    pub fn data_value(&self) -> Value {
+        self.0.data.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// `socket.data` as `T` (`None` when unset or of another shape).
+    pub fn data<T: DeserializeOwned>(&self) -> Option<T> {
+        from_value(self.data_value()).ok()
+    }
+
+    /// Sets `socket.data`.
+    pub fn set_data<T: Serialize>(&self, data: &T) -> Result<(), socketio_parser::ValueError> {
+        *self.0.data.lock().unwrap_or_else(|e| e.into_inner()) = to_value(data)?;
+        Ok(())
+    }
+
+    /// Typed per-socket state that never leaves the process (any `Clone + Send + Sync` type).
+    pub fn extensions(&self) -> std::sync::MutexGuard<'_, http::Extensions> {
+        self.0.extensions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Listens for `event`. The arguments are deserialized into `T` (a tuple, a `Vec<Value>`, or any type
+    /// an array of the arguments deserializes to); the handler also gets the ack when the client asked for
+    /// one. Arguments that do not fit `T` are reported and the handler is not called.
+    ///
+    /// ```no_run
+    /// # fn f(socket: socketio_server::Socket) {
+    /// socket.on("chat message", |socket, (text,): (String,), ack| async move {
+    ///     let _ = socket.broadcast().emit("chat message", (text,));
+    ///     if let Some(ack) = ack {
+    ///         let _ = ack.send(("delivered",));
+    ///     }
+    /// });
+    /// # }
+    /// ```
+    pub fn on<T, F, Fut>(&self, event: &str, handler: F)
+    where
+        T: DeserializeOwned + Send + 'static,
+        F: Fn(Socket, T, Option<AckSender>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let name = event.to_string();
+        let handler: EventHandler = Arc::new(move |socket: Socket, args: Vec<Value>, ack| {
+            match from_value::<T>(Value::Array(args)) {
+                Ok(args) => Box::pin(handler(socket, args, ack)),
+                Err(e) => {
+                    tracing::warn!(event = %name, sid = %socket.id(), "event arguments do not fit the handler: {e}");
+                    Box::pin(async {})
+                }
+            }
+        });
+        self.0
+            .handlers
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(event.to_string())
+            .or_default()
+            .push(handler);
+    }
+
+    /// Removes every listener of `event`.
+    pub fn off(&self, event: &str) {
+        self.0.handlers.write().unwrap_or_else(|e| e.into_inner()).remove(event);
+    }
+
+    /// The events that have listeners.
+    pub fn event_names(&self) -> Vec<String> {
+        self.0.handlers.read().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect()
+    }
+
+    /// Listens for every incoming event (called before the event's own listeners).
+    pub fn on_any(&self, handler: impl Fn(&Socket, &str, &[Value]) + Send + Sync + 'static) {
+        self.0.any.write().unwrap_or_else(|e| e.into_inner()).push(Arc::new(handler));
+    }
+
+    /// Listens for every outgoing event of this socket.
+    pub fn on_any_outgoing(&self, handler: impl Fn(&Socket, &str, &[Value]) + Send + Sync + 'static) {
+        self.0.any_outgoing.write().unwrap_or_else(|e| e.into_inner()).push(Arc::new(handler));
+    }
+
+    /// Called when the socket is about to disconnect; its rooms are still readable.
+    pub fn on_disconnecting<F, Fut>(&self, handler: F)
+    where
+        F: Fn(Socket, DisconnectReason) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.0
+            .disconnecting
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::new(move |s, r| Box::pin(handler(s, r))));
+    }
+
+    /// Called once the socket disconnected, with the reason.
+    pub fn on_disconnect<F, Fut>(&self, handler: F)
+    where
+        F: Fn(Socket, DisconnectReason) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.0
+            .disconnect
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::new(move |s, r| Box::pin(handler(s, r))));
+    }
+
+    /// Emits `event` to this client.
+    pub fn emit(&self, event: &str, args: impl IntoArgs) -> Result<(), EmitError> {
+        self.emit_with(event, args.into_args()?, BroadcastFlags::default(), None)
+    }
+
+    /// Emits a `message` event (`socket.send`).
+    pub fn send(&self, args: impl IntoArgs) -> Result<(), EmitError> {
+        self.emit("message", args)
+    }
+
+    /// Emits `event` and waits for the client's ack (no timeout; see [`Socket::timeout`]).
+    pub async fn emit_with_ack(&self, event: &str, args: impl IntoArgs) -> Result<Vec<Value>, AckError> {
+        SocketEmitter { socket: self.clone(), flags: BroadcastFlags::default() }
+            .emit_with_ack(event, args)
+            .await
+    }
+
+    /// Flags for the next emit: an ack timeout.
+    pub fn timeout(&self, timeout: Duration) -> SocketEmitter {
+        SocketEmitter {
+            socket: self.clone(),
+            flags: BroadcastFlags { timeout: Some(timeout), ..Default::default() },
+        }
+    }
+
+    /// Flags for the next emit: volatile (dropped if the transport cannot take it at once).
+    pub fn volatile(&self) -> SocketEmitter {
+        SocketEmitter { socket: self.clone(), flags: BroadcastFlags { volatile: true, ..Default::default() } }
+    }
+
+    /// Flags for the next emit: compression.
+    pub fn compress(&self, compress: bool) -> SocketEmitter {
+        SocketEmitter { socket: self.clone(), flags: BroadcastFlags { compress, ..Default::default() } }
+    }
+
+    fn emit_with(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+        flags: BroadcastFlags,
+        ack: Option<u64>,
+    ) -> Result<(), EmitError> {
+        if RESERVED_EVENTS.contains(&event) {
+            return Err(EmitError::Reserved(event.to_string()));
+        }
+        if !self.connected() {
+            return Err(EmitError::Disconnected);
+        }
+        for listener in self.0.any_outgoing.read().unwrap_or_else(|e| e.into_inner()).iter() {
+            listener(self, event, &args);
+        }
+        let mut packet = Packet::event(self.nsp(), event, args);
+        packet.id = ack;
+        self.packet(&packet, &flags);
+        Ok(())
+    }
+
+    /// Writes a packet to this client.
+    pub(crate) fn packet(&self, packet: &Packet, flags: &BroadcastFlags) -> bool {
+        let frames = self.0.client.encode(packet);
+        self.0.client.write(&frames, flags)
+    }
+
+    /// Joins rooms.
+    pub fn join(&self, rooms: impl IntoRooms) {
+        self.0.nsp.adapter().add_all(&self.0.id, &rooms.into_rooms());
+    }
+
+    /// Leaves a room.
+    pub fn leave(&self, room: impl Into<Room>) {
+        self.0.nsp.adapter().del(&self.0.id, &room.into());
+    }
+
+    /// Targets the sockets in `room` (this one excluded): `socket.to(room).emit(...)`.
+    pub fn to(&self, room: impl Into<Room>) -> BroadcastOperator {
+        self.broadcast().to(room)
+    }
+
+    /// Alias of [`Socket::to`].
+    pub fn within(&self, room: impl Into<Room>) -> BroadcastOperator {
+        self.to(room)
+    }
+
+    /// Targets every socket of the namespace but those in `room` and this one.
+    pub fn except(&self, room: impl Into<Room>) -> BroadcastOperator {
+        self.broadcast().except(room)
+    }
+
+    /// Targets every other socket of the namespace.
+    pub fn broadcast(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.0.nsp.clone(), BroadcastOptions::default().except(self.0.id.clone()))
+    }
+
+    /// Disconnects the socket from its namespace (the client may reconnect); with `close`, closes the
+    /// whole connection (every namespace).
+    pub fn disconnect(&self, close: bool) {
+        if !self.connected() {
+            return;
+        }
+        if close {
+            self.0.client.disconnect_all();
+        } else {
+            self.packet(&Packet::disconnect(self.nsp()), &BroadcastFlags::default());
+            self.on_close(DisconnectReason::ServerNamespaceDisconnect);
+        }
+    }
+
+    /// Marks the socket connected, joins its own room, answers the CONNECT and runs the connection
+    /// handlers.
+    pub(crate) fn on_connect(&self, reply: Packet) {
+        self.0.connected.store(true, Ordering::SeqCst);
+        self.join(self.0.id.clone());
+        self.packet(&reply, &BroadcastFlags::default());
+    }
+
+    /// Queues a future on the socket's handler task.
+    pub(crate) fn run(&self, fut: BoxFuture) {
+        if let Some(jobs) = self.0.jobs.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            let _ = jobs.send(fut);
+        }
+    }
+
+    /// Handles a packet for this socket.
+    pub(crate) fn on_packet(&self, packet: Packet) {
+        match packet.data {
+            PacketData::Event(args) => self.on_event(args, packet.id),
+            PacketData::Ack(args) => {
+                let target = packet
+                    .id
+                    .and_then(|id| self.0.acks.lock().unwrap_or_else(|e| e.into_inner()).remove(&id));
+                match target {
+                    Some(AckTarget::One(tx)) => {
+                        let _ = tx.send(args);
+                    }
+                    Some(AckTarget::Broadcast(tx)) => {
+                        let _ = tx.send(AckEvent::Response(args));
+                    }
+                    None => tracing::debug!(sid = %self.id(), "ack for an unknown id"),
+                }
+            }
+            PacketData::Disconnect => self.on_close(DisconnectReason::ClientNamespaceDisconnect),
+            PacketData::Connect(_) | PacketData::ConnectError(_) => {}
+        }
+    }
+
+    fn on_event(&self, mut args: Vec<Value>, id: Option<u64>) {
+        if args.is_empty() {
+            return;
+        }
+        let name = match args.remove(0) {
+            Value::String(s) => s,
+            other => other.to_string(),
+        };
+        for listener in self.0.any.read().unwrap_or_else(|e| e.into_inner()).iter() {
+            listener(self, &name, &args);
+        }
+        let handlers =
+            self.0.handlers.read().unwrap_or_else(|e| e.into_inner()).get(&name).cloned().unwrap_or_default();
+        let ack = id.map(|id| AckSender { socket: self.clone(), id, sent: Arc::new(AtomicBool::new(false)) });
+        let n = handlers.len();
+        for (i, handler) in handlers.into_iter().enumerate() {
+            let args = if i + 1 == n { std::mem::take(&mut args) } else { args.clone() };
+            self.run(handler(self.clone(), args, ack.clone()));
+        }
+    }
+
+    /// Disconnects the socket with `reason`: `disconnecting` handlers, leave every room, `disconnect`
+    /// handlers. Runs once.
+    pub(crate) fn on_close(&self, reason: DisconnectReason) {
+        if !self.0.connected.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        for handler in self.0.disconnecting.read().unwrap_or_else(|e| e.into_inner()).iter() {
+            self.run(handler(self.clone(), reason));
+        }
+        self.0.nsp.remove_socket(self);
+        self.0.client.remove(self);
+        // Pending acks fail: their senders are dropped.
+        self.0.acks.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        for handler in self.0.disconnect.read().unwrap_or_else(|e| e.into_inner()).iter() {
+            self.run(handler(self.clone(), reason));
+        }
+        // Let the handler task finish what runs and end.
+        self.0.jobs.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+
+    /// Sends a CONNECT_ERROR for this socket's namespace.
+    pub(crate) fn connect_error(&self, message: &str, data: Option<Value>) {
+        let packet = if self.0.client.conn.protocol() == engineio_server::parser::ProtocolVersion::V3 {
+            Packet {
+                nsp: self.nsp().to_string(),
+                id: None,
+                data: PacketData::ConnectError(data.unwrap_or_else(|| Value::from(message))),
+            }
+        } else {
+            Packet::connect_error(self.nsp(), message, data)
+        };
+        let frames = self.0.client.encode(&packet);
+        self.0.client.write(&frames, &BroadcastFlags::default());
+    }
+}
+
+/// Emits from one socket with flags set ([`Socket::timeout`], [`Socket::volatile`], [`Socket::compress`]).
+#[derive(Debug, Clone)]
+pub struct SocketEmitter {
+    socket: Socket,
+    flags: BroadcastFlags,
+}
+
+impl SocketEmitter {
+    /// Adds a timeout for acks.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.flags.timeout = Some(timeout);
+        self
+    }
+
+    /// Makes the emit volatile.
+    pub fn volatile(mut self) -> Self {
+        self.flags.volatile = true;
+        self
+    }
+
+    /// Sets compression.
+    pub fn compress(mut self, compress: bool) -> Self {
+        self.flags.compress = compress;
+        self
+    }
+
+    /// Emits `event`.
+    pub fn emit(&self, event: &str, args: impl IntoArgs) -> Result<(), EmitError> {
+        self.socket.emit_with(event, args.into_args()?, self.flags.clone(), None)
+    }
+
+    /// Emits `event` and waits for the ack, at most the timeout (error `operation has timed out`).
+    pub async fn emit_with_ack(&self, event: &str, args: impl IntoArgs) -> Result<Vec<Value>, AckError> {
+        let socket = &self.socket;
+        let id = socket.0.nsp.next_id();
+        let (tx, rx) = oneshot::channel();
+        socket.0.acks.lock().unwrap_or_else(|e| e.into_inner()).insert(id, AckTarget::One(tx));
+        if let Err(e) = socket.emit_with(event, args.into_args()?, self.flags.clone(), Some(id)) {
+            socket.0.acks.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+            return Err(match e {
+                EmitError::Args(e) => AckError::Args(e),
+                _ => AckError::Disconnected,
+            });
+        }
+        let answer = match self.flags.timeout {
+            Some(t) => match tokio::time::timeout(t, rx).await {
+                Ok(answer) => answer,
+                Err(_) => {
+                    socket.0.acks.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+                    return Err(AckError::Timeout(Vec::new()));
+                }
+            },
+            None => rx.await,
+        };
+        answer.map_err(|_| AckError::Disconnected)
+    }
+}
+
+/// The ack of one received event: call [`send`](AckSender::send) once to answer.
+#[derive(Debug, Clone)]
+pub struct AckSender {
+    socket: Socket,
+    id: u64,
+    sent: Arc<AtomicBool>,
+}
+
+impl AckSender {
+    /// Answers the event with `args`. Only the first answer is sent.
+    pub fn send(self, args: impl IntoArgs) -> Result<(), EmitError> {
+        if self.sent.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let packet = Packet::ack(self.socket.nsp(), self.id, args.into_args()?);
+        self.socket.packet(&packet, &BroadcastFlags::default());
+        Ok(())
+    }
+}
+
+/// One room or several.
+pub trait IntoRooms {
+    /// The rooms.
+    fn into_rooms(self) -> Vec<Room>;
+}
+
+impl IntoRooms for Room {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![self]
+    }
+}
+
+impl IntoRooms for &str {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![Room::from(self)]
+    }
+}
+
+impl IntoRooms for String {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![Room::from(self)]
+    }
+}
+
+impl<T: Into<Room>> IntoRooms for Vec<T> {
+    fn into_rooms(self) -> Vec<Room> {
+        self.into_iter().map(Into::into).collect()
+    }
+}

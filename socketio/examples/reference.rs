@@ -1,0 +1,258 @@
+//! The reference app of `shared/reference-app.md`: what conformance runs, interop runs and benchmarks
+//! drive.
+//!
+//! `cargo run --release -p socketio --example reference -- --port 3000`
+//!
+//! Flags: `--port N` (3000 or `$PORT`), `--path P` (`/socket.io/`), `--ping-interval MS`, `--ping-timeout MS`,
+//! `--connect-timeout MS`, `--max-payload BYTES`, `--transports LIST`, `--cors-origin O` (`*`),
+//! `--allow-eio3`, `--parser json|msgpack`, `--node-name NAME`. Not yet: `--adapter` other than `memory`,
+//! `--recovery-ms`, `--admin-ui` (refused with an error).
+
+use socketio::parser::Value;
+use socketio::server::engine::{CorsConfig, CorsOrigin, TransportKind};
+use socketio::server::{ConnectError, Namespace, ParserKind, ServerConfig, Socket, SocketIo};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+struct Options {
+    port: u16,
+    node_name: String,
+    config: ServerConfig,
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
+    let mut node_name = format!("node-{}", std::process::id());
+    let mut config = ServerConfig::default();
+    config.engine.cors = Some(CorsConfig { origin: CorsOrigin::Any, ..CorsConfig::default() });
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+        let ms = |v: String| v.parse::<u64>().map(Duration::from_millis).map_err(|e| format!("{v}: {e}"));
+        match flag.as_str() {
+            "--port" => port = value()?.parse().map_err(|e| format!("--port: {e}"))?,
+            "--path" => config.engine.path = value()?,
+            "--ping-interval" => config.engine.ping_interval = ms(value()?)?,
+            "--ping-timeout" => config.engine.ping_timeout = ms(value()?)?,
+            "--connect-timeout" => config.connect_timeout = ms(value()?)?,
+            "--max-payload" => {
+                config.engine.max_http_buffer_size =
+                    value()?.parse().map_err(|e| format!("--max-payload: {e}"))?
+            }
+            "--transports" => {
+                config.engine.transports = value()?
+                    .split(',')
+                    .map(|t| {
+                        TransportKind::from_name(t.trim()).ok_or_else(|| format!("unknown transport {t}"))
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            "--cors-origin" => {
+                let origin = value()?;
+                let origin = if origin == "*" { CorsOrigin::Any } else { CorsOrigin::List(vec![origin]) };
+                config.engine.cors = Some(CorsConfig { origin, ..CorsConfig::default() });
+            }
+            "--allow-eio3" => config.engine.allow_eio3 = true,
+            "--parser" => {
+                config.parser = match value()?.as_str() {
+                    "json" => ParserKind::Default,
+                    "msgpack" => ParserKind::Msgpack,
+                    other => return Err(format!("unknown parser {other}")),
+                }
+            }
+            "--node-name" => node_name = value()?,
+            "--adapter" => {
+                let adapter = value()?;
+                if adapter != "memory" {
+                    return Err(format!("adapter {adapter} is not available yet (only memory)"));
+                }
+            }
+            "--recovery-ms" | "--admin-ui" => return Err(format!("{flag} is not available yet")),
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    Ok(Options { port, node_name, config })
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+/// The behaviour every namespace of the app shares.
+fn setup(nsp: &Namespace, node: String) {
+    nsp.use_middleware(|socket: Socket| async move {
+        match socket.handshake().auth.get("reject").and_then(Value::as_str) {
+            Some(message) => {
+                Err(ConnectError::new(message)
+                    .with_data(Value::from(serde_json::json!({"code": "rejected"}))))
+            }
+            None => Ok(()),
+        }
+    });
+    nsp.on_connection(move |socket: Socket| {
+        let node = node.clone();
+        async move {
+            let _ = socket.emit("auth", (socket.handshake().auth.clone(),));
+            socket.on("message", |s, args: Vec<Value>, _| async move {
+                let _ = s.emit("message-back", args);
+            });
+            for event in ["message-with-ack", "echo"] {
+                socket.on(event, |_, args: Vec<Value>, ack| async move {
+                    if let Some(ack) = ack {
+                        let _ = ack.send(args);
+                    }
+                });
+            }
+            socket.on("broadcast", |s, args: Vec<Value>, _| async move {
+                let _ = s.namespace().emit("bcast", args);
+            });
+            socket.on("join", |s, args: Vec<Value>, ack| async move {
+                if let Some(room) = args.first().and_then(Value::as_str) {
+                    s.join(room);
+                }
+                if let Some(ack) = ack {
+                    let _ = ack.send(("ok",));
+                }
+            });
+            socket.on("leave", |s, args: Vec<Value>, ack| async move {
+                if let Some(room) = args.first().and_then(Value::as_str) {
+                    s.leave(room);
+                }
+                if let Some(ack) = ack {
+                    let _ = ack.send(("ok",));
+                }
+            });
+            socket.on("to-room", |s, mut args: Vec<Value>, _| async move {
+                if args.is_empty() {
+                    return;
+                }
+                if let Some(room) = args.remove(0).as_str() {
+                    let _ = s.namespace().to(room).emit("room-msg", args);
+                }
+            });
+            socket.on("to-room-except-me", |s, mut args: Vec<Value>, _| async move {
+                if args.is_empty() {
+                    return;
+                }
+                if let Some(room) = args.remove(0).as_str() {
+                    let _ = s.to(room).emit("room-msg", args);
+                }
+            });
+            socket.on("fetch-sockets", |s, _: Vec<Value>, ack| async move {
+                let ids = s.namespace().fetch_sockets().await.unwrap_or_default();
+                if let Some(ack) = ack {
+                    let _ = ack.send((sorted(ids.into_iter().map(|i| i.id.to_string()).collect()),));
+                }
+            });
+            socket.on("sockets-join", |s, args: Vec<Value>, ack| async move {
+                if let (Some(room), Some(target)) =
+                    (args.first().and_then(Value::as_str), args.get(1).and_then(Value::as_str))
+                {
+                    let _ = s.namespace().to(target).sockets_join(room).await;
+                }
+                if let Some(ack) = ack {
+                    let _ = ack.send(("ok",));
+                }
+            });
+            socket.on("disconnect-room", |s, args: Vec<Value>, _| async move {
+                if let Some(room) = args.first().and_then(Value::as_str) {
+                    let _ = s.namespace().to(room).disconnect_sockets(true).await;
+                }
+            });
+            socket.on("server-side-emit", |s, args: Vec<Value>, _| async move {
+                // A single node has no other node to relay to.
+                let _ = s.namespace().server_side_emit("relay", args).await;
+            });
+            socket.on("ask-all", |s, _: Vec<Value>, ack| async move {
+                let answers =
+                    match s.namespace().timeout(Duration::from_millis(1000)).emit_with_ack("ask", ()).await {
+                        Ok(answers) => answers,
+                        Err(socketio::server::AckError::Timeout(partial)) => partial,
+                        Err(_) => Vec::new(),
+                    };
+                let mut flat: Vec<Value> =
+                    answers.into_iter().filter_map(|mut a| (!a.is_empty()).then(|| a.remove(0))).collect();
+                flat.sort_by_key(|v| v.to_string());
+                if let Some(ack) = ack {
+                    let _ = ack.send((flat,));
+                }
+            });
+            let node = node.clone();
+            socket.on("whoami", move |s, _: Vec<Value>, ack| {
+                let node = node.clone();
+                async move {
+                    let info = serde_json::json!({
+                        "id": s.id(),
+                        "node": node,
+                        "rooms": sorted(s.rooms().into_iter().map(|r| r.to_string()).collect()),
+                        "recovered": s.recovered(),
+                        "transport": s.transport().as_str(),
+                    });
+                    if let Some(ack) = ack {
+                        let _ = ack.send((info,));
+                    }
+                }
+            });
+            socket.on("set-data", |s, args: Vec<Value>, ack| async move {
+                let _ = s.set_data(&args.into_iter().next().unwrap_or_default());
+                if let Some(ack) = ack {
+                    let _ = ack.send(("ok",));
+                }
+            });
+            socket.on("volatile", |s, args: Vec<Value>, _| async move {
+                let _ = s.volatile().emit("volatile-back", args);
+            });
+            socket.on("disconnect-me", |s, args: Vec<Value>, _| async move {
+                s.disconnect(args.first().and_then(Value::as_bool).unwrap_or(false));
+            });
+        }
+    });
+}
+
+#[tokio::main]
+async fn main() {
+    let options = match parse_args() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("reference: {e}");
+            std::process::exit(2);
+        }
+    };
+    let io = SocketIo::new(options.config);
+    setup(&io.of("/"), options.node_name.clone());
+    setup(&io.of("/custom"), options.node_name.clone());
+    let dynamic = io.of_dynamic(|name, _auth| async move {
+        name.strip_prefix("/dyn-").is_some_and(|rest| {
+            !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+    });
+    setup(&dynamic, options.node_name.clone());
+    let addr = SocketAddr::from(([127, 0, 0, 1], options.port));
+    let server = match io.listen(addr).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("reference: cannot listen on {addr}: {e}");
+            std::process::exit(1);
+        }
+    };
+    let _v6 = io.listen(SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, server.local_addr().port()))).await;
+    println!("listening on {}", server.local_addr().port());
+    shutdown_signal().await;
+    io.close().await;
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
