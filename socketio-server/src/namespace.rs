@@ -101,9 +101,12 @@ impl NsInner {
         self.sockets.read().unwrap_or_else(|e| e.into_inner()).get(sid).cloned()
     }
 
-    pub(crate) fn remove_socket(&self, socket: &Socket) {
-        self.adapter().del_all(&socket.0.id);
-        self.sockets.write().unwrap_or_else(|e| e.into_inner()).remove(&socket.0.id);
+    /// Stops routing packets to `socket` (its rooms are left separately, after `disconnecting`).
+    pub(crate) fn forget_socket(&self, socket: &Socket) {
+        let mut sockets = self.sockets.write().unwrap_or_else(|e| e.into_inner());
+        if sockets.get(&socket.0.id).is_some_and(|s| s == socket) {
+            sockets.remove(&socket.0.id);
+        }
     }
 
     /// Runs the middlewares, then connects the socket and runs the connection handlers.

@@ -491,24 +491,32 @@ impl Socket {
         }
     }
 
-    /// Disconnects the socket with `reason`: `disconnecting` handlers, leave every room, `disconnect`
-    /// handlers. Runs once.
+    /// Disconnects the socket with `reason`. At once: it stops being connected and stops receiving packets.
+    /// Then, on its handler task: the `disconnecting` handlers run to completion (the rooms are still
+    /// readable), the socket leaves every room, pending acks fail, and the `disconnect` handlers run.
+    /// Runs once.
     pub(crate) fn on_close(&self, reason: DisconnectReason) {
         if !self.0.connected.swap(false, Ordering::SeqCst) {
             return;
         }
-        for handler in self.0.disconnecting.read().unwrap_or_else(|e| e.into_inner()).iter() {
-            self.run(handler(self.clone(), reason));
-        }
-        self.0.nsp.remove_socket(self);
+        self.0.nsp.forget_socket(self);
         self.0.client.remove(self);
-        // Pending acks fail: their senders are dropped.
-        self.0.acks.lock().unwrap_or_else(|e| e.into_inner()).clear();
-        for handler in self.0.disconnect.read().unwrap_or_else(|e| e.into_inner()).iter() {
-            self.run(handler(self.clone(), reason));
-        }
-        // Let the handler task finish what runs and end.
-        self.0.jobs.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let socket = self.clone();
+        self.run(Box::pin(async move {
+            let disconnecting = socket.0.disconnecting.read().unwrap_or_else(|e| e.into_inner()).clone();
+            for handler in disconnecting {
+                handler(socket.clone(), reason).await;
+            }
+            socket.0.nsp.adapter().del_all(&socket.0.id);
+            // Pending acks fail: their senders are dropped.
+            socket.0.acks.lock().unwrap_or_else(|e| e.into_inner()).clear();
+            let disconnect = socket.0.disconnect.read().unwrap_or_else(|e| e.into_inner()).clone();
+            for handler in disconnect {
+                socket.run(handler(socket.clone(), reason));
+            }
+            // Let the handler task finish what runs and end.
+            socket.0.jobs.lock().unwrap_or_else(|e| e.into_inner()).take();
+        }));
     }
 
     /// Sends a CONNECT_ERROR for this socket's namespace.

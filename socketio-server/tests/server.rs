@@ -1,0 +1,390 @@
+//! The server API through real sockets: what a client observes, and what the server's handlers see.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{bin, start, Client};
+use socketio_server::parser::{JsonParser, MsgpackParser, Packet, PacketData, Value};
+use socketio_server::{
+    AckError, ConnectError, DisconnectReason, EmitError, ParserKind, ServerConfig, Socket, SocketIo,
+};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+fn json(v: serde_json::Value) -> Value {
+    Value::from(v)
+}
+
+#[tokio::test]
+async fn connect_with_auth_and_read_the_handshake() {
+    let (io, addr) = start(ServerConfig::default()).await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.on_connection(move |socket: Socket| {
+        let tx = tx.clone();
+        async move {
+            tx.send((socket.id().to_string(), socket.handshake().auth.clone(), socket.rooms())).unwrap();
+        }
+    });
+    let (_client, sid) = Client::connect(addr, "/", Some(serde_json::json!({"token": "abc"}))).await;
+    let (id, auth, rooms) = rx.recv().await.unwrap();
+    assert_eq!(id, sid);
+    assert_eq!(sid.len(), 20);
+    assert_eq!(auth, json(serde_json::json!({"token": "abc"})));
+    assert_eq!(
+        rooms,
+        vec![socketio_server::adapter::Room::from(sid.as_str())],
+        "a socket is in its own room"
+    );
+    // Without auth, the handshake's auth is an empty object.
+    let (_c, _) = Client::connect(addr, "/", None).await;
+    assert_eq!(rx.recv().await.unwrap().1, json(serde_json::json!({})));
+}
+
+#[tokio::test]
+async fn middleware_refusals_and_unknown_namespaces() {
+    let (io, addr) = start(ServerConfig::default()).await;
+    let admin = io.of("/admin");
+    admin.use_middleware(|socket: Socket| async move {
+        if socket.handshake().auth["token"] == "secret" {
+            Ok(())
+        } else {
+            Err(ConnectError::new("not authorized").with_data(json(serde_json::json!({"retry": false}))))
+        }
+    });
+    let mut client = Client::open(addr, Arc::new(JsonParser::default())).await;
+    let err = client.join("/admin", Some(serde_json::json!({"token": "wrong"}))).await.unwrap_err();
+    assert_eq!(err, json(serde_json::json!({"message": "not authorized", "data": {"retry": false}})));
+    assert!(client.join("/admin", Some(serde_json::json!({"token": "secret"}))).await.is_ok());
+    let err = client.join("/nowhere", None).await.unwrap_err();
+    assert_eq!(err, json(serde_json::json!({"message": "Invalid namespace"})));
+    // One connection carries several namespaces.
+    assert!(client.join("/", None).await.is_ok());
+}
+
+#[tokio::test]
+async fn typed_events_and_acks_from_the_client() {
+    let (io, addr) = start(ServerConfig::default()).await;
+    io.on_connection(|socket: Socket| async move {
+        socket.on("add", |_s, (a, b): (i64, i64), ack| async move {
+            ack.unwrap().send((a + b,)).unwrap();
+        });
+        socket.on("upload", |s, (name, data): (String, bytes::Bytes), _| async move {
+            s.emit("stored", (name, data.len(), data)).unwrap();
+        });
+    });
+    let (mut client, _) = Client::connect(addr, "/", None).await;
+    client.send(Packet::event("/", "add", vec![Value::from(2), Value::from(40)]).with_ack_id(7)).await;
+    assert_eq!(client.recv_ack().await, (7, vec![Value::from(42)]));
+    client.emit("/", "upload", vec![Value::from("f.bin"), bin(b"\x00\x01\x02")]).await;
+    let (args, _) = client.recv_event("stored").await;
+    assert_eq!(args, vec![Value::from("f.bin"), Value::from(3), bin(b"\x00\x01\x02")]);
+}
+
+#[tokio::test]
+async fn server_acks_wait_for_the_client_or_time_out() {
+    let (io, addr) = start(ServerConfig::default()).await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.on_connection(move |socket: Socket| {
+        let tx = tx.clone();
+        async move {
+            let answer = socket.emit_with_ack("question", ("?",)).await;
+            tx.send(answer).unwrap();
+            let late = socket.timeout(Duration::from_millis(50)).emit_with_ack("ignored", ()).await;
+            tx.send(late).unwrap();
+        }
+    });
+    let (mut client, _) = Client::connect(addr, "/", None).await;
+    let (args, id) = client.recv_event("question").await;
+    assert_eq!(args, vec![Value::from("?")]);
+    client.send(Packet::ack("/", id.unwrap(), vec![Value::from("yes"), bin(b"\x07")])).await;
+    assert_eq!(rx.recv().await.unwrap(), Ok(vec![Value::from("yes"), bin(b"\x07")]));
+    let (_, id) = client.recv_event("ignored").await;
+    assert!(id.is_some());
+    assert_eq!(rx.recv().await.unwrap(), Err(AckError::Timeout(vec![])));
+}
+
+#[tokio::test]
+async fn rooms_and_broadcast_operators() {
+    let (io, addr) = start(ServerConfig::default()).await;
+    io.on_connection(|socket: Socket| async move {
+        socket.on("join", |s, (room,): (String,), ack| async move {
+            s.join(room);
+            ack.unwrap().send(()).unwrap();
+        });
+        socket.on("to", |s, (room, text): (String, String), _| async move {
+            s.to(room).emit("msg", (text,)).unwrap();
+        });
+        socket.on("all-but-me", |s, (text,): (String,), _| async move {
+            s.broadcast().emit("msg", (text,)).unwrap();
+        });
+        socket.on("nsp-to-except", |s, (a, b, c): (String, String, String), _| async move {
+            s.namespace().to(a).to(b).except(c).emit("msg", ("multi",)).unwrap();
+        });
+    });
+    let (mut a, _) = Client::connect(addr, "/", None).await;
+    let (mut b, _) = Client::connect(addr, "/", None).await;
+    let (mut c, _) = Client::connect(addr, "/", None).await;
+    for (client, rooms) in [(&mut a, &["red"][..]), (&mut b, &["red", "blue"][..]), (&mut c, &["blue"][..])] {
+        for room in rooms {
+            client.send(Packet::event("/", "join", vec![Value::from(*room)]).with_ack_id(1)).await;
+            client.recv_ack().await;
+        }
+    }
+    // socket.to(room) reaches the room without the sender.
+    a.emit("/", "to", vec![Value::from("red"), Value::from("hi red")]).await;
+    assert_eq!(b.recv_event("msg").await.0, vec![Value::from("hi red")]);
+    // broadcast reaches everyone else.
+    c.emit("/", "all-but-me", vec![Value::from("hi all")]).await;
+    assert_eq!(a.recv_event("msg").await.0, vec![Value::from("hi all")]);
+    assert_eq!(b.recv_event("msg").await.0, vec![Value::from("hi all")]);
+    // to(red).to(blue).except(blue): only a (in red, not in blue) — sender included when a member.
+    a.emit("/", "nsp-to-except", vec![Value::from("red"), Value::from("blue"), Value::from("blue")]).await;
+    assert_eq!(a.recv_event("msg").await.0, vec![Value::from("multi")]);
+    // b and c got nothing more: the next thing they see is a fresh marker.
+    io.emit("marker", ()).unwrap();
+    assert_eq!(b.recv().await.unwrap().event_name(), Some("marker"));
+    assert_eq!(c.recv().await.unwrap().event_name(), Some("marker"));
+}
+
+#[tokio::test]
+async fn broadcast_with_acks_collects_every_answer_or_times_out() {
+    let (io, addr) = start(ServerConfig::default()).await;
+    let (mut a, _) = Client::connect(addr, "/", None).await;
+    let (mut b, _) = Client::connect(addr, "/", None).await;
+    let answers = {
+        let io = io.clone();
+        tokio::spawn(
+            async move { io.sockets().timeout(Duration::from_secs(5)).emit_with_ack("poll", ()).await },
+        )
+    };
+    for (client, vote) in [(&mut a, "yes"), (&mut b, "no")] {
+        let (_, id) = client.recv_event("poll").await;
+        client.send(Packet::ack("/", id.unwrap(), vec![Value::from(vote)])).await;
+    }
+    let mut got = answers.await.unwrap().unwrap();
+    got.sort_by_key(|a| a[0].to_string());
+    assert_eq!(got, vec![vec![Value::from("no")], vec![Value::from("yes")]]);
+    // Only one answers: the timeout error carries that answer.
+    let answers = {
+        let io = io.clone();
+        tokio::spawn(async move {
+            io.sockets().timeout(Duration::from_millis(200)).emit_with_ack("poll", ()).await
+        })
+    };
+    let (_, id) = a.recv_event("poll").await;
+    a.send(Packet::ack("/", id.unwrap(), vec![Value::from(1)])).await;
+    assert_eq!(answers.await.unwrap(), Err(AckError::Timeout(vec![vec![Value::from(1)]])));
+}
+
+#[tokio::test]
+async fn disconnect_reasons_as_the_client_and_server_see_them() {
+    let (io, addr) = start(ServerConfig::default()).await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.on_connection(move |socket: Socket| {
+        let tx = tx.clone();
+        async move {
+            let tx2 = tx.clone();
+            socket.on_disconnecting(move |s, _| {
+                let tx = tx2.clone();
+                async move {
+                    tx.send(format!("disconnecting in {} rooms", s.rooms().len())).unwrap();
+                }
+            });
+            socket.on_disconnect(move |_, reason| {
+                let tx = tx.clone();
+                async move {
+                    tx.send(reason.as_str().to_string()).unwrap();
+                }
+            });
+            socket.on("kick", |s, _: Vec<Value>, _| async move { s.disconnect(false) });
+            socket.on("close-all", |s, _: Vec<Value>, _| async move { s.disconnect(true) });
+        }
+    });
+    // Server namespace disconnect: the client gets a DISCONNECT packet.
+    let (mut c, _) = Client::connect(addr, "/", None).await;
+    c.emit("/", "kick", vec![]).await;
+    assert_eq!(c.recv().await.unwrap().data, PacketData::Disconnect);
+    assert_eq!(rx.recv().await.unwrap(), "disconnecting in 1 rooms");
+    assert_eq!(rx.recv().await.unwrap(), "server namespace disconnect");
+    // Client namespace disconnect.
+    c.join("/", None).await.unwrap();
+    c.send(Packet::disconnect("/")).await;
+    rx.recv().await.unwrap();
+    assert_eq!(rx.recv().await.unwrap(), "client namespace disconnect");
+    // Transport close.
+    c.join("/", None).await.unwrap();
+    c.close().await;
+    rx.recv().await.unwrap();
+    assert_eq!(rx.recv().await.unwrap(), "transport close");
+    // disconnect(true) closes the whole connection.
+    let (mut c, _) = Client::connect(addr, "/", None).await;
+    c.emit("/", "close-all", vec![]).await;
+    rx.recv().await.unwrap();
+    assert_eq!(rx.recv().await.unwrap(), "server namespace disconnect");
+    c.closed().await;
+    assert_eq!(io.engine().clients_count(), 0);
+    assert_eq!(DisconnectReason::ForcedServerClose.as_str(), "forced server close");
+}
+
+#[tokio::test]
+async fn utility_methods_act_on_every_targeted_socket() {
+    let (io, addr) = start(ServerConfig::default()).await;
+    io.on_connection(|socket: Socket| async move {
+        socket.set_data(&serde_json::json!({"user": socket.handshake().auth["user"]})).unwrap();
+        if socket.handshake().auth["user"] == "ann" {
+            socket.join("admins");
+        }
+    });
+    let (_ann, ann) = Client::connect(addr, "/", Some(serde_json::json!({"user": "ann"}))).await;
+    let (mut bob, bob_id) = Client::connect(addr, "/", Some(serde_json::json!({"user": "bob"}))).await;
+    let nsp = io.sockets();
+    let mut infos = nsp.fetch_sockets().await.unwrap();
+    infos.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(infos.len(), 2);
+    let ann_info = nsp.to("admins").fetch_sockets().await.unwrap();
+    assert_eq!(ann_info.len(), 1);
+    assert_eq!(ann_info[0].id, ann.as_str());
+    assert_eq!(ann_info[0].data, json(serde_json::json!({"user": "ann"})));
+    assert_eq!(ann_info[0].handshake["auth"]["user"], "ann");
+    nsp.except("admins").sockets_join("joined").await.unwrap();
+    assert_eq!(nsp.to("joined").socket_ids(), vec![bob_id.clone()]);
+    nsp.sockets_leave("joined").await.unwrap();
+    assert!(nsp.to("joined").socket_ids().is_empty());
+    nsp.to(bob_id.as_str()).disconnect_sockets(false).await.unwrap();
+    assert_eq!(bob.recv().await.unwrap().data, PacketData::Disconnect);
+    assert_eq!(nsp.sockets().len(), 1);
+}
+
+#[tokio::test]
+async fn dynamic_namespaces_inherit_the_parent() {
+    let (io, addr) = start(ServerConfig::default()).await;
+    let parent = io.of_dynamic(|name, _auth| async move { name.starts_with("/team-") });
+    parent.use_middleware(|socket: Socket| async move {
+        if socket.handshake().auth["ok"].as_bool() == Some(true) {
+            Ok(())
+        } else {
+            Err(ConnectError::new("no"))
+        }
+    });
+    parent.on_connection(|socket: Socket| async move {
+        socket.emit("welcome", (socket.nsp().to_string(),)).unwrap();
+    });
+    let mut client = Client::open(addr, Arc::new(JsonParser::default())).await;
+    assert_eq!(
+        client.join("/team-a", Some(serde_json::json!({"ok": false}))).await.unwrap_err()["message"],
+        "no"
+    );
+    client.join("/team-a", Some(serde_json::json!({"ok": true}))).await.unwrap();
+    assert_eq!(client.recv_event("welcome").await.0, vec![Value::from("/team-a")]);
+    assert!(client.join("/other", None).await.is_err());
+    assert_eq!(io.of("/team-a").sockets().len(), 1);
+}
+
+#[tokio::test]
+async fn a_client_that_joins_nothing_is_closed_after_connect_timeout() {
+    let config = ServerConfig { connect_timeout: Duration::from_millis(100), ..ServerConfig::default() };
+    let (io, addr) = start(config).await;
+    let mut client = Client::open(addr, Arc::new(JsonParser::default())).await;
+    client.closed().await;
+    assert_eq!(io.engine().clients_count(), 0);
+}
+
+#[tokio::test]
+async fn invalid_packets_close_the_connection() {
+    let (_io, addr) = start(ServerConfig::default()).await;
+    // An event for a namespace the client has not joined.
+    let (mut client, _) = Client::connect(addr, "/", None).await;
+    client.emit("/elsewhere", "x", vec![]).await;
+    client.closed().await;
+    // A packet that does not decode.
+    let (mut client, _) = Client::connect(addr, "/", None).await;
+    client.send_raw("42[\"disconnect\"]").await;
+    client.closed().await;
+}
+
+#[tokio::test]
+async fn handlers_start_in_order_and_a_panic_spares_the_socket() {
+    let (io, addr) = start(ServerConfig::default()).await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.on_connection(move |socket: Socket| {
+        let tx = tx.clone();
+        async move {
+            socket.on("n", move |_, (n,): (u32,), _| {
+                let tx = tx.clone();
+                async move {
+                    tx.send(n).unwrap();
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            });
+            socket.on("boom", |_, _: Vec<Value>, _| async move { panic!("handler bug") });
+        }
+    });
+    let (mut client, _) = Client::connect(addr, "/", None).await;
+    client.emit("/", "boom", vec![]).await;
+    for n in 0..50u32 {
+        client.emit("/", "n", vec![Value::from(n)]).await;
+    }
+    for n in 0..50u32 {
+        assert_eq!(rx.recv().await.unwrap(), n);
+    }
+}
+
+#[tokio::test]
+async fn emit_refuses_reserved_names_and_closed_sockets() {
+    let (io, addr) = start(ServerConfig::default()).await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.on_connection(move |socket: Socket| {
+        let tx = tx.clone();
+        async move { tx.send(socket).unwrap() }
+    });
+    let (client, _) = Client::connect(addr, "/", None).await;
+    let socket = rx.recv().await.unwrap();
+    assert_eq!(socket.emit("disconnect", ()), Err(EmitError::Reserved("disconnect".into())));
+    assert!(socket.emit("fine", ()).is_ok());
+    client.close().await;
+    while socket.connected() {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(socket.emit("late", ()), Err(EmitError::Disconnected));
+}
+
+#[tokio::test]
+async fn the_msgpack_parser_carries_binary_natively() {
+    let (io, addr) = start(ServerConfig { parser: ParserKind::Msgpack, ..ServerConfig::default() }).await;
+    io.on_connection(|socket: Socket| async move {
+        socket.on("echo", |_, args: Vec<Value>, ack| async move {
+            ack.unwrap().send(args).unwrap();
+        });
+    });
+    let mut client = Client::open(addr, Arc::new(MsgpackParser)).await;
+    client.join("/", None).await.unwrap();
+    let nested = json(serde_json::json!({"k": [1, 2]}));
+    client.send(Packet::event("/", "echo", vec![bin(b"\xff"), nested.clone()]).with_ack_id(3)).await;
+    assert_eq!(client.recv_ack().await, (3, vec![bin(b"\xff"), nested]));
+}
+
+#[tokio::test]
+async fn close_disconnects_every_socket_with_server_shutting_down() {
+    let (io, addr) = start(ServerConfig::default()).await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.on_connection(move |socket: Socket| {
+        let tx = tx.clone();
+        async move {
+            socket.on_disconnect(move |_, reason| {
+                let tx = tx.clone();
+                async move { tx.send(reason).unwrap() }
+            });
+        }
+    });
+    let (mut client, _) = Client::connect(addr, "/", None).await;
+    io.close().await;
+    assert_eq!(rx.recv().await.unwrap(), DisconnectReason::ServerShuttingDown);
+    client.closed().await;
+}
+
+#[allow(dead_code)]
+fn assert_clone_send(io: SocketIo) -> impl Send + Clone {
+    io
+}
