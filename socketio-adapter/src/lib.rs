@@ -27,6 +27,6 @@ pub mod testing;
 pub use memory::MemoryAdapter;
 pub use socketio_parser as parser;
 pub use types::{
-    AckEvent, Adapter, AdapterError, AdapterFactory, BroadcastFlags, BroadcastOptions, LocalNamespace, Room,
-    RoomEvent, Sid, SocketInfo,
+    AckEvent, Adapter, AdapterError, AdapterFactory, BroadcastFlags, BroadcastOptions, LocalNamespace,
+    RestoredSession, Room, RoomEvent, SessionState, Sid, SocketInfo,
 };

@@ -1,12 +1,15 @@
 //! [`MemoryAdapter`]: rooms and broadcasts within one process.
 
 use crate::types::{
-    AckEvent, Adapter, AdapterError, BroadcastOptions, LocalNamespace, Room, RoomEvent, Sid, SocketInfo,
+    AckEvent, Adapter, AdapterError, BroadcastOptions, LocalNamespace, RestoredSession, Room, RoomEvent,
+    SessionState, Sid, SocketInfo,
 };
 use async_trait::async_trait;
-use socketio_parser::Packet;
-use std::collections::{HashMap, HashSet};
+use socketio_parser::{Packet, PacketData, Str, Value};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 type Listener = Arc<dyn Fn(&RoomEvent) + Send + Sync>;
@@ -50,12 +53,95 @@ impl Rooms {
     }
 }
 
+/// An event kept for connection state recovery.
+struct StoredPacket {
+    offset: Str,
+    rooms: Vec<Room>,
+    except: Vec<Room>,
+    data: Vec<Value>,
+    emitted_at: Instant,
+}
+
+/// What connection state recovery keeps: recent events and disconnected sessions, for `window`.
+struct Recovery {
+    window: Duration,
+    packets: Mutex<VecDeque<StoredPacket>>,
+    sessions: Mutex<HashMap<Str, (SessionState, Instant)>>,
+    next: AtomicU64,
+    /// Makes offsets unique across restarts of the process.
+    epoch: u64,
+}
+
+impl Recovery {
+    fn new(window: Duration) -> Self {
+        let epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        Recovery {
+            window,
+            packets: Mutex::new(VecDeque::new()),
+            sessions: Mutex::new(HashMap::new()),
+            next: AtomicU64::new(0),
+            epoch,
+        }
+    }
+
+    /// Appends a fresh offset to an event's data and keeps it.
+    fn store(&self, data: &mut Vec<Value>, opts: &BroadcastOptions) {
+        let offset = Str::from(format!("{:x}-{:x}", self.epoch, self.next.fetch_add(1, Ordering::SeqCst)));
+        data.push(Value::String(offset.to_string()));
+        let now = Instant::now();
+        let mut packets = self.packets.lock().unwrap_or_else(|e| e.into_inner());
+        while packets.front().is_some_and(|p| now.duration_since(p.emitted_at) > self.window) {
+            packets.pop_front();
+        }
+        packets.push_back(StoredPacket {
+            offset,
+            rooms: opts.rooms.iter().cloned().collect(),
+            except: opts.except.iter().cloned().collect(),
+            data: data.clone(),
+            emitted_at: now,
+        });
+    }
+
+    fn persist(&self, session: SessionState) {
+        let now = Instant::now();
+        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        sessions.retain(|_, (_, at)| now.duration_since(*at) <= self.window);
+        sessions.insert(session.pid.clone(), (session, now));
+    }
+
+    fn restore(&self, pid: &str, offset: &str) -> Option<RestoredSession> {
+        let (state, at) = self.sessions.lock().unwrap_or_else(|e| e.into_inner()).remove(pid)?;
+        if at.elapsed() > self.window {
+            return None;
+        }
+        let packets = self.packets.lock().unwrap_or_else(|e| e.into_inner());
+        let index = packets.iter().position(|p| p.offset == offset)?;
+        let missed_packets = packets
+            .iter()
+            .skip(index + 1)
+            .filter(|p| {
+                let included = p.rooms.is_empty() || state.rooms.iter().any(|r| p.rooms.contains(r));
+                let excluded = state.rooms.iter().any(|r| p.except.contains(r));
+                included && !excluded
+            })
+            .map(|p| p.data.clone())
+            .collect();
+        Some(RestoredSession { state, missed_packets })
+    }
+}
+
 /// The in-memory adapter of the reference server: room membership in maps, broadcasts written straight to
-/// the local sockets, each packet encoded once whatever the number of recipients.
+/// the local sockets, each packet encoded once whatever the number of recipients. With connection state
+/// recovery on (see [`LocalNamespace::recovery_window`]), it also keeps recent events (each with an offset
+/// appended) and disconnected sessions, as the reference's session-aware adapter does.
 pub struct MemoryAdapter {
     nsp: Arc<dyn LocalNamespace>,
     state: Mutex<Rooms>,
     listeners: RwLock<Vec<Listener>>,
+    recovery: Option<Recovery>,
 }
 
 impl std::fmt::Debug for MemoryAdapter {
@@ -67,10 +153,12 @@ impl std::fmt::Debug for MemoryAdapter {
 impl MemoryAdapter {
     /// The adapter of namespace `nsp`.
     pub fn new(nsp: Arc<dyn LocalNamespace>) -> Arc<Self> {
+        let recovery = nsp.recovery_window().map(Recovery::new);
         Arc::new(MemoryAdapter {
             nsp,
             state: Mutex::new(Rooms::default()),
             listeners: RwLock::new(Vec::new()),
+            recovery,
         })
     }
 
@@ -216,7 +304,13 @@ impl Adapter for MemoryAdapter {
         self.lock().rooms.keys().cloned().collect()
     }
 
-    fn broadcast(&self, packet: Packet, opts: BroadcastOptions) -> Result<(), AdapterError> {
+    fn broadcast(&self, mut packet: Packet, opts: BroadcastOptions) -> Result<(), AdapterError> {
+        // Events without ack and not volatile are kept for recovery, with their offset appended.
+        if let (Some(recovery), PacketData::Event(data), None, false) =
+            (&self.recovery, &mut packet.data, packet.id, opts.flags.volatile)
+        {
+            recovery.store(data, &opts);
+        }
         self.broadcast_local(&packet, &opts);
         Ok(())
     }
@@ -248,6 +342,20 @@ impl Adapter for MemoryAdapter {
     async fn disconnect_sockets(&self, opts: BroadcastOptions, close: bool) -> Result<(), AdapterError> {
         self.disconnect_sockets_local(&opts, close);
         Ok(())
+    }
+
+    fn persist_session(&self, session: SessionState) {
+        if let Some(recovery) = &self.recovery {
+            recovery.persist(session);
+        }
+    }
+
+    async fn restore_session(
+        &self,
+        pid: &str,
+        offset: &str,
+    ) -> Result<Option<RestoredSession>, AdapterError> {
+        Ok(self.recovery.as_ref().and_then(|r| r.restore(pid, offset)))
     }
 
     fn on_room_event(&self, listener: Arc<dyn Fn(&RoomEvent) + Send + Sync>) {
@@ -337,6 +445,72 @@ mod tests {
         assert_eq!(rx.recv().await, Some(AckEvent::ClientCount(2)));
         assert_eq!(a.server_count().await, 1);
         assert_eq!(a.server_side_emit(vec![]).await, Err(AdapterError::Unsupported("serverSideEmit")));
+    }
+
+    #[tokio::test]
+    async fn recovery_keeps_offsets_and_gives_back_missed_packets() {
+        let nsp = RecordingNamespace::with_recovery("/", Duration::from_secs(60));
+        let a = MemoryAdapter::new(nsp.clone());
+        a.add_all(&"s1".into(), &["s1".into(), "red".into()]);
+        let first = Packet::event("/", "e", vec![Value::from(0)]);
+        a.broadcast(first, BroadcastOptions::default()).unwrap();
+        let offset = nsp.last_sent_data().last().and_then(Value::as_str).unwrap().to_string();
+        a.persist_session(SessionState {
+            sid: "s1".into(),
+            pid: "p1".into(),
+            rooms: vec!["s1".into(), "red".into()],
+            data: Value::Null,
+        });
+        a.del_all(&"s1".into());
+        a.broadcast(Packet::event("/", "e", vec![Value::from(1)]), BroadcastOptions::default().to("red"))
+            .unwrap();
+        a.broadcast(Packet::event("/", "e", vec![Value::from(2)]), BroadcastOptions::default().to("blue"))
+            .unwrap();
+        a.broadcast(Packet::event("/", "e", vec![Value::from(3)]), BroadcastOptions::default().except("red"))
+            .unwrap();
+        a.broadcast(
+            Packet::event("/", "e", vec![Value::from(4)]).with_ack_id(1),
+            BroadcastOptions::default(),
+        )
+        .unwrap();
+        a.broadcast(Packet::event("/", "e", vec![Value::from(5)]), BroadcastOptions::default()).unwrap();
+        let restored = a.restore_session("p1", &offset).await.unwrap().unwrap();
+        assert_eq!(restored.state.sid, "s1");
+        let missed: Vec<Value> = restored.missed_packets.iter().map(|d| d[1].clone()).collect();
+        assert_eq!(
+            missed,
+            vec![Value::from(1), Value::from(5)],
+            "only what the session's rooms would have got"
+        );
+        assert!(
+            restored.missed_packets.iter().all(|d| d.last().and_then(Value::as_str).is_some()),
+            "offsets travel last"
+        );
+        assert!(a.restore_session("p1", &offset).await.unwrap().is_none(), "a session is restored once");
+        a.persist_session(SessionState {
+            sid: "s2".into(),
+            pid: "p2".into(),
+            rooms: vec![],
+            data: Value::Null,
+        });
+        assert!(a.restore_session("p2", "unknown-offset").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn recovery_forgets_after_the_window() {
+        let nsp = RecordingNamespace::with_recovery("/", Duration::from_millis(20));
+        let a = MemoryAdapter::new(nsp.clone());
+        a.add_all(&"s1".into(), &["s1".into()]);
+        a.broadcast(Packet::event("/", "e", vec![]), BroadcastOptions::default()).unwrap();
+        let offset = nsp.last_sent_data().last().and_then(Value::as_str).unwrap().to_string();
+        a.persist_session(SessionState {
+            sid: "s1".into(),
+            pid: "p1".into(),
+            rooms: vec![],
+            data: Value::Null,
+        });
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        assert!(a.restore_session("p1", &offset).await.unwrap().is_none(), "expired");
     }
 
     #[tokio::test]

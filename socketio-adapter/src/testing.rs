@@ -4,6 +4,7 @@ use crate::types::{AckEvent, BroadcastFlags, LocalNamespace, Sid, SocketInfo};
 use socketio_parser::{Frame, JsonParser, Packet, Parser, Value};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// Records encodes, sends and disconnects; every socket exists and accepts every packet.
@@ -13,13 +14,31 @@ pub struct RecordingNamespace {
     encodes: AtomicUsize,
     ids: AtomicU64,
     sent: Mutex<Vec<Sid>>,
+    last_frames: Mutex<Vec<Frame>>,
     disconnected: Mutex<Vec<(String, bool)>>,
+    recovery: Option<Duration>,
 }
 
 impl RecordingNamespace {
     /// A namespace named `name`.
     pub fn new(name: &str) -> Arc<Self> {
         Arc::new(RecordingNamespace { name: name.to_string(), ..Default::default() })
+    }
+
+    /// A namespace with connection state recovery on.
+    pub fn with_recovery(name: &str, window: Duration) -> Arc<Self> {
+        Arc::new(RecordingNamespace { name: name.to_string(), recovery: Some(window), ..Default::default() })
+    }
+
+    /// The data array of the last event sent (decoded from its frames).
+    pub fn last_sent_data(&self) -> Vec<Value> {
+        let frames = self.last_frames.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut decoder = JsonParser::default().decoder();
+        let packet = frames.into_iter().find_map(|f| decoder.add(f).ok().flatten());
+        match packet.map(|p| p.data) {
+            Some(socketio_parser::PacketData::Event(data)) => data,
+            _ => Vec::new(),
+        }
     }
 
     /// How many packets were encoded.
@@ -46,8 +65,9 @@ impl LocalNamespace for RecordingNamespace {
         self.encodes.fetch_add(1, Ordering::SeqCst);
         JsonParser::default().encode(packet)
     }
-    fn send(&self, sid: &Sid, _frames: &[Frame], _flags: &BroadcastFlags) -> bool {
+    fn send(&self, sid: &Sid, frames: &[Frame], _flags: &BroadcastFlags) -> bool {
         self.sent.lock().unwrap_or_else(|e| e.into_inner()).push(sid.clone());
+        *self.last_frames.lock().unwrap_or_else(|e| e.into_inner()) = frames.to_vec();
         true
     }
     fn send_with_ack(
@@ -65,6 +85,9 @@ impl LocalNamespace for RecordingNamespace {
     }
     fn disconnect(&self, sid: &Sid, close: bool) {
         self.disconnected.lock().unwrap_or_else(|e| e.into_inner()).push((sid.to_string(), close));
+    }
+    fn recovery_window(&self) -> Option<Duration> {
+        self.recovery
     }
     fn socket_info(&self, sid: &Sid) -> Option<SocketInfo> {
         Some(SocketInfo { id: sid.clone(), handshake: Value::Null, rooms: Vec::new(), data: Value::Null })

@@ -72,6 +72,29 @@ pub struct SocketInfo {
     pub data: Value,
 }
 
+/// What connection state recovery keeps of a disconnected socket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionState {
+    /// The socket id, given back on recovery.
+    pub sid: Sid,
+    /// The private session id the client presents to recover.
+    pub pid: Str,
+    /// The rooms the socket was in.
+    pub rooms: Vec<Room>,
+    /// `socket.data`.
+    pub data: Value,
+}
+
+/// A recovered session: its state and the event packets it missed (each the data array of an EVENT,
+/// offset last), in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestoredSession {
+    /// The state at disconnection.
+    pub state: SessionState,
+    /// The missed events.
+    pub missed_packets: Vec<Vec<Value>>,
+}
+
 /// What happens to rooms, as the reference adapter emits it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RoomEvent {
@@ -140,6 +163,11 @@ pub trait LocalNamespace: Send + Sync + 'static {
 
     /// Describes local socket `sid`.
     fn socket_info(&self, sid: &Sid) -> Option<SocketInfo>;
+
+    /// With connection state recovery on, how long a disconnected session may be recovered.
+    fn recovery_window(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// Room membership and delivery for one namespace.
@@ -201,6 +229,22 @@ pub trait Adapter: Send + Sync + 'static {
     async fn server_side_emit(&self, args: Vec<Value>) -> Result<(), AdapterError> {
         let _ = args;
         Err(AdapterError::Unsupported("serverSideEmit"))
+    }
+
+    /// Keeps the state of a socket that disconnected, for connection state recovery.
+    fn persist_session(&self, session: SessionState) {
+        let _ = session;
+    }
+
+    /// Gives back the session `pid` with the events it missed since `offset`, once; `None` when it
+    /// expired, is unknown, or the offset is too old.
+    async fn restore_session(
+        &self,
+        pid: &str,
+        offset: &str,
+    ) -> Result<Option<RestoredSession>, AdapterError> {
+        let _ = (pid, offset);
+        Ok(None)
     }
 
     /// Registers a listener of room events.

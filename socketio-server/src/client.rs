@@ -147,18 +147,30 @@ impl Client {
             match client.server.lookup_namespace(&name, &auth).await {
                 Some(nsp) => {
                     let v3 = client.conn.protocol() == EngineProtocol::V3;
-                    let id: Str = if !v3 {
-                        Str::from(crate::server::generate_socket_id())
-                    } else if name == "/" {
-                        client.conn.id_str().clone()
-                    } else {
-                        Str::from(format!("{name}#{}", client.conn.id()))
+                    let restored = match (nsp.recovery(), auth["pid"].as_str(), auth["offset"].as_str()) {
+                        (Some(_), Some(pid), Some(offset)) if !v3 => {
+                            nsp.adapter().restore_session(pid, offset).await.ok().flatten()
+                        }
+                        _ => None,
                     };
-                    let reply =
-                        if v3 { Packet::connect(name.as_str(), None) } else { connect_reply(&name, &id) };
+                    let (id, pid): (Str, Option<Str>) = match &restored {
+                        Some(r) => (r.state.sid.clone(), Some(r.state.pid.clone())),
+                        None if v3 && name == "/" => (client.conn.id_str().clone(), None),
+                        None if v3 => (Str::from(format!("{name}#{}", client.conn.id())), None),
+                        None => (
+                            Str::from(crate::server::generate_socket_id()),
+                            nsp.recovery().map(|_| Str::from(crate::server::generate_socket_id())),
+                        ),
+                    };
+                    let reply = if v3 {
+                        Packet::connect(name.as_str(), None)
+                    } else {
+                        connect_reply(&name, &id, pid.as_deref())
+                    };
                     let handshake = Handshake::new(client.conn.request(), auth);
-                    let socket = Socket::new(id, nsp.clone(), client.clone(), handshake);
-                    nsp.add(socket, reply).await;
+                    let socket =
+                        Socket::new(id, pid, restored.is_some(), nsp.clone(), client.clone(), handshake);
+                    nsp.add(socket, reply, restored).await;
                 }
                 None => {
                     let packet = if client.conn.protocol() == EngineProtocol::V3 {

@@ -25,6 +25,22 @@ impl ParserKind {
     }
 }
 
+/// Connection state recovery (`connectionStateRecovery`): a client that lost its connection gets back its
+/// id, rooms, data and the events it missed, if it returns within `max_disconnection_duration`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecoveryConfig {
+    /// How long a disconnected session is kept (default 2 minutes).
+    pub max_disconnection_duration: Duration,
+    /// Whether a recovered socket skips the middlewares (default true).
+    pub skip_middlewares: bool,
+}
+
+impl Default for RecoveryConfig {
+    fn default() -> Self {
+        RecoveryConfig { max_disconnection_duration: Duration::from_secs(120), skip_middlewares: true }
+    }
+}
+
 /// Server options. `ServerConfig::default()` has the defaults of the Node server: path `/socket.io/`,
 /// `connectTimeout` 45 s, the default parser, the in-memory adapter, and the engine's defaults.
 #[derive(Clone)]
@@ -39,6 +55,8 @@ pub struct ServerConfig {
     pub adapter: AdapterFactory,
     /// Whether a dynamic namespace's child is removed once its last socket leaves (default false).
     pub cleanup_empty_child_namespaces: bool,
+    /// Connection state recovery (default off).
+    pub connection_state_recovery: Option<RecoveryConfig>,
 }
 
 impl Default for ServerConfig {
@@ -49,6 +67,7 @@ impl Default for ServerConfig {
             parser: ParserKind::Default,
             adapter: MemoryAdapter::factory(),
             cleanup_empty_child_namespaces: false,
+            connection_state_recovery: None,
         }
     }
 }

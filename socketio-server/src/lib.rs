@@ -38,7 +38,7 @@ mod server;
 mod socket;
 
 pub use args::{AckError, EmitError, IntoArgs};
-pub use config::{ParserKind, ServerConfig};
+pub use config::{ParserKind, RecoveryConfig, ServerConfig};
 pub use engineio_server as engine;
 pub use handshake::Handshake;
 pub use namespace::{ConnectError, Namespace};

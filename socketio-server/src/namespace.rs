@@ -4,7 +4,8 @@ use crate::operators::BroadcastOperator;
 use crate::server::ServerInner;
 use crate::socket::{AckTarget, BoxFuture, Socket};
 use socketio_adapter::{
-    AckEvent, Adapter, BroadcastFlags, BroadcastOptions, LocalNamespace, Room, Sid, SocketInfo,
+    AckEvent, Adapter, BroadcastFlags, BroadcastOptions, LocalNamespace, RestoredSession, Room, Sid,
+    SocketInfo,
 };
 use socketio_parser::{Frame, Map, Packet, Str, Value};
 use std::collections::HashMap;
@@ -109,12 +110,26 @@ impl NsInner {
         }
     }
 
-    /// Runs the middlewares, then connects the socket and runs the connection handlers.
-    pub(crate) async fn add(self: Arc<Self>, socket: Socket, reply: Packet) {
-        for middleware in self.all_middlewares() {
-            if let Err(e) = middleware(socket.clone()).await {
-                socket.connect_error(&e.message, e.data);
-                return;
+    /// The recovery options of the server, when on.
+    pub(crate) fn recovery(&self) -> Option<crate::RecoveryConfig> {
+        self.server.upgrade().and_then(|s| s.config.connection_state_recovery)
+    }
+
+    /// Runs the middlewares (unless a recovered socket may skip them), then connects the socket, gives a
+    /// recovered socket back its rooms, data and missed events, and runs the connection handlers.
+    pub(crate) async fn add(
+        self: Arc<Self>,
+        socket: Socket,
+        reply: Packet,
+        restored: Option<RestoredSession>,
+    ) {
+        let skip = restored.is_some() && self.recovery().is_some_and(|r| r.skip_middlewares);
+        if !skip {
+            for middleware in self.all_middlewares() {
+                if let Err(e) = middleware(socket.clone()).await {
+                    socket.connect_error(&e.message, e.data);
+                    return;
+                }
             }
         }
         if !socket.0.client.conn.ready_state().eq(&engineio_server::ReadyState::Open) {
@@ -123,6 +138,18 @@ impl NsInner {
         self.sockets.write().unwrap_or_else(|e| e.into_inner()).insert(socket.0.id.clone(), socket.clone());
         socket.0.client.add(&socket);
         socket.on_connect(reply);
+        if let Some(restored) = restored {
+            socket.join(restored.state.rooms);
+            socket.set_data_value(restored.state.data);
+            for data in restored.missed_packets {
+                let packet = Packet {
+                    nsp: self.name.clone(),
+                    id: None,
+                    data: socketio_parser::PacketData::Event(data),
+                };
+                socket.packet(&packet, &BroadcastFlags::default());
+            }
+        }
         for handler in self.all_handlers() {
             socket.run(handler(socket.clone()));
         }
@@ -169,6 +196,10 @@ impl LocalNamespace for NsInner {
         if let Some(socket) = self.socket(sid) {
             socket.disconnect(close);
         }
+    }
+
+    fn recovery_window(&self) -> Option<std::time::Duration> {
+        self.recovery().map(|r| r.max_disconnection_duration)
     }
 
     fn socket_info(&self, sid: &Sid) -> Option<SocketInfo> {
@@ -316,9 +347,12 @@ impl Namespace {
     }
 }
 
-/// The CONNECT answer of protocol v5: `{sid}` (and `pid` once recovery is on).
-pub(crate) fn connect_reply(nsp: &str, sid: &str) -> Packet {
+/// The CONNECT answer of protocol v5: `{sid}`, and `pid` with connection state recovery on.
+pub(crate) fn connect_reply(nsp: &str, sid: &str, pid: Option<&str>) -> Packet {
     let mut data = Map::new();
     data.insert("sid".into(), Value::from(sid));
+    if let Some(pid) = pid {
+        data.insert("pid".into(), Value::from(pid));
+    }
     Packet::connect(nsp, Some(Value::Object(data)))
 }

@@ -9,7 +9,7 @@ use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use socketio_adapter::{AckEvent, BroadcastFlags, BroadcastOptions, Room};
+use socketio_adapter::{AckEvent, BroadcastFlags, BroadcastOptions, Room, SessionState};
 use socketio_parser::{from_value, to_value, Packet, PacketData, Str, Value, RESERVED_EVENTS};
 use std::collections::HashMap;
 use std::future::Future;
@@ -63,6 +63,20 @@ impl DisconnectReason {
         }
     }
 
+    /// Whether a socket disconnected for this reason may be recovered (the client did not leave on purpose
+    /// and was not sent away).
+    pub fn is_recoverable(self) -> bool {
+        matches!(
+            self,
+            DisconnectReason::TransportError
+                | DisconnectReason::TransportClose
+                | DisconnectReason::ForcedClose
+                | DisconnectReason::PingTimeout
+                | DisconnectReason::ServerShuttingDown
+                | DisconnectReason::ForcedServerClose
+        )
+    }
+
     pub(crate) fn from_engine(reason: engineio_server::CloseReason) -> Self {
         use engineio_server::CloseReason as C;
         match reason {
@@ -90,6 +104,9 @@ pub(crate) enum AckTarget {
 
 pub(crate) struct SocketInner {
     pub(crate) id: Str,
+    /// The private session id of connection state recovery.
+    pid: Option<Str>,
+    recovered: bool,
     pub(crate) nsp: Arc<NsInner>,
     pub(crate) client: Arc<Client>,
     handshake: Handshake,
@@ -153,11 +170,20 @@ async fn run_handlers(mut jobs: mpsc::UnboundedReceiver<BoxFuture>) {
 }
 
 impl Socket {
-    pub(crate) fn new(id: Str, nsp: Arc<NsInner>, client: Arc<Client>, handshake: Handshake) -> Self {
+    pub(crate) fn new(
+        id: Str,
+        pid: Option<Str>,
+        recovered: bool,
+        nsp: Arc<NsInner>,
+        client: Arc<Client>,
+        handshake: Handshake,
+    ) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(run_handlers(rx));
         Socket(Arc::new(SocketInner {
             id,
+            pid,
+            recovered,
             nsp,
             client,
             handshake,
@@ -209,9 +235,10 @@ impl Socket {
         self.0.connected.load(Ordering::SeqCst)
     }
 
-    /// Whether the socket was restored by connection state recovery (never, until recovery is enabled).
+    /// Whether the socket was restored by connection state recovery: same id, rooms and data as before
+    /// its connection dropped, and the events it missed were sent to it.
     pub fn recovered(&self) -> bool {
-        false
+        self.0.recovered
     }
 
     /// The rooms the socket is in (its own id among them).
@@ -227,6 +254,10 @@ impl Socket {
     /// `socket.data` as `T` (`None` when unset or of another shape).
     pub fn data<T: DeserializeOwned>(&self) -> Option<T> {
         from_value(self.data_value()).ok()
+    }
+
+    pub(crate) fn set_data_value(&self, data: Value) {
+        *self.0.data.lock().unwrap_or_else(|e| e.into_inner()) = data;
     }
 
     /// Sets `socket.data`.
@@ -378,7 +409,13 @@ impl Socket {
         }
         let mut packet = Packet::event(self.nsp(), event, args);
         packet.id = ack;
-        self.packet(&packet, &flags);
+        if self.0.nsp.recovery().is_some() {
+            // Through the adapter, to the socket's own room, so that the event is kept for recovery.
+            let opts = BroadcastOptions { flags, ..BroadcastOptions::default() }.to(self.0.id.clone());
+            self.0.nsp.adapter().broadcast(packet, opts)?;
+        } else {
+            self.packet(&packet, &flags);
+        }
         Ok(())
     }
 
@@ -507,7 +544,18 @@ impl Socket {
             for handler in disconnecting {
                 handler(socket.clone(), reason).await;
             }
-            socket.0.nsp.adapter().del_all(&socket.0.id);
+            let adapter = socket.0.nsp.adapter();
+            if let (Some(pid), Some(_)) = (&socket.0.pid, socket.0.nsp.recovery()) {
+                if reason.is_recoverable() {
+                    adapter.persist_session(SessionState {
+                        sid: socket.0.id.clone(),
+                        pid: pid.clone(),
+                        rooms: adapter.socket_rooms(&socket.0.id),
+                        data: socket.data_value(),
+                    });
+                }
+            }
+            adapter.del_all(&socket.0.id);
             // Pending acks fail: their senders are dropped.
             socket.0.acks.lock().unwrap_or_else(|e| e.into_inner()).clear();
             let disconnect = socket.0.disconnect.read().unwrap_or_else(|e| e.into_inner()).clone();

@@ -388,3 +388,80 @@ async fn close_disconnects_every_socket_with_server_shutting_down() {
 fn assert_clone_send(io: SocketIo) -> impl Send + Clone {
     io
 }
+
+#[tokio::test]
+async fn connection_state_recovery_restores_id_rooms_data_and_missed_events() {
+    let config = ServerConfig {
+        connection_state_recovery: Some(socketio_server::RecoveryConfig {
+            max_disconnection_duration: Duration::from_secs(60),
+            skip_middlewares: true,
+        }),
+        ..ServerConfig::default()
+    };
+    let (io, addr) = start(config).await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let middleware_runs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let runs = middleware_runs.clone();
+    io.sockets().use_middleware(move |_s: Socket| {
+        runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async { Ok(()) }
+    });
+    io.on_connection(move |socket: Socket| {
+        let tx = tx.clone();
+        async move {
+            if !socket.recovered() {
+                socket.join("vip");
+                socket.set_data(&serde_json::json!({"n": 1})).unwrap();
+            }
+            tx.send(socket).unwrap();
+        }
+    });
+    let mut client = Client::open(addr, Arc::new(JsonParser::default())).await;
+    let connect = client.join_full("/", None).await.unwrap();
+    let (sid, pid) =
+        (connect["sid"].as_str().unwrap().to_string(), connect["pid"].as_str().unwrap().to_string());
+    let first = rx.recv().await.unwrap();
+    assert!(!first.recovered());
+    // Events carry their offset last; the client keeps the latest.
+    io.to("vip").emit("news", ("one",)).unwrap();
+    let (args, _) = client.recv_event("news").await;
+    assert_eq!(args[0], Value::from("one"));
+    let offset = args.last().and_then(Value::as_str).unwrap().to_string();
+    // The connection drops; the server goes on emitting.
+    client.close().await;
+    while first.connected() {
+        tokio::task::yield_now().await;
+    }
+    io.to("vip").emit("news", ("two",)).unwrap();
+    io.to("elsewhere").emit("news", ("not for us",)).unwrap();
+    io.emit("news", ("three",)).unwrap();
+    // Back with {pid, offset}: same id, the missed events in order, rooms and data restored.
+    let mut client = Client::open(addr, Arc::new(JsonParser::default())).await;
+    let auth = serde_json::json!({"pid": pid, "offset": offset});
+    let connect = client.join_full("/", Some(auth.clone())).await.unwrap();
+    assert_eq!(connect["sid"].as_str(), Some(sid.as_str()));
+    assert_eq!(client.recv_event("news").await.0[0], Value::from("two"));
+    assert_eq!(client.recv_event("news").await.0[0], Value::from("three"));
+    let again = rx.recv().await.unwrap();
+    assert!(again.recovered());
+    assert_eq!(again.id(), sid);
+    assert!(again.rooms().contains(&"vip".into()));
+    assert_eq!(again.data_value(), json(serde_json::json!({"n": 1})));
+    assert_eq!(middleware_runs.load(std::sync::atomic::Ordering::SeqCst), 1, "skipMiddlewares");
+    // A session is recovered once; a client that left on purpose is not kept.
+    let mut other = Client::open(addr, Arc::new(JsonParser::default())).await;
+    let connect = other.join_full("/", Some(auth)).await.unwrap();
+    assert_ne!(connect["sid"].as_str(), Some(sid.as_str()));
+    let fresh = rx.recv().await.unwrap();
+    assert!(!fresh.recovered());
+    let pid = connect["pid"].as_str().unwrap().to_string();
+    io.emit("news", ("x",)).unwrap();
+    let offset = other.recv_event("news").await.0.last().and_then(Value::as_str).unwrap().to_string();
+    other.send(Packet::disconnect("/")).await;
+    while fresh.connected() {
+        tokio::task::yield_now().await;
+    }
+    let connect =
+        other.join_full("/", Some(serde_json::json!({"pid": pid, "offset": offset}))).await.unwrap();
+    assert_ne!(connect["sid"].as_str(), Some(fresh.id()), "client namespace disconnect is not recoverable");
+}

@@ -5,8 +5,8 @@
 //!
 //! Flags: `--port N` (3000 or `$PORT`), `--path P` (`/socket.io/`), `--ping-interval MS`, `--ping-timeout MS`,
 //! `--connect-timeout MS`, `--max-payload BYTES`, `--transports LIST`, `--cors-origin O` (`*`),
-//! `--allow-eio3`, `--parser json|msgpack`, `--node-name NAME`. Not yet: `--adapter` other than `memory`,
-//! `--recovery-ms`, `--admin-ui` (refused with an error).
+//! `--allow-eio3`, `--parser json|msgpack`, `--node-name NAME`, `--recovery-ms MS`. Not yet: `--adapter`
+//! other than `memory`, `--admin-ui` (refused with an error).
 
 use socketio::parser::Value;
 use socketio::server::engine::{CorsConfig, CorsOrigin, TransportKind};
@@ -67,7 +67,13 @@ fn parse_args() -> Result<Options, String> {
                     return Err(format!("adapter {adapter} is not available yet (only memory)"));
                 }
             }
-            "--recovery-ms" | "--admin-ui" => return Err(format!("{flag} is not available yet")),
+            "--recovery-ms" => {
+                config.connection_state_recovery = Some(socketio::server::RecoveryConfig {
+                    max_disconnection_duration: ms(value()?)?,
+                    ..Default::default()
+                })
+            }
+            "--admin-ui" => return Err(format!("{flag} is not available yet")),
             other => return Err(format!("unknown flag {other}")),
         }
     }

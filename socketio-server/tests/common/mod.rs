@@ -49,13 +49,16 @@ impl Client {
 
     /// Joins `nsp`: Ok(sid), or Err(the CONNECT_ERROR data).
     pub async fn join(&mut self, nsp: &str, auth: Option<serde_json::Value>) -> Result<String, Value> {
+        self.join_full(nsp, auth).await.map(|d| d["sid"].as_str().unwrap().to_string())
+    }
+
+    /// Joins `nsp`: Ok(the CONNECT data), or Err(the CONNECT_ERROR data).
+    pub async fn join_full(&mut self, nsp: &str, auth: Option<serde_json::Value>) -> Result<Value, Value> {
         self.send(Packet::connect(nsp, auth.map(Value::from))).await;
         loop {
             let p = self.recv().await.expect("answer to CONNECT");
             match p.data {
-                PacketData::Connect(Some(data)) if p.nsp == nsp => {
-                    return Ok(data["sid"].as_str().unwrap().to_string())
-                }
+                PacketData::Connect(Some(data)) if p.nsp == nsp => return Ok(data),
                 PacketData::ConnectError(e) if p.nsp == nsp => return Err(e),
                 _ => continue,
             }
