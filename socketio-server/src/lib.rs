@@ -44,6 +44,6 @@ pub use handshake::Handshake;
 pub use namespace::{ConnectError, Namespace};
 pub use operators::BroadcastOperator;
 pub use server::SocketIo;
-pub use socket::{AckSender, DisconnectReason, IntoRooms, Socket, SocketEmitter};
+pub use socket::{AckSender, DisconnectReason, HandlerResult, IntoRooms, ListenerId, Socket, SocketEmitter};
 pub use socketio_adapter as adapter;
 pub use socketio_parser as parser;

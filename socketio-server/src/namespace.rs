@@ -103,10 +103,20 @@ impl NsInner {
     }
 
     /// Stops routing packets to `socket` (its rooms are left separately, after `disconnecting`).
-    pub(crate) fn forget_socket(&self, socket: &Socket) {
-        let mut sockets = self.sockets.write().unwrap_or_else(|e| e.into_inner());
-        if sockets.get(&socket.0.id).is_some_and(|s| s == socket) {
-            sockets.remove(&socket.0.id);
+    pub(crate) fn forget_socket(self: &Arc<Self>, socket: &Socket) {
+        let empty = {
+            let mut sockets = self.sockets.write().unwrap_or_else(|e| e.into_inner());
+            if sockets.get(&socket.0.id).is_some_and(|s| s == socket) {
+                sockets.remove(&socket.0.id);
+            }
+            sockets.is_empty()
+        };
+        if empty && self.parent.get().is_some() {
+            if let Some(server) = self.server.upgrade() {
+                if server.config.cleanup_empty_child_namespaces {
+                    server.remove_namespace(self);
+                }
+            }
         }
     }
 

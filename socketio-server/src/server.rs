@@ -24,15 +24,50 @@ pub(crate) struct ServerInner {
     namespaces: RwLock<HashMap<String, Arc<NsInner>>>,
     dynamic: RwLock<Vec<(DynamicPredicate, Arc<NsInner>)>>,
     clients: Mutex<HashMap<Str, Arc<Client>>>,
+    new_namespace: RwLock<Vec<NewNamespaceHandler>>,
 }
+
+type NewNamespaceHandler = Arc<dyn Fn(&Namespace) + Send + Sync>;
 
 impl ServerInner {
     fn namespace(self: &Arc<Self>, name: &str) -> Arc<NsInner> {
+        self.namespace_with_parent(name, None)
+    }
+
+    /// The namespace `name`, created (as a child of `parent`, when given) and announced if needed.
+    fn namespace_with_parent(self: &Arc<Self>, name: &str, parent: Option<&Arc<NsInner>>) -> Arc<NsInner> {
         if let Some(nsp) = self.namespaces.read().unwrap_or_else(|e| e.into_inner()).get(name) {
             return nsp.clone();
         }
+        let (nsp, created) = {
+            let mut namespaces = self.namespaces.write().unwrap_or_else(|e| e.into_inner());
+            match namespaces.get(name) {
+                Some(nsp) => (nsp.clone(), false),
+                None => {
+                    let nsp = NsInner::new(name.to_string(), self);
+                    if let Some(parent) = parent {
+                        nsp.inherit(parent);
+                    }
+                    namespaces.insert(name.to_string(), nsp.clone());
+                    (nsp, true)
+                }
+            }
+        };
+        if created {
+            let handlers = self.new_namespace.read().unwrap_or_else(|e| e.into_inner()).clone();
+            for handler in handlers {
+                handler(&Namespace(nsp.clone()));
+            }
+        }
+        nsp
+    }
+
+    /// Forgets an empty child namespace (with `cleanup_empty_child_namespaces`).
+    pub(crate) fn remove_namespace(&self, nsp: &Arc<NsInner>) {
         let mut namespaces = self.namespaces.write().unwrap_or_else(|e| e.into_inner());
-        namespaces.entry(name.to_string()).or_insert_with(|| NsInner::new(name.to_string(), self)).clone()
+        if namespaces.get(&nsp.name).is_some_and(|n| Arc::ptr_eq(n, nsp)) {
+            namespaces.remove(&nsp.name);
+        }
     }
 
     /// The namespace a client may join under `name`: a static one, or a new child of a dynamic one.
@@ -43,9 +78,7 @@ impl ServerInner {
         let dynamic = self.dynamic.read().unwrap_or_else(|e| e.into_inner()).clone();
         for (predicate, parent) in dynamic {
             if predicate(name.to_string(), auth.clone()).await {
-                let child = self.namespace(name);
-                child.inherit(&parent);
-                return Some(child);
+                return Some(self.namespace_with_parent(name, Some(&parent)));
             }
         }
         None
@@ -133,6 +166,7 @@ impl SocketIo {
             namespaces: RwLock::new(HashMap::new()),
             dynamic: RwLock::new(Vec::new()),
             clients: Mutex::new(HashMap::new()),
+            new_namespace: RwLock::new(Vec::new()),
             config,
         });
         let engine = EngineIo::new(inner.config.engine.clone(), Bridge(Arc::downgrade(&inner)));
@@ -172,6 +206,11 @@ impl SocketIo {
         let predicate: DynamicPredicate = Arc::new(move |name, auth| Box::pin(predicate(name, auth)));
         self.0.dynamic.write().unwrap_or_else(|e| e.into_inner()).push((predicate, parent.clone()));
         Namespace(parent)
+    }
+
+    /// Runs `handler` for every namespace created from now on, static or dynamic (`new_namespace`).
+    pub fn on_new_namespace(&self, handler: impl Fn(&Namespace) + Send + Sync + 'static) {
+        self.0.new_namespace.write().unwrap_or_else(|e| e.into_inner()).push(Arc::new(handler));
     }
 
     /// The main namespace (`io.sockets`).

@@ -22,6 +22,47 @@ use tokio::sync::{mpsc, oneshot};
 pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 type EventHandler = Arc<dyn Fn(Socket, Vec<Value>, Option<AckSender>) -> BoxFuture + Send + Sync>;
 type AnyHandler = Arc<dyn Fn(&Socket, &str, &[Value]) + Send + Sync>;
+type PacketMiddleware = Arc<dyn Fn(&Socket, &mut Vec<Value>) -> Result<(), String> + Send + Sync>;
+type ErrorHandler = Arc<dyn Fn(&Socket, &str) + Send + Sync>;
+
+/// Identifies a registered listener, to remove it with [`Socket::off_listener`] or [`Socket::off_any`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ListenerId(u64);
+
+static NEXT_LISTENER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+impl ListenerId {
+    fn next() -> Self {
+        ListenerId(NEXT_LISTENER.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// A registered listener.
+#[derive(Clone)]
+struct Listener<F> {
+    id: ListenerId,
+    once: bool,
+    f: F,
+}
+
+/// What a handler may return: nothing, or a `Result` whose error is reported (tracing and the socket's
+/// [`on_error`](Socket::on_error) listeners) without affecting the connection.
+pub trait HandlerResult: Send + 'static {
+    /// The error to report, if any.
+    fn into_error(self) -> Option<String>;
+}
+
+impl HandlerResult for () {
+    fn into_error(self) -> Option<String> {
+        None
+    }
+}
+
+impl<E: std::fmt::Display + Send + 'static> HandlerResult for Result<(), E> {
+    fn into_error(self) -> Option<String> {
+        self.err().map(|e| e.to_string())
+    }
+}
 type DisconnectHandler = Arc<dyn Fn(Socket, DisconnectReason) -> BoxFuture + Send + Sync>;
 
 /// Why a socket disconnected. The strings are those of the reference server.
@@ -111,16 +152,18 @@ pub(crate) struct SocketInner {
     pub(crate) client: Arc<Client>,
     handshake: Handshake,
     connected: AtomicBool,
-    handlers: RwLock<HashMap<String, Vec<EventHandler>>>,
-    any: RwLock<Vec<AnyHandler>>,
-    any_outgoing: RwLock<Vec<AnyHandler>>,
+    handlers: RwLock<HashMap<String, Vec<Listener<EventHandler>>>>,
+    any: RwLock<Vec<Listener<AnyHandler>>>,
+    any_outgoing: RwLock<Vec<Listener<AnyHandler>>>,
+    packet_middlewares: RwLock<Vec<PacketMiddleware>>,
+    error_handlers: RwLock<Vec<ErrorHandler>>,
     disconnecting: RwLock<Vec<DisconnectHandler>>,
     disconnect: RwLock<Vec<DisconnectHandler>>,
     pub(crate) acks: Mutex<HashMap<u64, AckTarget>>,
     data: Mutex<Value>,
     extensions: Mutex<http::Extensions>,
     /// Feeds the socket's handler task; taken on disconnect so the task can end.
-    jobs: Mutex<Option<mpsc::UnboundedSender<BoxFuture>>>,
+    jobs: Mutex<Option<mpsc::UnboundedSender<Job>>>,
 }
 
 /// One client's connection to one namespace (the reference's server-side `Socket`). Cheap to clone.
@@ -139,10 +182,13 @@ impl PartialEq for Socket {
     }
 }
 
-/// Runs a socket's handlers: each is started (polled once) in arrival order, as the reference runs its
-/// listeners, then runs to completion alongside the others. A handler that panics is reported and the
-/// socket goes on.
-async fn run_handlers(mut jobs: mpsc::UnboundedReceiver<BoxFuture>) {
+/// Work for a socket's handler task: run synchronously, it yields the futures to start.
+pub(crate) type Job = Box<dyn FnOnce() -> Vec<BoxFuture> + Send>;
+
+/// Runs a socket's handlers: each job is run in arrival order and the futures it yields are started
+/// (polled once) at once, as the reference runs its listeners; they then run to completion alongside the
+/// others. A handler that panics is reported and the socket goes on.
+async fn run_handlers(mut jobs: mpsc::UnboundedReceiver<Job>) {
     let mut running = FuturesUnordered::new();
     let guard = |fut: BoxFuture| {
         std::panic::AssertUnwindSafe(fut).catch_unwind().map(|r| {
@@ -155,10 +201,19 @@ async fn run_handlers(mut jobs: mpsc::UnboundedReceiver<BoxFuture>) {
         tokio::select! {
             job = jobs.recv() => match job {
                 Some(job) => {
-                    let mut fut = Box::pin(guard(job));
-                    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await;
-                    if first.is_pending() {
-                        running.push(fut);
+                    let futures = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)) {
+                        Ok(futures) => futures,
+                        Err(_) => {
+                            tracing::error!("a socket.io listener panicked");
+                            Vec::new()
+                        }
+                    };
+                    for fut in futures {
+                        let mut fut = Box::pin(guard(fut));
+                        let first = std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await;
+                        if first.is_pending() {
+                            running.push(fut);
+                        }
                     }
                 }
                 None => break,
@@ -191,6 +246,8 @@ impl Socket {
             handlers: RwLock::new(HashMap::new()),
             any: RwLock::new(Vec::new()),
             any_outgoing: RwLock::new(Vec::new()),
+            packet_middlewares: RwLock::new(Vec::new()),
+            error_handlers: RwLock::new(Vec::new()),
             disconnecting: RwLock::new(Vec::new()),
             disconnect: RwLock::new(Vec::new()),
             acks: Mutex::new(HashMap::new()),
@@ -285,34 +342,85 @@ impl Socket {
     /// });
     /// # }
     /// ```
-    pub fn on<T, F, Fut>(&self, event: &str, handler: F)
+    pub fn on<T, F, Fut>(&self, event: &str, handler: F) -> ListenerId
     where
         T: DeserializeOwned + Send + 'static,
         F: Fn(Socket, T, Option<AckSender>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: HandlerResult,
+    {
+        self.add_listener(event, handler, false)
+    }
+
+    /// Like [`on`](Self::on), for the next `event` only.
+    pub fn once<T, F, Fut>(&self, event: &str, handler: F) -> ListenerId
+    where
+        T: DeserializeOwned + Send + 'static,
+        F: Fn(Socket, T, Option<AckSender>) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: HandlerResult,
+    {
+        self.add_listener(event, handler, true)
+    }
+
+    fn add_listener<T, F, Fut>(&self, event: &str, handler: F, once: bool) -> ListenerId
+    where
+        T: DeserializeOwned + Send + 'static,
+        F: Fn(Socket, T, Option<AckSender>) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: HandlerResult,
     {
         let name = event.to_string();
-        let handler: EventHandler = Arc::new(move |socket: Socket, args: Vec<Value>, ack| {
+        let f: EventHandler = Arc::new(move |socket: Socket, args: Vec<Value>, ack| {
             match from_value::<T>(Value::Array(args)) {
-                Ok(args) => Box::pin(handler(socket, args, ack)),
+                Ok(args) => {
+                    let fut = handler(socket.clone(), args, ack);
+                    let name = name.clone();
+                    Box::pin(async move {
+                        if let Some(e) = fut.await.into_error() {
+                            socket.report_error(&format!("handler of \"{name}\" failed: {e}"));
+                        }
+                    })
+                }
                 Err(e) => {
-                    tracing::warn!(event = %name, sid = %socket.id(), "event arguments do not fit the handler: {e}");
+                    socket.report_error(&format!("arguments of \"{name}\" do not fit the handler: {e}"));
                     Box::pin(async {})
                 }
             }
         });
+        let id = ListenerId::next();
         self.0
             .handlers
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .entry(event.to_string())
             .or_default()
-            .push(handler);
+            .push(Listener { id, once, f });
+        id
     }
 
     /// Removes every listener of `event`.
     pub fn off(&self, event: &str) {
         self.0.handlers.write().unwrap_or_else(|e| e.into_inner()).remove(event);
+    }
+
+    /// Removes one listener.
+    pub fn off_listener(&self, id: ListenerId) {
+        let mut handlers = self.0.handlers.write().unwrap_or_else(|e| e.into_inner());
+        for listeners in handlers.values_mut() {
+            listeners.retain(|l| l.id != id);
+        }
+        handlers.retain(|_, l| !l.is_empty());
+    }
+
+    /// Removes every event listener.
+    pub fn remove_all_listeners(&self) {
+        self.0.handlers.write().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// How many listeners `event` has.
+    pub fn listener_count(&self, event: &str) -> usize {
+        self.0.handlers.read().unwrap_or_else(|e| e.into_inner()).get(event).map_or(0, Vec::len)
     }
 
     /// The events that have listeners.
@@ -321,13 +429,76 @@ impl Socket {
     }
 
     /// Listens for every incoming event (called before the event's own listeners).
-    pub fn on_any(&self, handler: impl Fn(&Socket, &str, &[Value]) + Send + Sync + 'static) {
-        self.0.any.write().unwrap_or_else(|e| e.into_inner()).push(Arc::new(handler));
+    pub fn on_any(&self, handler: impl Fn(&Socket, &str, &[Value]) + Send + Sync + 'static) -> ListenerId {
+        push_any(&self.0.any, Arc::new(handler), false)
+    }
+
+    /// Like [`on_any`](Self::on_any), called before the catch-all listeners already registered.
+    pub fn prepend_any(
+        &self,
+        handler: impl Fn(&Socket, &str, &[Value]) + Send + Sync + 'static,
+    ) -> ListenerId {
+        push_any(&self.0.any, Arc::new(handler), true)
+    }
+
+    /// Removes one catch-all listener, or all of them with `None`.
+    pub fn off_any(&self, id: Option<ListenerId>) {
+        off_any(&self.0.any, id);
+    }
+
+    /// How many catch-all listeners there are (`listenersAny().length`).
+    pub fn any_listener_count(&self) -> usize {
+        self.0.any.read().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     /// Listens for every outgoing event of this socket.
-    pub fn on_any_outgoing(&self, handler: impl Fn(&Socket, &str, &[Value]) + Send + Sync + 'static) {
-        self.0.any_outgoing.write().unwrap_or_else(|e| e.into_inner()).push(Arc::new(handler));
+    pub fn on_any_outgoing(
+        &self,
+        handler: impl Fn(&Socket, &str, &[Value]) + Send + Sync + 'static,
+    ) -> ListenerId {
+        push_any(&self.0.any_outgoing, Arc::new(handler), false)
+    }
+
+    /// Like [`on_any_outgoing`](Self::on_any_outgoing), called first.
+    pub fn prepend_any_outgoing(
+        &self,
+        handler: impl Fn(&Socket, &str, &[Value]) + Send + Sync + 'static,
+    ) -> ListenerId {
+        push_any(&self.0.any_outgoing, Arc::new(handler), true)
+    }
+
+    /// Removes one outgoing catch-all listener, or all of them with `None`.
+    pub fn off_any_outgoing(&self, id: Option<ListenerId>) {
+        off_any(&self.0.any_outgoing, id);
+    }
+
+    /// How many outgoing catch-all listeners there are.
+    pub fn any_outgoing_listener_count(&self) -> usize {
+        self.0.any_outgoing.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Adds a packet middleware (`socket.use`): it sees every incoming event as `[name, ...args]`, may
+    /// change it, or refuse it with an error; a refused event reaches no listener and the error goes to the
+    /// socket's [`on_error`](Self::on_error) listeners.
+    pub fn use_packet_middleware(
+        &self,
+        middleware: impl Fn(&Socket, &mut Vec<Value>) -> Result<(), String> + Send + Sync + 'static,
+    ) {
+        self.0.packet_middlewares.write().unwrap_or_else(|e| e.into_inner()).push(Arc::new(middleware));
+    }
+
+    /// Listens for the socket's `error` event: refusals by packet middlewares, failed handlers, arguments
+    /// that do not fit a handler.
+    pub fn on_error(&self, handler: impl Fn(&Socket, &str) + Send + Sync + 'static) {
+        self.0.error_handlers.write().unwrap_or_else(|e| e.into_inner()).push(Arc::new(handler));
+    }
+
+    fn report_error(&self, error: &str) {
+        tracing::warn!(sid = %self.id(), nsp = %self.nsp(), "{error}");
+        let handlers = self.0.error_handlers.read().unwrap_or_else(|e| e.into_inner()).clone();
+        for handler in handlers {
+            handler(self, error);
+        }
     }
 
     /// Called when the socket is about to disconnect; its rooms are still readable.
@@ -404,8 +575,9 @@ impl Socket {
         if !self.connected() {
             return Err(EmitError::Disconnected);
         }
-        for listener in self.0.any_outgoing.read().unwrap_or_else(|e| e.into_inner()).iter() {
-            listener(self, event, &args);
+        let outgoing = self.0.any_outgoing.read().unwrap_or_else(|e| e.into_inner()).clone();
+        for listener in outgoing {
+            (listener.f)(self, event, &args);
         }
         let mut packet = Packet::event(self.nsp(), event, args);
         packet.id = ack;
@@ -479,8 +651,13 @@ impl Socket {
 
     /// Queues a future on the socket's handler task.
     pub(crate) fn run(&self, fut: BoxFuture) {
+        self.run_job(Box::new(move || vec![fut]));
+    }
+
+    /// Queues a job on the socket's handler task.
+    fn run_job(&self, job: Job) {
         if let Some(jobs) = self.0.jobs.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            let _ = jobs.send(fut);
+            let _ = jobs.send(job);
         }
     }
 
@@ -507,25 +684,55 @@ impl Socket {
         }
     }
 
-    fn on_event(&self, mut args: Vec<Value>, id: Option<u64>) {
+    /// Dispatches an event on the socket's handler task, so that everything one event triggers (packet
+    /// middlewares, catch-all listeners, the start of its handlers) happens before the next event's.
+    fn on_event(&self, args: Vec<Value>, id: Option<u64>) {
+        let socket = self.clone();
+        self.run_job(Box::new(move || socket.dispatch_event(args, id)));
+    }
+
+    /// Runs the packet middlewares and catch-all listeners of an event; returns its handlers' futures.
+    fn dispatch_event(&self, mut args: Vec<Value>, id: Option<u64>) -> Vec<BoxFuture> {
         if args.is_empty() {
-            return;
+            return Vec::new();
+        }
+        let middlewares = self.0.packet_middlewares.read().unwrap_or_else(|e| e.into_inner()).clone();
+        for middleware in middlewares {
+            if let Err(e) = middleware(self, &mut args) {
+                self.report_error(&e);
+                return Vec::new();
+            }
+        }
+        if args.is_empty() {
+            return Vec::new();
         }
         let name = match args.remove(0) {
             Value::String(s) => s,
             other => other.to_string(),
         };
-        for listener in self.0.any.read().unwrap_or_else(|e| e.into_inner()).iter() {
-            listener(self, &name, &args);
+        let any = self.0.any.read().unwrap_or_else(|e| e.into_inner()).clone();
+        for listener in any {
+            (listener.f)(self, &name, &args);
         }
-        let handlers =
-            self.0.handlers.read().unwrap_or_else(|e| e.into_inner()).get(&name).cloned().unwrap_or_default();
+        let handlers = {
+            let mut all = self.0.handlers.write().unwrap_or_else(|e| e.into_inner());
+            let listeners = all.get_mut(&name).map(std::mem::take).unwrap_or_default();
+            let kept: Vec<_> = listeners.iter().filter(|l| !l.once).cloned().collect();
+            if !kept.is_empty() {
+                all.insert(name.clone(), kept);
+            } else {
+                all.remove(&name);
+            }
+            listeners
+        };
         let ack = id.map(|id| AckSender { socket: self.clone(), id, sent: Arc::new(AtomicBool::new(false)) });
         let n = handlers.len();
-        for (i, handler) in handlers.into_iter().enumerate() {
+        let mut futures = Vec::with_capacity(n);
+        for (i, listener) in handlers.into_iter().enumerate() {
             let args = if i + 1 == n { std::mem::take(&mut args) } else { args.clone() };
-            self.run(handler(self.clone(), args, ack.clone()));
+            futures.push((listener.f)(self.clone(), args, ack.clone()));
         }
+        futures
     }
 
     /// Disconnects the socket with `reason`. At once: it stops being connected and stops receiving packets.
@@ -580,6 +787,26 @@ impl Socket {
         };
         let frames = self.0.client.encode(&packet);
         self.0.client.write(&frames, &BroadcastFlags::default());
+    }
+}
+
+fn push_any(list: &RwLock<Vec<Listener<AnyHandler>>>, f: AnyHandler, first: bool) -> ListenerId {
+    let id = ListenerId::next();
+    let mut list = list.write().unwrap_or_else(|e| e.into_inner());
+    let listener = Listener { id, once: false, f };
+    if first {
+        list.insert(0, listener);
+    } else {
+        list.push(listener);
+    }
+    id
+}
+
+fn off_any(list: &RwLock<Vec<Listener<AnyHandler>>>, id: Option<ListenerId>) {
+    let mut list = list.write().unwrap_or_else(|e| e.into_inner());
+    match id {
+        Some(id) => list.retain(|l| l.id != id),
+        None => list.clear(),
     }
 }
 

@@ -318,7 +318,11 @@ async fn handlers_start_in_order_and_a_panic_spares_the_socket() {
                     tokio::time::sleep(Duration::from_millis(1)).await;
                 }
             });
-            socket.on("boom", |_, _: Vec<Value>, _| async move { panic!("handler bug") });
+            socket.on("boom", |_, _: Vec<Value>, _| async move {
+                if true {
+                    panic!("handler bug");
+                }
+            });
         }
     });
     let (mut client, _) = Client::connect(addr, "/", None).await;
@@ -464,4 +468,103 @@ async fn connection_state_recovery_restores_id_rooms_data_and_missed_events() {
     let connect =
         other.join_full("/", Some(serde_json::json!({"pid": pid, "offset": offset}))).await.unwrap();
     assert_ne!(connect["sid"].as_str(), Some(fresh.id()), "client namespace disconnect is not recoverable");
+}
+
+#[tokio::test]
+async fn packet_middlewares_listeners_and_error_reporting() {
+    let (io, addr) = start(ServerConfig::default()).await;
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    io.on_connection(move |socket: Socket| {
+        let tx = tx.clone();
+        async move {
+            let t = tx.clone();
+            socket.on_error(move |_, e| t.send(format!("error: {e}")).unwrap());
+            // Packet middleware: refuses "forbidden", upper-cases the first argument of "shout".
+            socket.use_packet_middleware(|_, packet| {
+                if packet[0] == "forbidden" {
+                    return Err("forbidden event".to_string());
+                }
+                if packet[0] == "shout" {
+                    let upper = packet[1].as_str().unwrap_or_default().to_uppercase();
+                    packet[1] = Value::from(upper);
+                }
+                Ok(())
+            });
+            let t = tx.clone();
+            socket.on("shout", move |_, (text,): (String,), _| {
+                let t = t.clone();
+                async move { t.send(format!("shout {text}")).unwrap() }
+            });
+            let t = tx.clone();
+            socket.on("forbidden", move |_, _: Vec<Value>, _| {
+                let t = t.clone();
+                async move { t.send("forbidden ran".into()).unwrap() }
+            });
+            let t = tx.clone();
+            socket.once("once", move |_, _: Vec<Value>, _| {
+                let t = t.clone();
+                async move { t.send("once".into()).unwrap() }
+            });
+            socket.on("fails", |_, _: Vec<Value>, _| async move { Err::<(), _>("database unavailable") });
+            socket.on("typed", |_, (_n,): (u32,), _| async move {});
+            let t = tx.clone();
+            let first = socket.on_any(move |_, name, _| t.send(format!("any {name}")).unwrap());
+            let t = tx.clone();
+            socket.prepend_any(move |_, name, _| t.send(format!("prepended {name}")).unwrap());
+            let t = tx.clone();
+            socket
+                .on_any_outgoing(move |_, name, args| t.send(format!("out {name} {}", args.len())).unwrap());
+            assert_eq!(socket.any_listener_count(), 2);
+            socket.off_any(Some(first));
+            assert_eq!(socket.any_listener_count(), 1);
+            let extra = socket.on("shout", |_, _: Vec<Value>, _| async move {});
+            assert_eq!(socket.listener_count("shout"), 2);
+            socket.off_listener(extra);
+            assert_eq!(socket.listener_count("shout"), 1);
+            socket.emit("ready", (1, 2)).unwrap();
+        }
+    });
+    let (mut client, _) = Client::connect(addr, "/", None).await;
+    client.recv_event("ready").await;
+    assert_eq!(rx.recv().await.unwrap(), "out ready 2");
+    client.emit("/", "shout", vec![Value::from("hey")]).await;
+    assert_eq!(rx.recv().await.unwrap(), "prepended shout");
+    assert_eq!(rx.recv().await.unwrap(), "shout HEY");
+    client.emit("/", "forbidden", vec![]).await;
+    assert_eq!(rx.recv().await.unwrap(), "error: forbidden event");
+    for _ in 0..2 {
+        client.emit("/", "once", vec![]).await;
+    }
+    assert_eq!(rx.recv().await.unwrap(), "prepended once");
+    assert_eq!(rx.recv().await.unwrap(), "once");
+    assert_eq!(rx.recv().await.unwrap(), "prepended once", "the second one reaches no listener");
+    client.emit("/", "fails", vec![]).await;
+    assert_eq!(rx.recv().await.unwrap(), "prepended fails");
+    assert_eq!(rx.recv().await.unwrap(), "error: handler of \"fails\" failed: database unavailable");
+    client.emit("/", "typed", vec![Value::from("not a number")]).await;
+    assert_eq!(rx.recv().await.unwrap(), "prepended typed");
+    assert!(rx.recv().await.unwrap().starts_with("error: arguments of \"typed\" do not fit the handler"));
+}
+
+#[tokio::test]
+async fn new_namespaces_are_announced_and_empty_children_cleaned_up() {
+    let config = ServerConfig { cleanup_empty_child_namespaces: true, ..ServerConfig::default() };
+    let (io, addr) = start(config).await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.on_new_namespace(move |nsp| tx.send(nsp.name().to_string()).unwrap());
+    io.of("/static");
+    assert_eq!(rx.recv().await.unwrap(), "/static");
+    io.of_dynamic(|name, _| async move { name.starts_with("/room-") });
+    let mut client = Client::open(addr, Arc::new(JsonParser::default())).await;
+    client.join("/room-1", None).await.unwrap();
+    assert_eq!(rx.recv().await.unwrap(), "/room-1");
+    let first = io.of("/room-1");
+    assert_eq!(first.sockets().len(), 1);
+    client.send(Packet::disconnect("/room-1")).await;
+    while !first.sockets().is_empty() {
+        tokio::task::yield_now().await;
+    }
+    // The child was removed: joining again creates (and announces) a new one.
+    client.join("/room-1", None).await.unwrap();
+    assert_eq!(rx.recv().await.unwrap(), "/room-1");
 }
