@@ -1,7 +1,11 @@
 //! Project automation, run as `cargo xtask <command>` (an alias in `.cargo/config.toml`).
 //!
-//! - `cargo xtask ci`: what `.ci/run` runs: format check, clippy with warnings as errors, the tests.
+//! - `cargo xtask ci`: what `.ci/run` runs: format check, clippy with warnings as errors, the tests, and
+//!   the conformance suite.
 //! - `cargo xtask bench`: the parser benchmarks (criterion).
+//! - `cargo xtask conformance [FILTER...]`: the stack against the real Node peers (see `conformance.rs`).
+
+mod conformance;
 
 use std::process::{Command, ExitCode};
 
@@ -13,13 +17,17 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("bench") => cargo(&["bench", "-p", "engineio-parser", "-p", "socketio-parser"]),
+        Some("conformance") => conformance::run(&workspace_root(), &args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <ci | bench>");
+            eprintln!("usage: cargo xtask <ci | bench | conformance [FILTER...]>");
             eprintln!(
-                "  ci      format check, clippy (-D warnings), then `cargo {}`",
+                "  ci      format check, clippy (-D warnings), `cargo {}`, then conformance",
                 TEST_COMMAND.join(" ")
             );
             eprintln!("  bench   criterion benchmarks of both parsers");
+            eprintln!(
+                "  conformance  the reference apps against the official Node clients (FILTER: test files)"
+            );
             return ExitCode::from(2);
         }
     };
@@ -36,7 +44,14 @@ fn main() -> ExitCode {
 fn ci() -> Result<(), String> {
     cargo(&["fmt", "--all", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
-    cargo(TEST_COMMAND)
+    cargo(TEST_COMMAND)?;
+    conformance::run(&workspace_root(), &[])
+}
+
+/// The workspace root (the parent of this crate's folder).
+fn workspace_root() -> std::path::PathBuf {
+    let manifest = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(std::path::Path::to_path_buf).unwrap_or(manifest)
 }
 
 /// Runs `cargo` with `args`, failing when it does.

@@ -1,0 +1,152 @@
+// Shared helpers of the conformance tests: start the Rust reference apps on free ports, wait for events
+// with deadlines, and speak raw HTTP to the engine.
+//
+// The binaries come from the environment (set by `cargo xtask conformance`):
+//   ENGINE_BIN    the engine-only reference app (engineio-server example `reference-engine`)
+//   SOCKETIO_BIN  the Socket.IO reference app (socketio example `reference`)
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { after } from "node:test";
+
+const running = new Set();
+
+function binary(kind) {
+  const name = kind === "engine" ? "ENGINE_BIN" : "SOCKETIO_BIN";
+  const path = process.env[name];
+  if (!path) throw new Error(`${name} is not set: run the tests through \`cargo xtask conformance\``);
+  return path;
+}
+
+/**
+ * Starts a reference app (`kind` is "engine" or "socketio") with `flags` on a free port (or `port`), and
+ * resolves once it prints `listening on PORT`. The server is stopped when the test file ends.
+ */
+export async function startServer(kind, flags = [], { port = 0 } = {}) {
+  const child = spawn(binary(kind), ["--port", String(port), ...flags], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const server = {
+    kind,
+    flags,
+    child,
+    port: 0,
+    get url() {
+      return `http://127.0.0.1:${this.port}`;
+    },
+    stderr: "",
+    exited: new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal }))),
+    /** Stops the server with SIGTERM (a graceful close) and waits for it to exit. */
+    async stop(signal = "SIGTERM") {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await this.exited;
+      running.delete(this);
+    },
+    /** Starts the same program again on the same port (a server restart). */
+    restart() {
+      return startServer(kind, flags, { port: this.port });
+    },
+  };
+  child.stderr.on("data", (d) => {
+    server.stderr += d;
+  });
+  running.add(server);
+  const lines = createInterface({ input: child.stdout });
+  server.port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${kind} server did not start: ${server.stderr}`)), 10000);
+    lines.on("line", (line) => {
+      const m = /^listening on (\d+)/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${kind} server exited with ${code} before listening: ${server.stderr}`));
+    });
+  });
+  return server;
+}
+
+after(async () => {
+  await Promise.all([...running].map((s) => s.stop("SIGKILL")));
+});
+
+/** Resolves with the arguments of the next `event` on `emitter` (as an array), or rejects after `ms`. */
+export function waitFor(emitter, event, ms = 5000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`timed out after ${ms} ms waiting for "${event}"`));
+    }, ms);
+    const handler = (...args) => {
+      clearTimeout(timer);
+      off();
+      resolve(args);
+    };
+    const off = () => (emitter.off ? emitter.off(event, handler) : emitter.removeListener(event, handler));
+    emitter.on(event, handler);
+  });
+}
+
+/** Resolves once `emitter` has emitted `event` `count` times, with the argument lists. */
+export function collect(emitter, event, count, ms = 5000) {
+  return new Promise((resolve, reject) => {
+    const seen = [];
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`timed out after ${ms} ms: ${seen.length} of ${count} "${event}"`));
+    }, ms);
+    const handler = (...args) => {
+      seen.push(args);
+      if (seen.length === count) {
+        clearTimeout(timer);
+        off();
+        resolve(seen);
+      }
+    };
+    const off = () => (emitter.off ? emitter.off(event, handler) : emitter.removeListener(event, handler));
+    emitter.on(event, handler);
+  });
+}
+
+/** Resolves if `event` does NOT happen within `ms`; rejects if it does. */
+export function notWithin(emitter, event, ms) {
+  return new Promise((resolve, reject) => {
+    const handler = (...args) => {
+      clearTimeout(timer);
+      reject(new Error(`unexpected "${event}": ${JSON.stringify(args)}`));
+    };
+    const timer = setTimeout(() => {
+      emitter.off(event, handler);
+      resolve();
+    }, ms);
+    emitter.on(event, handler);
+  });
+}
+
+/** Rejects after `ms` with `message` unless `promise` settles first. */
+export function deadline(promise, ms, message) {
+  let timer;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${message}: no result after ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A raw HTTP request (fetch) to `server` at `path`; resolves with { status, headers, text, json }. */
+export async function http(server, path, init = {}) {
+  const res = await fetch(`${server.url}${path}`, init);
+  const text = await res.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json };
+}
