@@ -8,7 +8,7 @@ use engineio_server::parser::{PacketData as EnginePacketData, ProtocolVersion as
 use engineio_server::SendOptions;
 use socketio_adapter::BroadcastFlags;
 use socketio_parser::{Decoder, Frame, JsonParser, Packet, PacketData, Parser, Str, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 pub(crate) struct Client {
@@ -17,8 +17,19 @@ pub(crate) struct Client {
     /// Encodes for this client: the server's parser, or the v4 flavour for Engine.IO v3 clients.
     parser: Arc<dyn Parser>,
     decoder: Mutex<Box<dyn Decoder>>,
-    sockets: Mutex<HashMap<String, Socket>>,
+    sockets: Mutex<Sockets>,
     connect_timer: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// The sockets of one connection, by namespace, and what may still join.
+#[derive(Default)]
+struct Sockets {
+    by_nsp: HashMap<String, Socket>,
+    /// Namespaces whose CONNECT is being handled (lookup, middlewares): a second CONNECT for one of
+    /// them, or for a namespace already joined, is ignored, so no socket is ever left behind unowned.
+    joining: HashSet<String>,
+    /// The connection closed: no socket is added any more.
+    closed: bool,
 }
 
 impl Client {
@@ -37,7 +48,7 @@ impl Client {
             server,
             parser,
             decoder,
-            sockets: Mutex::new(HashMap::new()),
+            sockets: Mutex::new(Sockets::default()),
             connect_timer: Mutex::new(None),
         });
         let weak = Arc::downgrade(&client);
@@ -56,7 +67,11 @@ impl Client {
     }
 
     fn sockets(&self) -> Vec<Socket> {
-        self.sockets.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect()
+        self.lock_sockets().by_nsp.values().cloned().collect()
+    }
+
+    fn lock_sockets(&self) -> std::sync::MutexGuard<'_, Sockets> {
+        self.sockets.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn encode(&self, packet: &Packet) -> Vec<Frame> {
@@ -80,20 +95,26 @@ impl Client {
         true
     }
 
-    pub(crate) fn add(&self, socket: &Socket) {
-        self.sockets
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(socket.nsp().to_string(), socket.clone());
+    /// Registers a socket that joined its namespace; `false` once the connection has closed (the
+    /// socket must then be dropped: nothing would ever close it).
+    pub(crate) fn add(&self, socket: &Socket) -> bool {
+        {
+            let mut sockets = self.lock_sockets();
+            if sockets.closed {
+                return false;
+            }
+            sockets.by_nsp.insert(socket.nsp().to_string(), socket.clone());
+        }
         if let Some(timer) = self.connect_timer.lock().unwrap_or_else(|e| e.into_inner()).take() {
             timer.abort();
         }
+        true
     }
 
     pub(crate) fn remove(&self, socket: &Socket) {
-        let mut sockets = self.sockets.lock().unwrap_or_else(|e| e.into_inner());
-        if sockets.get(socket.nsp()).is_some_and(|s| s == socket) {
-            sockets.remove(socket.nsp());
+        let mut sockets = self.lock_sockets();
+        if sockets.by_nsp.get(socket.nsp()).is_some_and(|s| s == socket) {
+            sockets.by_nsp.remove(socket.nsp());
         }
     }
 
@@ -124,7 +145,7 @@ impl Client {
     }
 
     fn on_packet(self: &Arc<Self>, packet: Packet) {
-        let socket = self.sockets.lock().unwrap_or_else(|e| e.into_inner()).get(&packet.nsp).cloned();
+        let socket = self.lock_sockets().by_nsp.get(&packet.nsp).cloned();
         match (socket, &packet.data) {
             (None, PacketData::Connect(auth)) => {
                 let auth = auth.clone().unwrap_or_else(|| Value::Object(Default::default()));
@@ -142,51 +163,56 @@ impl Client {
 
     /// Connects to namespace `name`: an existing one, or a dynamic one whose predicate accepts it.
     pub(crate) fn connect(self: &Arc<Self>, name: String, auth: Value) {
+        {
+            let mut sockets = self.lock_sockets();
+            if sockets.closed || sockets.by_nsp.contains_key(&name) || !sockets.joining.insert(name.clone()) {
+                tracing::debug!(sid = %self.conn.id(), nsp = %name, "CONNECT for a namespace already joined");
+                return;
+            }
+        }
         let client = self.clone();
         tokio::spawn(async move {
-            match client.server.lookup_namespace(&name, &auth).await {
-                Some(nsp) => {
-                    let v3 = client.conn.protocol() == EngineProtocol::V3;
-                    let restored = match (nsp.recovery(), auth["pid"].as_str(), auth["offset"].as_str()) {
-                        (Some(_), Some(pid), Some(offset)) if !v3 => {
-                            nsp.adapter().restore_session(pid, offset).await.ok().flatten()
-                        }
-                        _ => None,
-                    };
-                    let (id, pid): (Str, Option<Str>) = match &restored {
-                        Some(r) => (r.state.sid.clone(), Some(r.state.pid.clone())),
-                        None if v3 && name == "/" => (client.conn.id_str().clone(), None),
-                        None if v3 => (Str::from(format!("{name}#{}", client.conn.id())), None),
-                        None => (
-                            Str::from(crate::server::generate_socket_id()),
-                            nsp.recovery().map(|_| Str::from(crate::server::generate_socket_id())),
-                        ),
-                    };
-                    let reply = if v3 {
-                        Packet::connect(name.as_str(), None)
-                    } else {
-                        connect_reply(&name, &id, pid.as_deref())
-                    };
-                    let handshake = Handshake::new(client.conn.request(), auth);
-                    let socket =
-                        Socket::new(id, pid, restored.is_some(), nsp.clone(), client.clone(), handshake);
-                    nsp.add(socket, reply, restored).await;
-                }
-                None => {
-                    let packet = if client.conn.protocol() == EngineProtocol::V3 {
-                        Packet {
-                            nsp: name,
-                            id: None,
-                            data: PacketData::ConnectError(Value::from("Invalid namespace")),
-                        }
-                    } else {
-                        Packet::connect_error(name, "Invalid namespace", None)
-                    };
-                    let frames = client.encode(&packet);
-                    client.write(&frames, &BroadcastFlags::default());
-                }
-            }
+            client.join_namespace(&name, auth).await;
+            client.lock_sockets().joining.remove(&name);
         });
+    }
+
+    /// Looks the namespace up and hands a new socket to it (middlewares, then connection), or answers
+    /// "Invalid namespace".
+    async fn join_namespace(self: &Arc<Self>, name: &str, auth: Value) {
+        let client = self;
+        match client.server.lookup_namespace(name, &auth).await {
+            Some(nsp) => {
+                let v3 = client.conn.protocol() == EngineProtocol::V3;
+                let restored = match (nsp.recovery(), auth["pid"].as_str(), auth["offset"].as_str()) {
+                    (Some(_), Some(pid), Some(offset)) if !v3 => {
+                        nsp.adapter().restore_session(pid, offset).await.ok().flatten()
+                    }
+                    _ => None,
+                };
+                let (id, pid): (Str, Option<Str>) = match &restored {
+                    Some(r) => (r.state.sid.clone(), Some(r.state.pid.clone())),
+                    None if v3 && name == "/" => (client.conn.id_str().clone(), None),
+                    None if v3 => (Str::from(format!("{name}#{}", client.conn.id())), None),
+                    None => (
+                        Str::from(crate::server::generate_socket_id()),
+                        nsp.recovery().map(|_| Str::from(crate::server::generate_socket_id())),
+                    ),
+                };
+                let reply =
+                    if v3 { Packet::connect(name, None) } else { connect_reply(name, &id, pid.as_deref()) };
+                let handshake = Handshake::new(client.conn.request(), auth);
+                let socket = Socket::new(id, pid, restored.is_some(), nsp.clone(), client.clone(), handshake);
+                nsp.add(socket, reply, restored).await;
+            }
+            None => {
+                // Both protocol flavours get `{"message": "Invalid namespace"}`, as the reference
+                // sends it (a 2.x client sees that object as its `error` event).
+                let packet = Packet::connect_error(name, "Invalid namespace", None);
+                let frames = client.encode(&packet);
+                client.write(&frames, &BroadcastFlags::default());
+            }
+        }
     }
 
     /// The connection closed: every socket disconnects with the engine's reason.
@@ -195,7 +221,12 @@ impl Client {
             timer.abort();
         }
         let reason = DisconnectReason::from_engine(reason);
-        for socket in self.sockets() {
+        let sockets: Vec<Socket> = {
+            let mut sockets = self.lock_sockets();
+            sockets.closed = true;
+            sockets.by_nsp.values().cloned().collect()
+        };
+        for socket in sockets {
             socket.on_close(reason);
         }
         self.decoder.lock().unwrap_or_else(|e| e.into_inner()).reset();

@@ -138,15 +138,22 @@ impl NsInner {
             for middleware in self.all_middlewares() {
                 if let Err(e) = middleware(socket.clone()).await {
                     socket.connect_error(&e.message, e.data);
+                    // Rooms a middleware joined go with the refused socket.
+                    socket.leave_all_rooms();
                     return;
                 }
             }
         }
-        if !socket.0.client.conn.ready_state().eq(&engineio_server::ReadyState::Open) {
+        self.sockets.write().unwrap_or_else(|e| e.into_inner()).insert(socket.0.id.clone(), socket.clone());
+        // Connected before the client knows it, so that a connection closing from now on closes it;
+        // a connection that closed already takes it back at once.
+        socket.0.connected.store(true, std::sync::atomic::Ordering::SeqCst);
+        if !socket.0.client.add(&socket) {
+            socket.0.connected.store(false, std::sync::atomic::Ordering::SeqCst);
+            self.forget_socket(&socket);
+            socket.leave_all_rooms();
             return;
         }
-        self.sockets.write().unwrap_or_else(|e| e.into_inner()).insert(socket.0.id.clone(), socket.clone());
-        socket.0.client.add(&socket);
         socket.on_connect(reply);
         if let Some(restored) = restored {
             socket.join(restored.state.rooms);

@@ -151,7 +151,10 @@ pub(crate) struct SocketInner {
     pub(crate) nsp: Arc<NsInner>,
     pub(crate) client: Arc<Client>,
     handshake: Handshake,
-    connected: AtomicBool,
+    pub(crate) connected: AtomicBool,
+    /// `true` once the socket has left every room for good (disconnected, or refused by a middleware);
+    /// joins and that final leave take this lock, so no room entry outlives the socket.
+    left: Mutex<bool>,
     handlers: RwLock<HashMap<String, Vec<Listener<EventHandler>>>>,
     any: RwLock<Vec<Listener<AnyHandler>>>,
     any_outgoing: RwLock<Vec<Listener<AnyHandler>>>,
@@ -243,6 +246,7 @@ impl Socket {
             client,
             handshake,
             connected: AtomicBool::new(false),
+            left: Mutex::new(false),
             handlers: RwLock::new(HashMap::new()),
             any: RwLock::new(Vec::new()),
             any_outgoing: RwLock::new(Vec::new()),
@@ -597,9 +601,20 @@ impl Socket {
         self.0.client.write(&frames, flags)
     }
 
-    /// Joins rooms.
+    /// Joins rooms (also from a middleware, before the socket is connected). Does nothing once the
+    /// socket has disconnected.
     pub fn join(&self, rooms: impl IntoRooms) {
-        self.0.nsp.adapter().add_all(&self.0.id, &rooms.into_rooms());
+        let left = self.0.left.lock().unwrap_or_else(|e| e.into_inner());
+        if !*left {
+            self.0.nsp.adapter().add_all(&self.0.id, &rooms.into_rooms());
+        }
+    }
+
+    /// Leaves every room for good: later joins do nothing.
+    pub(crate) fn leave_all_rooms(&self) {
+        let mut left = self.0.left.lock().unwrap_or_else(|e| e.into_inner());
+        *left = true;
+        self.0.nsp.adapter().del_all(&self.0.id);
     }
 
     /// Leaves a room.
@@ -644,7 +659,6 @@ impl Socket {
     /// Marks the socket connected, joins its own room, answers the CONNECT and runs the connection
     /// handlers.
     pub(crate) fn on_connect(&self, reply: Packet) {
-        self.0.connected.store(true, Ordering::SeqCst);
         self.join(self.0.id.clone());
         self.packet(&reply, &BroadcastFlags::default());
     }
@@ -762,7 +776,7 @@ impl Socket {
                     });
                 }
             }
-            adapter.del_all(&socket.0.id);
+            socket.leave_all_rooms();
             // Pending acks fail: their senders are dropped.
             socket.0.acks.lock().unwrap_or_else(|e| e.into_inner()).clear();
             let disconnect = socket.0.disconnect.read().unwrap_or_else(|e| e.into_inner()).clone();

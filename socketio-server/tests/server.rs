@@ -568,3 +568,60 @@ async fn new_namespaces_are_announced_and_empty_children_cleaned_up() {
     client.join("/room-1", None).await.unwrap();
     assert_eq!(rx.recv().await.unwrap(), "/room-1");
 }
+
+#[tokio::test]
+async fn no_socket_or_room_outlives_its_connection() {
+    let (io, addr) = start(ServerConfig::default()).await;
+    let (gone_tx, mut gone) = mpsc::unbounded_channel();
+    let hold = Arc::new(tokio::sync::Notify::new());
+    let held = hold.clone();
+    io.sockets().use_middleware(move |socket: Socket| {
+        let held = held.clone();
+        async move {
+            // A middleware may join rooms; a refusal takes them back.
+            socket.join("pending");
+            if socket.handshake().auth["hold"].as_bool() == Some(true) {
+                held.notified().await;
+            }
+            match socket.handshake().auth["refuse"].as_bool() {
+                Some(true) => Err(ConnectError::new("refused")),
+                _ => Ok(()),
+            }
+        }
+    });
+    io.on_connection(move |socket: Socket| {
+        let gone_tx = gone_tx.clone();
+        async move {
+            socket.on_disconnect(move |s, _| {
+                let gone_tx = gone_tx.clone();
+                async move {
+                    // Too late: a disconnected socket joins nothing.
+                    s.join("late");
+                    let _ = gone_tx.send(s.id().to_string());
+                }
+            });
+        }
+    });
+    let nsp = io.sockets();
+    let mut refused = Client::open(addr, Arc::new(JsonParser::default())).await;
+    assert!(refused.join("/", Some(serde_json::json!({"refuse": true}))).await.is_err());
+    assert!(nsp.adapter().rooms().is_empty(), "rooms left: {:?}", nsp.adapter().rooms());
+
+    // A second CONNECT while the first is in its middleware is ignored: one socket, one answer.
+    let mut client = Client::open(addr, Arc::new(JsonParser::default())).await;
+    let auth = Some(Value::from(serde_json::json!({"hold": true})));
+    client.send(Packet::connect("/", auth.clone())).await;
+    client.send(Packet::connect("/", auth)).await;
+    // Packets are handled in order: once /nowhere is refused, both CONNECTs have been seen.
+    assert!(client.join("/nowhere", None).await.is_err());
+    hold.notify_one();
+    assert!(matches!(client.recv().await.unwrap().data, PacketData::Connect(_)));
+    assert_eq!(nsp.sockets().len(), 1);
+    let id = nsp.sockets()[0].id().to_string();
+    // A CONNECT for a namespace already joined closes the connection, as the reference does.
+    client.send(Packet::connect("/", None)).await;
+    client.closed().await;
+    assert_eq!(gone.recv().await.unwrap(), id);
+    assert!(nsp.sockets().is_empty());
+    assert!(nsp.adapter().rooms().is_empty(), "rooms left: {:?}", nsp.adapter().rooms());
+}
