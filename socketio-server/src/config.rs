@@ -57,6 +57,10 @@ pub struct ServerConfig {
     pub cleanup_empty_child_namespaces: bool,
     /// Connection state recovery (default off).
     pub connection_state_recovery: Option<RecoveryConfig>,
+    /// Hears every engine event the server does, after it (the reference's `io.engine.on(...)`):
+    /// `connection_error`, `initial_headers` and `headers` (which may change the response headers),
+    /// and each session's `connection`, `message`, `close` and packet events.
+    pub engine_handler: Option<Arc<dyn engineio_server::Handler>>,
 }
 
 impl Default for ServerConfig {
@@ -68,6 +72,7 @@ impl Default for ServerConfig {
             adapter: MemoryAdapter::factory(),
             cleanup_empty_child_namespaces: false,
             connection_state_recovery: None,
+            engine_handler: None,
         }
     }
 }

@@ -51,6 +51,10 @@ pub(crate) struct NsInner {
     ids: AtomicU64,
     /// For the child of a dynamic namespace: the parent, whose middlewares and handlers apply too.
     parent: OnceLock<Arc<NsInner>>,
+    /// For a dynamic (parent) namespace: its children, which its broadcasts and bulk operations reach.
+    children: RwLock<Vec<std::sync::Weak<NsInner>>>,
+    /// Whether this is a dynamic (parent) namespace: it has no sockets of its own.
+    pub(crate) is_parent: std::sync::atomic::AtomicBool,
 }
 
 impl NsInner {
@@ -64,6 +68,8 @@ impl NsInner {
             handlers: RwLock::new(Vec::new()),
             ids: AtomicU64::new(0),
             parent: OnceLock::new(),
+            children: RwLock::new(Vec::new()),
+            is_parent: std::sync::atomic::AtomicBool::new(false),
         });
         let adapter = (server.config.adapter)(nsp.clone() as Arc<dyn LocalNamespace>);
         let _ = nsp.adapter.set(adapter);
@@ -71,8 +77,26 @@ impl NsInner {
     }
 
     /// Makes this namespace a child of dynamic namespace `parent`.
-    pub(crate) fn inherit(&self, parent: &Arc<NsInner>) {
+    pub(crate) fn inherit(self: &Arc<Self>, parent: &Arc<NsInner>) {
         let _ = self.parent.set(parent.clone());
+        let mut children = parent.children.write().unwrap_or_else(|e| e.into_inner());
+        children.retain(|c| c.strong_count() > 0);
+        children.push(Arc::downgrade(self));
+    }
+
+    /// The namespaces an operation on this one reaches: its children for a dynamic parent (as the
+    /// reference's parent namespace broadcasts to every child), else itself.
+    pub(crate) fn targets(self: &Arc<Self>) -> Vec<Arc<NsInner>> {
+        if self.is_parent.load(Ordering::SeqCst) {
+            self.children
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .filter_map(|c| c.upgrade())
+                .collect()
+        } else {
+            vec![self.clone()]
+        }
     }
 
     /// The middlewares to run: the parent's first, then this namespace's.

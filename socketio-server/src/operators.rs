@@ -67,13 +67,17 @@ impl BroadcastOperator {
         self
     }
 
-    /// Emits `event` to every targeted socket. The packet is encoded once.
+    /// Emits `event` to every targeted socket. The packet is encoded once (once per child namespace for
+    /// a dynamic parent, which emits to each of its children).
     pub fn emit(&self, event: &str, args: impl IntoArgs) -> Result<(), EmitError> {
         if RESERVED_EVENTS.contains(&event) {
             return Err(EmitError::Reserved(event.to_string()));
         }
-        let packet = Packet::event(self.nsp.name.as_str(), event, args.into_args()?);
-        self.nsp.adapter().broadcast(packet, self.opts.clone())?;
+        let args = args.into_args()?;
+        for nsp in self.nsp.targets() {
+            let packet = Packet::event(nsp.name.as_str(), event, args.clone());
+            nsp.adapter().broadcast(packet, self.opts.clone())?;
+        }
         Ok(())
     }
 
@@ -84,6 +88,11 @@ impl BroadcastOperator {
             return Err(AckError::Args(socketio_parser::ValueError::new(format!(
                 "\"{event}\" is a reserved event name"
             ))));
+        }
+        if self.nsp.is_parent.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(
+                socketio_adapter::AdapterError::Unsupported("emitWithAck on a parent namespace").into()
+            );
         }
         let adapter = self.nsp.adapter();
         let packet = Packet::event(self.nsp.name.as_str(), event, args.into_args()?);
@@ -118,26 +127,42 @@ impl BroadcastOperator {
 
     /// The ids of the targeted sockets of this node.
     pub fn socket_ids(&self) -> Vec<String> {
-        self.nsp.adapter().sockets(&self.opts).iter().map(|s| s.to_string()).collect()
+        let targets = self.nsp.targets();
+        targets.iter().flat_map(|nsp| nsp.adapter().sockets(&self.opts)).map(|s| s.to_string()).collect()
     }
 
     /// Describes every targeted socket, on every node (`fetchSockets`).
     pub async fn fetch_sockets(&self) -> Result<Vec<SocketInfo>, AckError> {
-        Ok(self.nsp.adapter().fetch_sockets(self.opts.clone()).await?)
+        let mut all = Vec::new();
+        for nsp in self.nsp.targets() {
+            all.extend(nsp.adapter().fetch_sockets(self.opts.clone()).await?);
+        }
+        Ok(all)
     }
 
     /// Makes every targeted socket join `rooms` (`socketsJoin`).
     pub async fn sockets_join(&self, rooms: impl crate::IntoRooms) -> Result<(), AckError> {
-        Ok(self.nsp.adapter().add_sockets(self.opts.clone(), rooms.into_rooms()).await?)
+        let rooms = rooms.into_rooms();
+        for nsp in self.nsp.targets() {
+            nsp.adapter().add_sockets(self.opts.clone(), rooms.clone()).await?;
+        }
+        Ok(())
     }
 
     /// Makes every targeted socket leave `rooms` (`socketsLeave`).
     pub async fn sockets_leave(&self, rooms: impl crate::IntoRooms) -> Result<(), AckError> {
-        Ok(self.nsp.adapter().del_sockets(self.opts.clone(), rooms.into_rooms()).await?)
+        let rooms = rooms.into_rooms();
+        for nsp in self.nsp.targets() {
+            nsp.adapter().del_sockets(self.opts.clone(), rooms.clone()).await?;
+        }
+        Ok(())
     }
 
     /// Disconnects every targeted socket (`disconnectSockets`); with `close`, their whole connections.
     pub async fn disconnect_sockets(&self, close: bool) -> Result<(), AckError> {
-        Ok(self.nsp.adapter().disconnect_sockets(self.opts.clone(), close).await?)
+        for nsp in self.nsp.targets() {
+            nsp.adapter().disconnect_sockets(self.opts.clone(), close).await?;
+        }
+        Ok(())
     }
 }

@@ -85,11 +85,14 @@ impl ServerInner {
     }
 }
 
-/// Bridges engine events to the Socket.IO clients.
-struct Bridge(Weak<ServerInner>);
+/// Bridges engine events to the Socket.IO clients, and to the user's engine handler.
+struct Bridge(Weak<ServerInner>, Option<Arc<dyn engineio_server::Handler>>);
 
 impl engineio_server::Handler for Bridge {
     fn on_connection(&self, conn: &engineio_server::Socket) {
+        if let Some(user) = &self.1 {
+            user.on_connection(conn);
+        }
         let Some(server) = self.0.upgrade() else { return };
         let client = Client::new(conn.clone(), server.clone());
         server
@@ -104,6 +107,9 @@ impl engineio_server::Handler for Bridge {
     }
 
     fn on_message(&self, conn: &engineio_server::Socket, data: EnginePacketData) {
+        if let Some(user) = &self.1 {
+            user.on_message(conn, data.clone());
+        }
         let Some(server) = self.0.upgrade() else { return };
         let client = server.clients.lock().unwrap_or_else(|e| e.into_inner()).get(conn.id()).cloned();
         if let Some(client) = client {
@@ -111,11 +117,38 @@ impl engineio_server::Handler for Bridge {
         }
     }
 
-    fn on_close(&self, conn: &engineio_server::Socket, reason: CloseReason, _description: Option<&str>) {
+    fn on_close(&self, conn: &engineio_server::Socket, reason: CloseReason, description: Option<&str>) {
+        if let Some(user) = &self.1 {
+            user.on_close(conn, reason, description);
+        }
         let Some(server) = self.0.upgrade() else { return };
         let client = server.clients.lock().unwrap_or_else(|e| e.into_inner()).remove(conn.id());
         if let Some(client) = client {
             client.on_close(reason);
+        }
+    }
+
+    fn on_session_event(&self, conn: &engineio_server::Socket, event: engineio_server::SessionEvent<'_>) {
+        if let Some(user) = &self.1 {
+            user.on_session_event(conn, event);
+        }
+    }
+
+    fn on_connection_error(&self, error: &engineio_server::ConnectionError) {
+        if let Some(user) = &self.1 {
+            user.on_connection_error(error);
+        }
+    }
+
+    fn on_initial_headers(&self, headers: &mut http::HeaderMap, request: &engineio_server::RequestInfo) {
+        if let Some(user) = &self.1 {
+            user.on_initial_headers(headers, request);
+        }
+    }
+
+    fn on_headers(&self, headers: &mut http::HeaderMap, request: &engineio_server::RequestInfo) {
+        if let Some(user) = &self.1 {
+            user.on_headers(headers, request);
         }
     }
 }
@@ -169,7 +202,10 @@ impl SocketIo {
             new_namespace: RwLock::new(Vec::new()),
             config,
         });
-        let engine = EngineIo::new(inner.config.engine.clone(), Bridge(Arc::downgrade(&inner)));
+        let engine = EngineIo::new(
+            inner.config.engine.clone(),
+            Bridge(Arc::downgrade(&inner), inner.config.engine_handler.clone()),
+        );
         let _ = inner.engine.set(engine);
         inner.namespace("/");
         SocketIo(inner)
@@ -203,6 +239,7 @@ impl SocketIo {
             format!("<dynamic #{}>", self.0.dynamic.read().unwrap_or_else(|e| e.into_inner()).len()),
             &self.0,
         );
+        parent.is_parent.store(true, std::sync::atomic::Ordering::SeqCst);
         let predicate: DynamicPredicate = Arc::new(move |name, auth| Box::pin(predicate(name, auth)));
         self.0.dynamic.write().unwrap_or_else(|e| e.into_inner()).push((predicate, parent.clone()));
         Namespace(parent)

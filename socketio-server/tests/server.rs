@@ -280,6 +280,25 @@ async fn dynamic_namespaces_inherit_the_parent() {
     assert_eq!(client.recv_event("welcome").await.0, vec![Value::from("/team-a")]);
     assert!(client.join("/other", None).await.is_err());
     assert_eq!(io.of("/team-a").sockets().len(), 1);
+
+    // The parent reaches every child: emit, fetchSockets, socketsJoin.
+    client.join("/team-b", Some(serde_json::json!({"ok": true}))).await.unwrap();
+    assert_eq!(client.recv_event("welcome").await.0, vec![Value::from("/team-b")]);
+    parent.emit("all teams", ("hello",)).unwrap();
+    let mut namespaces = Vec::new();
+    while namespaces.len() < 2 {
+        let packet = client.recv().await.unwrap();
+        if let PacketData::Event(args) = &packet.data {
+            assert_eq!(args, &vec![Value::from("all teams"), Value::from("hello")]);
+            namespaces.push(packet.nsp.clone());
+        }
+    }
+    namespaces.sort();
+    assert_eq!(namespaces, vec!["/team-a", "/team-b"]);
+    assert_eq!(parent.fetch_sockets().await.unwrap().len(), 2);
+    parent.sockets_join("everyone").await.unwrap();
+    assert_eq!(parent.to("everyone").socket_ids().len(), 2);
+    assert_eq!(io.of("/team-b").to("everyone").socket_ids().len(), 1);
 }
 
 #[tokio::test]
@@ -624,4 +643,46 @@ async fn no_socket_or_room_outlives_its_connection() {
     assert_eq!(gone.recv().await.unwrap(), id);
     assert!(nsp.sockets().is_empty());
     assert!(nsp.adapter().rooms().is_empty(), "rooms left: {:?}", nsp.adapter().rooms());
+}
+
+#[tokio::test]
+async fn the_engine_handler_sees_engine_events_and_sets_headers() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[derive(Default)]
+    struct Hooks(std::sync::Mutex<Vec<String>>);
+    impl socketio_server::engine::Handler for Hooks {
+        fn on_connection_error(&self, error: &socketio_server::engine::ConnectionError) {
+            self.0.lock().unwrap().push(format!("error {} {}", error.code as u8, error.message));
+        }
+        fn on_initial_headers(
+            &self,
+            headers: &mut http::HeaderMap,
+            _: &socketio_server::engine::RequestInfo,
+        ) {
+            headers.insert("x-initial", http::HeaderValue::from_static("yes"));
+        }
+        fn on_connection(&self, _: &socketio_server::engine::Socket) {
+            self.0.lock().unwrap().push("connection".into());
+        }
+    }
+    let hooks = Arc::new(Hooks::default());
+    let config = ServerConfig { engine_handler: Some(hooks.clone()), ..ServerConfig::default() };
+    let (io, addr) = start(config).await;
+    async fn raw_get(addr: std::net::SocketAddr, path: &str) -> String {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.unwrap();
+        response
+    }
+    let handshake = raw_get(addr, "/socket.io/?EIO=4&transport=polling").await;
+    assert!(handshake.to_ascii_lowercase().contains("x-initial: yes"), "{handshake}");
+    let refused = raw_get(addr, "/socket.io/?EIO=4&transport=polling&sid=nope").await;
+    assert!(refused.starts_with("HTTP/1.1 400"), "{refused}");
+    assert_eq!(*hooks.0.lock().unwrap(), vec!["connection".to_string(), "error 1 Session ID unknown".into()]);
+    // The Socket.IO server still works as before with the hooks in place.
+    let (_client, _) = Client::connect(addr, "/", None).await;
+    assert_eq!(io.sockets().sockets().len(), 1);
 }
