@@ -245,6 +245,25 @@ impl SocketIo {
         Namespace(parent)
     }
 
+    /// A parent namespace for every name `pattern` matches (the reference's `io.of(/^\/dyn-\d+$/)`); as
+    /// [`SocketIo::of_dynamic`]. Anchor the pattern (`^...$`) to match whole names.
+    ///
+    /// ```
+    /// # use socketio_server::{ServerConfig, SocketIo};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let io = SocketIo::new(ServerConfig::default());
+    /// let teams = io.of_regex(r"^/team-[a-z]+$").expect("a valid pattern");
+    /// teams.on_connection(|socket| async move {
+    ///     let _ = socket.emit("welcome", (socket.nsp().to_string(),));
+    /// });
+    /// assert!(io.of_regex("(unclosed").is_err());
+    /// # }
+    /// ```
+    pub fn of_regex(&self, pattern: &str) -> Result<Namespace, regex::Error> {
+        let regex = regex::Regex::new(pattern)?;
+        Ok(self.of_dynamic(move |name, _auth| std::future::ready(regex.is_match(&name))))
+    }
+
     /// Runs `handler` for every namespace created from now on, static or dynamic (`new_namespace`).
     pub fn on_new_namespace(&self, handler: impl Fn(&Namespace) + Send + Sync + 'static) {
         self.0.new_namespace.write().unwrap_or_else(|e| e.into_inner()).push(Arc::new(handler));

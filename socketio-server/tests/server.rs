@@ -260,7 +260,7 @@ async fn utility_methods_act_on_every_targeted_socket() {
 #[tokio::test]
 async fn dynamic_namespaces_inherit_the_parent() {
     let (io, addr) = start(ServerConfig::default()).await;
-    let parent = io.of_dynamic(|name, _auth| async move { name.starts_with("/team-") });
+    let parent = io.of_regex(r"^/team-[a-z]+$").unwrap();
     parent.use_middleware(|socket: Socket| async move {
         if socket.handshake().auth["ok"].as_bool() == Some(true) {
             Ok(())

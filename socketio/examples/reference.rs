@@ -228,11 +228,13 @@ async fn main() {
     let io = SocketIo::new(options.config);
     setup(&io.of("/"), options.node_name.clone());
     setup(&io.of("/custom"), options.node_name.clone());
-    let dynamic = io.of_dynamic(|name, _auth| async move {
-        name.strip_prefix("/dyn-").is_some_and(|rest| {
-            !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-    });
+    let dynamic = match io.of_regex(r"^/dyn-[a-z0-9]+$") {
+        Ok(nsp) => nsp,
+        Err(e) => {
+            eprintln!("reference: {e}");
+            std::process::exit(1);
+        }
+    };
     setup(&dynamic, options.node_name.clone());
     let addr = SocketAddr::from(([127, 0, 0, 1], options.port));
     let server = match io.listen(addr).await {
