@@ -34,6 +34,7 @@ mod config;
 mod handshake;
 mod namespace;
 mod operators;
+mod remote;
 mod server;
 mod socket;
 
@@ -43,6 +44,7 @@ pub use engineio_server as engine;
 pub use handshake::Handshake;
 pub use namespace::{ConnectError, Namespace};
 pub use operators::BroadcastOperator;
+pub use remote::RemoteSocket;
 pub use server::SocketIo;
 pub use socket::{AckSender, DisconnectReason, HandlerResult, IntoRooms, ListenerId, Socket, SocketEmitter};
 pub use socketio_adapter as adapter;

@@ -356,8 +356,8 @@ impl Namespace {
         self.operator().emit(event, args)
     }
 
-    /// Describes every socket of the namespace, on every node.
-    pub async fn fetch_sockets(&self) -> Result<Vec<SocketInfo>, crate::AckError> {
+    /// Every socket of the namespace, on every node (`fetchSockets`).
+    pub async fn fetch_sockets(&self) -> Result<Vec<crate::RemoteSocket>, crate::AckError> {
         self.operator().fetch_sockets().await
     }
 

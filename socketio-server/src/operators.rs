@@ -2,7 +2,7 @@
 
 use crate::args::{AckError, EmitError, IntoArgs};
 use crate::namespace::NsInner;
-use socketio_adapter::{AckEvent, BroadcastOptions, Room, SocketInfo};
+use socketio_adapter::{AckEvent, BroadcastOptions, Room};
 use socketio_parser::{Packet, Value, RESERVED_EVENTS};
 use std::sync::Arc;
 use std::time::Duration;
@@ -131,11 +131,13 @@ impl BroadcastOperator {
         targets.iter().flat_map(|nsp| nsp.adapter().sockets(&self.opts)).map(|s| s.to_string()).collect()
     }
 
-    /// Describes every targeted socket, on every node (`fetchSockets`).
-    pub async fn fetch_sockets(&self) -> Result<Vec<SocketInfo>, AckError> {
+    /// Every targeted socket, on every node (`fetchSockets`): what is known of it, and operations that
+    /// reach it where it is.
+    pub async fn fetch_sockets(&self) -> Result<Vec<crate::RemoteSocket>, AckError> {
         let mut all = Vec::new();
         for nsp in self.nsp.targets() {
-            all.extend(nsp.adapter().fetch_sockets(self.opts.clone()).await?);
+            let infos = nsp.adapter().fetch_sockets(self.opts.clone()).await?;
+            all.extend(infos.into_iter().map(|info| crate::RemoteSocket::new(info, nsp.clone())));
         }
         Ok(all)
     }

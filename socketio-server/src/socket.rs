@@ -931,3 +931,9 @@ impl<T: Into<Room>> IntoRooms for Vec<T> {
         self.into_iter().map(Into::into).collect()
     }
 }
+
+impl<T: Into<Room>, const N: usize> IntoRooms for [T; N] {
+    fn into_rooms(self) -> Vec<Room> {
+        self.into_iter().map(Into::into).collect()
+    }
+}

@@ -252,7 +252,17 @@ async fn utility_methods_act_on_every_targeted_socket() {
     assert_eq!(nsp.to("joined").socket_ids(), vec![bob_id.clone()]);
     nsp.sockets_leave("joined").await.unwrap();
     assert!(nsp.to("joined").socket_ids().is_empty());
-    nsp.to(bob_id.as_str()).disconnect_sockets(false).await.unwrap();
+    // Fetched sockets can be acted on where they are: emit, join, leave, disconnect.
+    let bob_remote = nsp.except("admins").fetch_sockets().await.unwrap().remove(0);
+    assert_eq!(bob_remote.id, bob_id.as_str());
+    assert_eq!(bob_remote.data::<serde_json::Value>().unwrap(), serde_json::json!({"user": "bob"}));
+    bob_remote.emit("just you", ("bob",)).unwrap();
+    assert_eq!(bob.recv_event("just you").await.0, vec![Value::from("bob")]);
+    bob_remote.join(["a", "b"]).await.unwrap();
+    bob_remote.leave("a").await.unwrap();
+    assert!(nsp.to("a").socket_ids().is_empty());
+    assert_eq!(nsp.to("b").socket_ids(), vec![bob_id.clone()]);
+    bob_remote.disconnect(false).await.unwrap();
     assert_eq!(bob.recv().await.unwrap().data, PacketData::Disconnect);
     assert_eq!(nsp.sockets().len(), 1);
 }
