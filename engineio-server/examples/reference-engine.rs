@@ -4,12 +4,19 @@
 //! `cargo run --release -p engineio-server --example reference-engine -- --port 3000`
 //!
 //! Flags: `--port N` (default 3000 or `$PORT`), `--path P` (`/engine.io/`), `--ping-interval MS`,
-//! `--ping-timeout MS`, `--max-payload BYTES`, `--transports polling,websocket`, `--cors-origin O`,
+//! `--ping-timeout MS`, `--max-payload BYTES`, `--transports polling,websocket`, `--cors-origin O`
+//! (`*`, or one origin that every response allows, as a string `origin` of the `cors` package),
 //! `--allow-eio3`. Prints `listening on PORT` once it accepts connections; stops on SIGINT/SIGTERM.
+//!
+//! For the conformance tests only: `--forbid-query KEY` installs an `allowRequest` hook that refuses
+//! (403, `{"code":4,"message":"Forbidden"}`) every handshake whose query string has the parameter `KEY`.
 
 use engineio_server::parser::PacketData;
-use engineio_server::{CorsConfig, CorsOrigin, EngineConfig, EngineIo, Handler, Socket, TransportKind};
+use engineio_server::{
+    AllowRequest, CorsConfig, CorsOrigin, EngineConfig, EngineIo, Handler, RequestInfo, Socket, TransportKind,
+};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 struct Echo;
@@ -19,7 +26,8 @@ impl Handler for Echo {
         let _ = match data {
             PacketData::Text(text) => socket.send_text(text),
             PacketData::Binary(bytes) => socket.send_binary(bytes),
-            PacketData::Empty => Ok(()),
+            // An empty message is a message too: it comes back as one.
+            PacketData::Empty => socket.send_text(""),
         };
     }
 }
@@ -52,14 +60,29 @@ fn parse_args() -> Result<(u16, EngineConfig), String> {
             }
             "--cors-origin" => {
                 let origin = value()?;
-                let origin = if origin == "*" { CorsOrigin::Any } else { CorsOrigin::List(vec![origin]) };
+                let origin = if origin == "*" { CorsOrigin::Any } else { CorsOrigin::Fixed(origin) };
                 config.cors = Some(CorsConfig { origin, ..CorsConfig::default() });
             }
             "--allow-eio3" => config.allow_eio3 = true,
+            "--forbid-query" => config.allow_request = Some(forbid_query(value()?)),
             other => return Err(format!("unknown flag {other}")),
         }
     }
     Ok((port, config))
+}
+
+/// An `allowRequest` hook refusing every handshake whose query has the parameter `key`.
+fn forbid_query(key: String) -> AllowRequest {
+    Arc::new(move |request: RequestInfo| {
+        let refused = request.query_pairs().iter().any(|(k, _)| *k == key);
+        Box::pin(async move {
+            if refused {
+                Err("Forbidden".to_string())
+            } else {
+                Ok(())
+            }
+        })
+    })
 }
 
 #[tokio::main]

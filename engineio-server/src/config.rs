@@ -60,6 +60,9 @@ pub enum CorsOrigin {
     /// `Access-Control-Allow-Origin: *` (the default of the `cors` package).
     #[default]
     Any,
+    /// Always this origin, whatever the request's `Origin` (a string `origin` of the `cors` package:
+    /// `Access-Control-Allow-Origin: <origin>` with `Vary: Origin`).
+    Fixed(String),
     /// Reflect the request's `Origin`, whatever it is.
     Mirror,
     /// Allow these origins only (the request's origin is reflected when listed).
@@ -72,6 +75,7 @@ impl fmt::Debug for CorsOrigin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CorsOrigin::Any => f.write_str("Any"),
+            CorsOrigin::Fixed(o) => f.debug_tuple("Fixed").field(o).finish(),
             CorsOrigin::Mirror => f.write_str("Mirror"),
             CorsOrigin::List(l) => f.debug_tuple("List").field(l).finish(),
             CorsOrigin::Predicate(_) => f.write_str("Predicate(..)"),

@@ -27,8 +27,10 @@ pub(crate) struct Shared {
     closed: AtomicBool,
     drivers: AtomicUsize,
     drivers_done: Notify,
-    /// Tells the accept loops of [`EngineIo::listen`] to stop.
+    /// Tells the accept loops of [`EngineIo::listen`] to stop (once every session has finished).
     pub(crate) shutdown: Notify,
+    /// Set with `shutdown`: accept loops that were not waiting when it was notified see it here.
+    pub(crate) stopped: AtomicBool,
 }
 
 impl Shared {
@@ -134,6 +136,9 @@ pub fn generate_id() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// How long [`EngineIo::close`] waits for a polling client's next GET.
+pub const SHUTDOWN_POLL_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl EngineIo {
     /// An engine with `config`, reporting to `handler`.
     pub fn new(config: EngineConfig, handler: impl Handler) -> Self {
@@ -151,6 +156,7 @@ impl EngineIo {
                 sessions: Mutex::new(HashMap::new()),
                 count: AtomicUsize::new(0),
                 closed: AtomicBool::new(false),
+                stopped: AtomicBool::new(false),
                 drivers: AtomicUsize::new(0),
                 drivers_done: Notify::new(),
                 shutdown: Notify::new(),
@@ -185,21 +191,29 @@ impl EngineIo {
 
     /// Closes every session (reason `server shutting down`), refuses new ones, stops the servers started
     /// by [`EngineIo::listen`], and resolves once every session has finished.
+    ///
+    /// Queued packets are delivered first. A polling client between two GETs has up to
+    /// [`SHUTDOWN_POLL_WAIT`] to come back for them and for the close packet, so that it sees a close
+    /// rather than a refused connection.
     pub async fn close(&self) {
         self.shared.closed.store(true, Ordering::SeqCst);
-        self.shared.shutdown.notify_waiters();
+        let wait = SHUTDOWN_POLL_WAIT.min(self.shared.config.close_timeout);
         for socket in self.sockets() {
-            socket.close_with(crate::CloseReason::ServerShuttingDown, None);
+            socket.close_gracefully(crate::CloseReason::ServerShuttingDown, wait);
         }
         loop {
             let done = self.shared.drivers_done.notified();
             tokio::pin!(done);
             done.as_mut().enable();
             if self.shared.drivers.load(Ordering::SeqCst) == 0 {
-                return;
+                break;
             }
             done.await;
         }
+        // The listeners kept accepting until now: a polling client's last GET may come on a new
+        // connection.
+        self.shared.stopped.store(true, Ordering::SeqCst);
+        self.shared.shutdown.notify_waiters();
     }
 
     /// Handles one request on the engine's path. Every outcome is a response: refused requests get the
@@ -218,7 +232,9 @@ impl EngineIo {
         let request_headers = cors.as_ref().map(|_| req.headers().clone());
         let mut res = self.route(req).await;
         if let (Some(cors), Some(h)) = (&cors, &request_headers) {
-            cors.apply(h, res.headers_mut());
+            if res.extensions().get::<request::NoCors>().is_none() {
+                cors.apply(h, res.headers_mut());
+            }
         }
         res
     }
@@ -231,7 +247,15 @@ impl EngineIo {
         context: serde_json::Value,
     ) -> Response<EngineBody> {
         let message = message.unwrap_or_else(|| code.message().to_string());
-        let response = request::error_response(code, &message);
+        // The reference takes upgrade requests apart from the others when websocket is enabled, and
+        // refuses them on the raw socket: 400 whatever the code, the bare message.
+        let upgrade = websocket::is_upgrade_request(request.headers())
+            && self.shared.config.transports.contains(&TransportKind::WebSocket);
+        let response = if upgrade {
+            request::upgrade_error_response(&message)
+        } else {
+            request::error_response(code, &message)
+        };
         self.shared.handler.on_connection_error(&ConnectionError {
             request: request.clone(),
             code,
@@ -406,7 +430,11 @@ impl EngineIo {
             ping_timeout: config.ping_timeout.as_millis() as u64,
             max_payload: Some(config.max_http_buffer_size as u64),
         };
-        socket.lock().queue.push_back(Outgoing { packet: Packet::open(&handshake), compress: false });
+        socket.lock().queue.push_back(Outgoing {
+            packet: Packet::open(&handshake),
+            compress: false,
+            volatile: false,
+        });
         self.shared.sessions.lock().unwrap_or_else(|e| e.into_inner()).insert(id, socket.clone());
         self.shared.count.fetch_add(1, Ordering::SeqCst);
         socket

@@ -52,6 +52,6 @@ pub use config::{
 pub use engine::{generate_id, EngineIo};
 pub use engineio_parser as parser;
 pub use handler::{CloseReason, ConnectionError, ErrorCode, Handler, NoopHandler, SessionEvent};
-pub use request::{EngineBody, RemoteAddr, RequestInfo};
+pub use request::{DropConnection, EngineBody, RemoteAddr, RequestInfo};
 pub use service::{EngineLayer, EngineService, ServerHandle};
 pub use session::{ReadyState, SendError, SendOptions, Socket};

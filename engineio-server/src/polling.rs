@@ -1,10 +1,10 @@
 //! HTTP long-polling: the GET that waits for packets and the POST that delivers them.
 
-use crate::handler::{CloseReason, ErrorCode, SessionEvent};
+use crate::handler::{CloseReason, SessionEvent};
 use crate::request::{self, EngineBody, RequestInfo};
-use crate::session::{Outgoing, Socket};
+use crate::session::{Outgoing, ReadyState, Socket};
 use bytes::Bytes;
-use engineio_parser::{v3, v4, BodyCollector, Frame, Packet, PacketType, ProtocolVersion};
+use engineio_parser::{v3, v4, BodyCollector, Frame, Packet, PacketType, ProtocolVersion, Str};
 use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
 use http_body::Body;
@@ -54,7 +54,7 @@ pub(crate) async fn get(socket: &Socket, request: &RequestInfo, initial: bool) -
     pending.answered = true;
     let response = respond(socket, request, batch, initial);
     if finish_close {
-        socket.close_with(CloseReason::ForcedClose, None);
+        socket.finish_close();
     }
     response
 }
@@ -147,15 +147,26 @@ where
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let mut collector = BodyCollector::new(max);
-    let too_large = || {
-        socket.close_with(CloseReason::TransportError, Some("payload too large"));
-        request::empty_response(StatusCode::PAYLOAD_TOO_LARGE)
-    };
+    // As the reference: the oversized POST is refused, the session stays open.
+    let too_large = || request::empty_response(StatusCode::PAYLOAD_TOO_LARGE);
     if collector.check_declared_len(declared).is_err() {
         return too_large();
     }
+    // A POST still being read when the session closes (for whatever reason) is dropped unanswered, as
+    // the reference destroys it.
+    let closed = socket.0.closed_wake.notified();
+    let mut closed = std::pin::pin!(closed);
+    closed.as_mut().enable();
+    if socket.ready_state() == ReadyState::Closed {
+        return request::drop_connection_response();
+    }
     let mut body = std::pin::pin!(request.into_body());
-    while let Some(frame) = body.frame().await {
+    loop {
+        let frame = tokio::select! {
+            frame = body.frame() => frame,
+            _ = closed.as_mut() => return request::drop_connection_response(),
+        };
+        let Some(frame) = frame else { break };
         match frame {
             Ok(frame) => {
                 if let Ok(data) = frame.into_data() {
@@ -170,25 +181,30 @@ where
             }
         }
     }
-    let body = collector.finish();
-    let decoded = match socket.protocol() {
-        ProtocolVersion::V4 => v4::decode_payload(body, max),
-        ProtocolVersion::V3 if binary => v3::decode_payload_binary(body, max),
-        ProtocolVersion::V3 => v3::decode_payload_string(body, max),
+    let mut body = collector.finish();
+    if !binary && std::str::from_utf8(&body).is_err() {
+        // The reference reads text bodies as UTF-8 with replacement characters.
+        body = Bytes::from(String::from_utf8_lossy(&body).into_owned());
+    }
+    // As the reference: the packets before one that does not decode are handled, then the session
+    // closes with `parse error`, and the POST is answered as any other.
+    let (packets, parse_error) = match socket.protocol() {
+        ProtocolVersion::V4 => decode_v4_prefix(body),
+        ProtocolVersion::V3 if binary => all_or_error(v3::decode_payload_binary(body, max)),
+        ProtocolVersion::V3 => all_or_error(v3::decode_payload_string(body, max)),
     };
-    let packets = match decoded {
-        Ok(packets) => packets,
-        Err(_) => {
-            socket.close_with(CloseReason::ParseError, None);
-            return request::error_response(ErrorCode::BadRequest, ErrorCode::BadRequest.message());
-        }
-    };
+    let mut closed = false;
     for packet in packets {
         if packet.ty == PacketType::Close {
+            socket.lock().closed_by_client = true;
             socket.close_with(CloseReason::TransportClose, None);
+            closed = true;
             break;
         }
         socket.on_packet(packet);
+    }
+    if parse_error && !closed {
+        socket.close_with(CloseReason::ParseError, None);
     }
     let mut res = Response::new(Full::new(Bytes::from_static(b"ok")));
     let headers = res.headers_mut();
@@ -196,4 +212,25 @@ where
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("2"));
     socket.0.shared.transport_headers(socket, info, headers, false);
     res
+}
+
+/// The packets of a v4 payload up to the first one that does not decode, and whether one did not.
+fn decode_v4_prefix(body: Bytes) -> (Vec<Packet>, bool) {
+    let Ok(text) = Str::from_utf8(body) else { return (Vec::new(), true) };
+    let mut packets = Vec::new();
+    for part in text.split(v4::SEPARATOR) {
+        match text.slice_ref(part).map(v4::decode_packet_str) {
+            Some(Ok(packet)) => packets.push(packet),
+            _ => return (packets, true),
+        }
+    }
+    (packets, false)
+}
+
+/// A whole decoded payload, or no packets and the error flag.
+fn all_or_error(decoded: Result<Vec<Packet>, engineio_parser::Error>) -> (Vec<Packet>, bool) {
+    match decoded {
+        Ok(packets) => (packets, false),
+        Err(_) => (Vec::new(), true),
+    }
 }

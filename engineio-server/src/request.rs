@@ -112,6 +112,46 @@ pub(crate) fn error_response(code: ErrorCode, message: &str) -> Response<EngineB
     res
 }
 
+/// Marks a response that must not get the CORS headers (see [`upgrade_error_response`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NoCors;
+
+/// The answer to a refused websocket upgrade request, as the reference writes it on the raw socket:
+/// `400 Bad Request`, `text/html`, the bare message, no CORS headers, and the connection closed.
+pub(crate) fn upgrade_error_response(message: &str) -> Response<EngineBody> {
+    let mut res = Response::new(Full::new(Bytes::from(message.to_owned())));
+    *res.status_mut() = StatusCode::BAD_REQUEST;
+    let headers = res.headers_mut();
+    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+    res.extensions_mut().insert(NoCors);
+    res
+}
+
+/// Marks a request the reference drops without an answer (a polling POST still being read when its
+/// session closes). The standalone server closes the connection without a response; through
+/// [`crate::EngineIo::handle`] it is an empty `400` with `Connection: close`.
+#[derive(Debug, Clone, Copy)]
+pub struct DropConnection;
+
+/// The response of a request to drop (see [`DropConnection`]).
+pub(crate) fn drop_connection_response() -> Response<EngineBody> {
+    let mut res = empty_response(StatusCode::BAD_REQUEST);
+    res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    res.extensions_mut().insert(DropConnection);
+    res
+}
+
+/// Adds `token` to the `Vary` header (one header, comma-separated, as the `vary` package writes it).
+pub(crate) fn add_vary(headers: &mut HeaderMap, token: &str) {
+    let current = headers.get(header::VARY).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if current.split(',').any(|t| t.trim().eq_ignore_ascii_case(token) || t.trim() == "*") {
+        return;
+    }
+    let value = if current.trim().is_empty() { token.to_owned() } else { format!("{current}, {token}") };
+    set_header(headers, header::VARY, &value);
+}
+
 /// A response with a status and no body.
 pub(crate) fn empty_response(status: StatusCode) -> Response<EngineBody> {
     let mut res = Response::new(Full::new(Bytes::new()));
@@ -130,6 +170,7 @@ impl CorsConfig {
     fn allow_origin(&self, origin: Option<&str>) -> Option<String> {
         match &self.origin {
             CorsOrigin::Any => Some("*".into()),
+            CorsOrigin::Fixed(o) => Some(o.clone()),
             CorsOrigin::Mirror => origin.map(str::to_owned),
             CorsOrigin::List(list) => origin.filter(|o| list.iter().any(|l| l == o)).map(str::to_owned),
             CorsOrigin::Predicate(p) => origin.filter(|o| p(o)).map(str::to_owned),
@@ -143,7 +184,7 @@ impl CorsConfig {
             headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
         }
         if !matches!(self.origin, CorsOrigin::Any) {
-            headers.append(header::VARY, HeaderValue::from_static("Origin"));
+            add_vary(headers, "Origin");
         }
         if self.credentials {
             headers.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
@@ -170,9 +211,10 @@ impl CorsConfig {
                 }
             }
             None => {
+                // As the `cors` package: the answer varies on the requested headers even when there are none.
+                add_vary(headers, "Access-Control-Request-Headers");
                 if let Some(v) = request_headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
                     headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, v.clone());
-                    headers.append(header::VARY, HeaderValue::from_static("Access-Control-Request-Headers"));
                 }
             }
         }

@@ -2,7 +2,7 @@
 //! standalone server.
 
 use crate::engine::EngineIo;
-use crate::request::{EngineBody, RemoteAddr};
+use crate::request::{DropConnection, EngineBody, RemoteAddr};
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body::Body;
@@ -139,6 +139,11 @@ impl EngineIo {
         let task = tokio::spawn(async move {
             loop {
                 let shutdown = engine.shared.shutdown.notified();
+                tokio::pin!(shutdown);
+                shutdown.as_mut().enable();
+                if engine.shared.stopped.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
                 let (stream, peer) = tokio::select! {
                     accepted = listener.accept() => match accepted {
                         Ok(conn) => conn,
@@ -158,7 +163,12 @@ impl EngineIo {
                         let engine = engine.clone();
                         async move {
                             if engine.handles_path(req.uri().path()) {
-                                Ok::<_, Infallible>(engine.handle(req).await)
+                                let res = engine.handle(req).await;
+                                // A request the reference drops: hyper closes the connection unanswered.
+                                if res.extensions().get::<DropConnection>().is_some() {
+                                    return Err(std::io::Error::other("request dropped"));
+                                }
+                                Ok(res)
                             } else {
                                 Ok(crate::request::empty_response(StatusCode::NOT_FOUND))
                             }

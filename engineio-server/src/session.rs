@@ -61,7 +61,12 @@ pub enum SendError {
 pub(crate) struct Outgoing {
     pub(crate) packet: Packet,
     pub(crate) compress: bool,
+    /// Sent as volatile: while it waits, further volatile packets are dropped.
+    pub(crate) volatile: bool,
 }
+
+/// A volatile packet is dropped when this many packets already wait to be written.
+const VOLATILE_QUEUE_LIMIT: usize = 16;
 
 pub(crate) struct State {
     pub(crate) ready: ReadyState,
@@ -85,6 +90,11 @@ pub(crate) struct State {
     refreshed: bool,
     /// A closing polling session closes by this time even without a GET.
     closing_deadline: Option<Instant>,
+    /// The reason reported once a closing session has delivered its last packets.
+    closing_reason: CloseReason,
+    /// The client closed the session with a close packet: a pending GET is released with a noop rather
+    /// than a close packet, as the reference does.
+    pub(crate) closed_by_client: bool,
 }
 
 pub(crate) struct SessionInner {
@@ -99,6 +109,8 @@ pub(crate) struct SessionInner {
     pub(crate) driver_wake: Notify,
     /// Wakes the pending polling GET.
     pub(crate) poll_wake: Notify,
+    /// Wakes every waiter once the session has closed (a POST still being read is then dropped).
+    pub(crate) closed_wake: Notify,
 }
 
 /// One Engine.IO session (the reference's `Socket`). Cheap to clone; all clones are the same session.
@@ -158,10 +170,13 @@ impl Socket {
                 ping_deadline,
                 refreshed: false,
                 closing_deadline: None,
+                closing_reason: CloseReason::ForcedClose,
+                closed_by_client: false,
             }),
             shared,
             driver_wake: Notify::new(),
             poll_wake: Notify::new(),
+            closed_wake: Notify::new(),
         }))
     }
 
@@ -237,27 +252,43 @@ impl Socket {
         if st.ready != ReadyState::Open {
             return Err(SendError::Closed);
         }
-        self.push(&mut st, Outgoing { packet, compress: options.compress });
+        self.push(&mut st, Outgoing { packet, compress: options.compress, volatile: options.volatile });
         Ok(())
     }
 
     /// Closes the session: queued packets are delivered first, then the transport is closed, with the
     /// reason `forced close`.
+    ///
+    /// On polling, as the reference does, the queued packets and the close packet travel in two
+    /// responses: a client handles the packets before it hears of the close. A client that sends no
+    /// further GET is dropped after `close_timeout`.
     pub fn close(&self) {
+        self.close_gracefully(CloseReason::ForcedClose, self.0.shared.config.close_timeout);
+    }
+
+    /// Starts a graceful close that ends with `reason`; a polling client has `wait` to fetch the
+    /// last packets and the close packet.
+    pub(crate) fn close_gracefully(&self, reason: CloseReason, wait: std::time::Duration) {
         let mut st = self.lock();
         if st.ready != ReadyState::Open {
             return;
         }
         st.ready = ReadyState::Closing;
-        match st.transport {
-            TransportKind::WebSocket => {}
-            TransportKind::Polling if st.poll_pending => self.0.poll_wake.notify_one(),
-            TransportKind::Polling => {
-                st.closing_deadline = Some(Instant::now() + self.0.shared.config.close_timeout);
+        st.closing_reason = reason;
+        if st.transport == TransportKind::Polling {
+            st.closing_deadline = Some(Instant::now() + wait);
+            if st.poll_pending {
+                self.0.poll_wake.notify_one();
             }
         }
         drop(st);
         self.0.driver_wake.notify_one();
+    }
+
+    /// Finishes a graceful close with the reason it was started with.
+    pub(crate) fn finish_close(&self) {
+        let reason = self.lock().closing_reason;
+        self.close_with(reason, None);
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
@@ -265,9 +296,13 @@ impl Socket {
         self.0.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Whether a volatile packet would be written at once.
+    /// Whether a volatile packet is taken: not when another volatile packet still waits to be written
+    /// (one per write at most, so they never pile up), nor when [`VOLATILE_QUEUE_LIMIT`] packets wait
+    /// (the client is not keeping up). On polling this does not ask for a GET to be pending at that
+    /// instant: the client's next GET is on its way, and on a multi-threaded server it may be read
+    /// after a POST that it preceded.
     fn writable(st: &State) -> bool {
-        st.queue.is_empty() && (st.transport == TransportKind::WebSocket || st.poll_pending)
+        st.queue.len() < VOLATILE_QUEUE_LIMIT && !st.queue.iter().any(|o| o.volatile)
     }
 
     /// Queues a packet and wakes whoever writes it.
@@ -289,12 +324,16 @@ impl Socket {
                 return;
             }
             st.ready = ReadyState::Closed;
-            st.queue.clear();
             if st.transport == TransportKind::Polling && st.poll_pending {
+                // The reference writes packets to a waiting GET at once: they are its answer, not the
+                // close packet.
                 self.0.poll_wake.notify_one();
+            } else {
+                st.queue.clear();
             }
         }
         self.0.driver_wake.notify_one();
+        self.0.closed_wake.notify_waiters();
         self.0.shared.remove(self);
         tracing::debug!(sid = %self.id(), %reason, ?description, "engine session closed");
         self.0.shared.handler.on_close(self, reason, description);
@@ -339,23 +378,23 @@ impl Socket {
                 self.close_with(CloseReason::TransportError, Some("invalid heartbeat direction"));
             }
             PacketType::Message => handler.on_message(self, packet.data),
-            PacketType::Close => self.close_with(CloseReason::TransportClose, None),
-            PacketType::Open | PacketType::Upgrade | PacketType::Noop => {}
+            // A close packet ends a polling session (the POST handler sees to it); on a websocket the
+            // reference ignores it: the client closes the websocket itself.
+            PacketType::Close | PacketType::Open | PacketType::Upgrade | PacketType::Noop => {}
         }
     }
 
     /// What a polling GET takes: `None` when it must wait. The second value asks the GET to finish the
     /// forced close once it has answered.
     pub(crate) fn take_poll_batch(&self, st: &mut State) -> Option<(Vec<Outgoing>, bool)> {
-        let close = Outgoing { packet: Packet::close(), compress: false };
-        let noop = Outgoing { packet: Packet::noop(), compress: false };
+        let close = Outgoing { packet: Packet::close(), compress: false, volatile: false };
+        let noop = Outgoing { packet: Packet::noop(), compress: false, volatile: false };
         match st.ready {
+            ReadyState::Closed if !st.queue.is_empty() => Some((st.queue.drain(..).collect(), false)),
+            ReadyState::Closed if st.closed_by_client => Some((vec![noop], false)),
             ReadyState::Closed => Some((vec![close], false)),
-            ReadyState::Closing => {
-                let mut batch: Vec<Outgoing> = st.queue.drain(..).collect();
-                batch.push(close);
-                Some((batch, true))
-            }
+            ReadyState::Closing if !st.queue.is_empty() => Some((st.queue.drain(..).collect(), false)),
+            ReadyState::Closing => Some((vec![close], true)),
             ReadyState::Open if st.transport == TransportKind::WebSocket => Some((vec![noop], false)),
             ReadyState::Open if !st.queue.is_empty() => Some((st.queue.drain(..).collect(), false)),
             ReadyState::Open if st.probe_done => Some((vec![noop], false)),
@@ -387,7 +426,7 @@ impl Socket {
                     st.next_ping = None;
                     st.ping_deadline = Some(now + shared.config.ping_timeout);
                     st.refreshed = false;
-                    self.push(&mut st, Outgoing { packet: Packet::ping(), compress: false });
+                    self.push(&mut st, Outgoing { packet: Packet::ping(), compress: false, volatile: false });
                 }
                 if st.closing_deadline.is_some_and(|d| d <= now) {
                     finish_forced_close = true;
@@ -413,7 +452,7 @@ impl Socket {
                 }
             }
             if finish_forced_close {
-                self.close_with(CloseReason::ForcedClose, None);
+                self.finish_close();
                 break;
             }
             let sleep = async {

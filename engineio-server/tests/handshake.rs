@@ -284,3 +284,99 @@ async fn other_paths_are_not_the_engine() {
     assert_eq!(server.get("/socket.io/?EIO=4&transport=polling").await.status, 200);
     assert_eq!(server.get("/engine.io/?EIO=4&transport=polling").await.status, 404);
 }
+
+/// A websocket upgrade request's answer: status, headers and body, when the server does not switch.
+async fn refused_upgrade(server: &common::TestServer, query: &str) -> (u16, Vec<(String, String)>, String) {
+    use tokio_tungstenite::tungstenite::Error;
+    let url = format!("ws://{}/engine.io/?{query}", server.addr);
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url).unwrap();
+    request.headers_mut().insert("origin", "https://a.example".parse().unwrap());
+    match tokio_tungstenite::connect_async(request).await {
+        Err(Error::Http(res)) => {
+            let headers = res
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+                .collect();
+            let body = String::from_utf8_lossy(res.body().as_deref().unwrap_or_default()).into_owned();
+            (res.status().as_u16(), headers, body)
+        }
+        Err(e) => panic!("expected an HTTP refusal, got {e}"),
+        Ok(_) => panic!("expected an HTTP refusal, the websocket opened"),
+    }
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+}
+
+#[tokio::test]
+async fn refused_upgrade_requests_get_a_bare_400_as_the_reference_writes_it() {
+    let config = EngineConfig {
+        cors: Some(CorsConfig::default()),
+        allow_request: Some(Arc::new(|req: engineio_server::RequestInfo| {
+            let refused = req.query("deny").is_some();
+            Box::pin(async move {
+                if refused {
+                    Err("Forbidden".to_string())
+                } else {
+                    Ok(())
+                }
+            })
+        })),
+        ..EngineConfig::default()
+    };
+    let mut server = start(config).await;
+    for (query, message) in [
+        ("EIO=4&transport=websocket&sid=nope", "Session ID unknown"),
+        ("EIO=4&transport=nope", "Transport unknown"),
+        ("EIO=4&transport=websocket&deny=1", "Forbidden"),
+        ("EIO=3&transport=websocket", "Unsupported protocol version"),
+    ] {
+        let (status, headers, body) = refused_upgrade(&server, query).await;
+        // 400 whatever the code (403 included), the bare message, no CORS headers, and no keep-alive.
+        assert_eq!((status, body.as_str()), (400, message), "{query}");
+        assert_eq!(header(&headers, "content-type"), Some("text/html"), "{query}");
+        assert_eq!(header(&headers, "connection"), Some("close"), "{query}");
+        assert_eq!(header(&headers, "access-control-allow-origin"), None, "{query}");
+    }
+    // The connection_error event still has the code.
+    let code = server
+        .wait_for(|e| match e {
+            Event::ConnectionError(c, m, _) if m == "Forbidden" => Some(*c),
+            _ => None,
+        })
+        .await;
+    assert_eq!(code, 4);
+    // Without the websocket transport, an upgrade request is a plain request: the JSON error.
+    let server =
+        start(EngineConfig { transports: vec![TransportKind::Polling], ..EngineConfig::default() }).await;
+    let (status, _, body) = refused_upgrade(&server, "EIO=4&transport=websocket").await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap(),
+        serde_json::json!({"code": 0, "message": "Transport unknown"})
+    );
+}
+
+#[tokio::test]
+async fn cors_fixed_origin_and_vary() {
+    let cors = CorsConfig { origin: CorsOrigin::Fixed("https://a.example".into()), ..CorsConfig::default() };
+    let server = start(EngineConfig { cors: Some(cors), ..EngineConfig::default() }).await;
+    // The same origin whoever asks (the browser enforces it), varying on Origin.
+    for origin in ["https://a.example", "https://b.example"] {
+        let res =
+            server.request("GET", "/engine.io/?EIO=4&transport=polling", &[("Origin", origin)], b"").await;
+        assert_eq!(res.header("access-control-allow-origin"), Some("https://a.example"));
+        assert_eq!(res.header("vary"), Some("Origin"));
+    }
+    // A preflight varies on the requested headers even when there are none, in one Vary header.
+    let res = server
+        .request("OPTIONS", "/engine.io/?EIO=4&transport=polling", &[("Origin", "https://b.example")], b"")
+        .await;
+    assert_eq!(res.status, 204);
+    assert_eq!(res.header("access-control-allow-origin"), Some("https://a.example"));
+    assert_eq!(res.header("vary"), Some("Origin, Access-Control-Request-Headers"));
+    assert_eq!(res.header("access-control-allow-headers"), None);
+}

@@ -157,3 +157,27 @@ async fn websocket_writes_are_coalesced_into_one_flush() {
         assert_eq!(ws.next_text().await, text);
     }
 }
+
+#[tokio::test]
+async fn close_waits_for_a_polling_client_between_two_gets() {
+    let mut server = start(EngineConfig::default()).await;
+    let (sid, _) = server.handshake().await;
+    let poll = format!("/engine.io/?EIO=4&transport=polling&sid={sid}");
+    server.engine.socket(&sid).unwrap().send_text("queued").unwrap();
+    // No GET is waiting when the server shuts down: it keeps listening until the client has fetched
+    // the queued packet, then the close packet, on new connections.
+    let engine = server.engine.clone();
+    let closing = tokio::spawn(async move { engine.close().await });
+    assert_eq!(server.get(&poll).await.text(), "4queued");
+    assert_eq!(server.get(&poll).await.text(), "1");
+    closing.await.unwrap();
+    let reason = server
+        .wait_for(|e| match e {
+            Event::Close(s, r, _) if *s == sid => Some(*r),
+            _ => None,
+        })
+        .await;
+    assert_eq!(reason, CloseReason::ServerShuttingDown);
+    server._handle.stopped().await;
+    assert!(tokio::net::TcpStream::connect(server.addr).await.is_err());
+}

@@ -30,6 +30,11 @@ async fn websocket_only_session_opens_and_echoes_text_and_binary() {
         })
         .await;
     assert_eq!(got, PacketData::Binary(Bytes::from_static(&[0, 1, 255])));
+    // As the reference, a close packet on a websocket is ignored: the session goes on.
+    ws.send_text("1").await;
+    ws.send_text("4still here").await;
+    assert_eq!(ws.next_text().await, "4still here");
+    assert_eq!(server.engine.clients_count(), 1);
     // Closing the websocket closes the session.
     ws.0.close(None).await.unwrap();
     assert_eq!(server.wait_close(&h.sid).await.0, CloseReason::TransportClose);
