@@ -4,25 +4,32 @@
 // The binaries come from the environment (set by `cargo xtask conformance`):
 //   ENGINE_BIN    the engine-only reference app (engineio-server example `reference-engine`)
 //   SOCKETIO_BIN  the Socket.IO reference app (socketio example `reference`)
+// The kind "node" is the same Socket.IO app on the official Node server (apps/reference.mjs).
 import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import { after } from "node:test";
 
 const running = new Set();
 
-function binary(kind) {
+function command(kind) {
+  if (kind === "node") {
+    return [process.execPath, [fileURLToPath(new URL("../apps/reference.mjs", import.meta.url))]];
+  }
   const name = kind === "engine" ? "ENGINE_BIN" : "SOCKETIO_BIN";
   const path = process.env[name];
   if (!path) throw new Error(`${name} is not set: run the tests through \`cargo xtask conformance\``);
-  return path;
+  return [path, []];
 }
 
 /**
- * Starts a reference app (`kind` is "engine" or "socketio") with `flags` on a free port (or `port`), and
- * resolves once it prints `listening on PORT`. The server is stopped when the test file ends.
+ * Starts a reference app (`kind` is "engine", "socketio", or "node" for the Node twin of "socketio")
+ * with `flags` on a free port (or `port`), and resolves once it prints `listening on PORT`. The server
+ * is stopped when the test file ends.
  */
 export async function startServer(kind, flags = [], { port = 0 } = {}) {
-  const child = spawn(binary(kind), ["--port", String(port), ...flags], {
+  const [program, prefix] = command(kind);
+  const child = spawn(program, [...prefix, "--port", String(port), ...flags], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const server = {
@@ -149,4 +156,32 @@ export async function http(server, path, init = {}) {
     json = undefined;
   }
   return { status: res.status, headers: res.headers, text, json };
+}
+
+/**
+ * The Socket.IO server the tests drive: the Rust reference app ("socketio", the default) or, with
+ * `TARGET_SERVER=node`, its twin on the official Node server, which shows that a test asserts the
+ * reference behaviour and not our own assumptions.
+ */
+export const TARGET = process.env.TARGET_SERVER === "node" ? "node" : "socketio";
+
+/**
+ * Calls `check` every 25 ms until it neither throws nor returns `false`, at most `ms` long; for state
+ * that another connection changes (e.g. a socket that left is no longer fetched), where no event tells
+ * us when. Fails with the last error, or with `message` when the check kept returning `false`.
+ */
+export async function eventually(check, ms = 3000, message = "condition") {
+  const end = Date.now() + ms;
+  for (;;) {
+    let failure;
+    try {
+      const result = await check();
+      if (result !== false) return result;
+      failure = new Error(`${message} did not hold within ${ms} ms`);
+    } catch (err) {
+      failure = err;
+    }
+    if (Date.now() > end) throw failure;
+    await sleep(25);
+  }
 }

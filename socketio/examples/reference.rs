@@ -49,7 +49,7 @@ fn parse_args() -> Result<Options, String> {
             }
             "--cors-origin" => {
                 let origin = value()?;
-                let origin = if origin == "*" { CorsOrigin::Any } else { CorsOrigin::List(vec![origin]) };
+                let origin = if origin == "*" { CorsOrigin::Any } else { CorsOrigin::Fixed(origin) };
                 config.engine.cors = Some(CorsConfig { origin, ..CorsConfig::default() });
             }
             "--allow-eio3" => config.engine.allow_eio3 = true,

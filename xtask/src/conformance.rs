@@ -6,6 +6,10 @@
 //! 3. Runs the Node test files (`node --test`) with the binaries' paths in `ENGINE_BIN` and
 //!    `SOCKETIO_BIN`; each test file starts the servers it needs on free ports and stops them.
 //! 4. Prints a table scenario × result per file and exits non-zero on any failure.
+//!
+//! `--against-node` runs the Socket.IO files against the Node twin of the reference app
+//! (`conformance/apps/reference.mjs` on the official `socket.io` server) instead: a test that fails
+//! there asserts our assumptions rather than the reference behaviour.
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -17,8 +21,17 @@ use std::process::Command;
 const BINARIES: &[(&str, &str, &str)] =
     &[("ENGINE_BIN", "engineio-server", "reference-engine"), ("SOCKETIO_BIN", "socketio", "reference")];
 
-/// Runs the conformance suite; `filters` keep only the test files whose name contains one of them.
-pub fn run(root: &Path, filters: &[String]) -> Result<(), String> {
+/// Runs the conformance suite; `args` are filters (keep only the test files whose name contains one of
+/// them) and `--against-node`.
+pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
+    let against_node = args.iter().any(|a| a == "--against-node");
+    let mut filters: Vec<String> = args.iter().filter(|a| !a.starts_with("--")).cloned().collect();
+    if let Some(unknown) = args.iter().find(|a| a.starts_with("--") && *a != "--against-node") {
+        return Err(format!("unknown option {unknown}"));
+    }
+    if against_node && filters.is_empty() {
+        filters.push("socketio-".into());
+    }
     let source = root.join("conformance");
     let target_dir =
         std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
@@ -55,6 +68,9 @@ pub fn run(root: &Path, filters: &[String]) -> Result<(), String> {
     for (var, _, example) in BINARIES {
         node.env(var, target_dir.join("release").join("examples").join(example));
     }
+    if against_node {
+        node.env("TARGET_SERVER", "node");
+    }
     eprintln!("xtask: node --test {}", files.join(" "));
     let status = node.status().map_err(|e| format!("could not run node: {e}"))?;
 
@@ -72,7 +88,7 @@ pub fn run(root: &Path, filters: &[String]) -> Result<(), String> {
 
 /// Copies the suite to `work` and runs `npm ci` there unless the installed lock file is the same.
 fn prepare(source: &Path, work: &Path) -> Result<(), String> {
-    for dir in ["lib", "tests"] {
+    for dir in ["apps", "lib", "tests"] {
         let _ = fs::remove_dir_all(work.join(dir));
         copy_dir(&source.join(dir), &work.join(dir))?;
     }

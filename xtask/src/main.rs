@@ -19,7 +19,7 @@ fn main() -> ExitCode {
         Some("bench") => cargo(&["bench", "-p", "engineio-parser", "-p", "socketio-parser"]),
         Some("conformance") => conformance::run(&workspace_root(), &args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <ci | bench | conformance [FILTER...]>");
+            eprintln!("usage: cargo xtask <ci | bench | conformance [--against-node] [FILTER...]>");
             eprintln!(
                 "  ci      format check, clippy (-D warnings), `cargo {}`, then conformance",
                 TEST_COMMAND.join(" ")

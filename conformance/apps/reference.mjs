@@ -1,0 +1,153 @@
+// The reference app of shared/reference-app.md on the official Node `socket.io` server: the twin of
+// socketio/examples/reference.rs. Conformance runs drive it to check that the tests encode the reference
+// server's behaviour, and later runs put it in mixed clusters and benchmarks.
+//
+//   node apps/reference.mjs --port 3000 [--parser msgpack] [--recovery-ms 5000] ...
+import { createServer } from "node:http";
+import { Server } from "socket.io";
+
+function parseArgs(argv) {
+  const o = {
+    port: Number(process.env.PORT ?? 3000),
+    path: "/socket.io/",
+    pingInterval: 25000,
+    pingTimeout: 20000,
+    connectTimeout: 45000,
+    maxHttpBufferSize: 1e6,
+    transports: ["polling", "websocket"],
+    corsOrigin: "*",
+    allowEIO3: false,
+    parser: "json",
+    adapter: "memory",
+    recoveryMs: 0,
+    nodeName: `node-${process.pid}`,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case "--port": o.port = Number(value()); break;
+      case "--path": o.path = value(); break;
+      case "--ping-interval": o.pingInterval = Number(value()); break;
+      case "--ping-timeout": o.pingTimeout = Number(value()); break;
+      case "--connect-timeout": o.connectTimeout = Number(value()); break;
+      case "--max-payload": o.maxHttpBufferSize = Number(value()); break;
+      case "--transports": o.transports = value().split(","); break;
+      case "--cors-origin": o.corsOrigin = value(); break;
+      case "--allow-eio3": o.allowEIO3 = true; break;
+      case "--parser": o.parser = value(); break;
+      case "--adapter": o.adapter = value(); break;
+      case "--recovery-ms": o.recoveryMs = Number(value()); break;
+      case "--node-name": o.nodeName = value(); break;
+      default: throw new Error(`unknown flag ${flag}`);
+    }
+  }
+  return o;
+}
+
+const sorted = (list) => [...list].sort();
+
+function setup(nsp, o) {
+  nsp.use((socket, next) => {
+    const reject = socket.handshake.auth?.reject;
+    if (typeof reject === "string") {
+      const err = new Error(reject);
+      err.data = { code: "rejected" };
+      return next(err);
+    }
+    next();
+  });
+  nsp.on("connection", (socket) => {
+    socket.emit("auth", socket.handshake.auth ?? {});
+    socket.on("message", (...args) => socket.emit("message-back", ...args));
+    for (const event of ["message-with-ack", "echo"]) {
+      socket.on(event, (...args) => {
+        const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;
+        ack?.(...args);
+      });
+    }
+    socket.on("broadcast", (...args) => socket.nsp.emit("bcast", ...args));
+    socket.on("join", (room, ack) => {
+      socket.join(room);
+      if (typeof ack === "function") ack("ok");
+    });
+    socket.on("leave", (room, ack) => {
+      socket.leave(room);
+      if (typeof ack === "function") ack("ok");
+    });
+    socket.on("to-room", (room, ...args) => socket.nsp.to(room).emit("room-msg", ...args));
+    socket.on("to-room-except-me", (room, ...args) => socket.to(room).emit("room-msg", ...args));
+    socket.on("fetch-sockets", async (ack) => {
+      const sockets = await socket.nsp.fetchSockets();
+      ack(sorted(sockets.map((s) => s.id)));
+    });
+    socket.on("sockets-join", (room, target, ack) => {
+      socket.nsp.in(target).socketsJoin(room);
+      if (typeof ack === "function") ack("ok");
+    });
+    socket.on("disconnect-room", (room) => socket.nsp.in(room).disconnectSockets(true));
+    socket.on("server-side-emit", (...args) => socket.nsp.serverSideEmit("relay", ...args));
+    socket.on("ask-all", async (ack) => {
+      let answers;
+      try {
+        answers = await socket.nsp.timeout(1000).emitWithAck("ask");
+      } catch (err) {
+        answers = err.responses ?? [];
+      }
+      ack([...answers].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)));
+    });
+    socket.on("whoami", (ack) =>
+      ack({
+        id: socket.id,
+        node: o.nodeName,
+        rooms: sorted(socket.rooms),
+        recovered: socket.recovered,
+        transport: socket.conn.transport.name,
+      }),
+    );
+    socket.on("set-data", (value, ack) => {
+      socket.data = value;
+      if (typeof ack === "function") ack("ok");
+    });
+    socket.on("volatile", (...args) => socket.volatile.emit("volatile-back", ...args));
+    socket.on("disconnect-me", (close) => socket.disconnect(close === true));
+  });
+  nsp.on("relay", (...args) => nsp.local.emit("relayed", ...args));
+}
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  const options = {
+    path: o.path,
+    pingInterval: o.pingInterval,
+    pingTimeout: o.pingTimeout,
+    connectTimeout: o.connectTimeout,
+    maxHttpBufferSize: o.maxHttpBufferSize,
+    transports: o.transports,
+    cors: { origin: o.corsOrigin },
+    allowEIO3: o.allowEIO3,
+  };
+  if (o.parser === "msgpack") options.parser = (await import("socket.io-msgpack-parser")).default;
+  if (o.recoveryMs > 0) {
+    options.connectionStateRecovery = { maxDisconnectionDuration: o.recoveryMs, skipMiddlewares: true };
+  }
+  if (o.adapter !== "memory") throw new Error(`adapter ${o.adapter} is not wired in the Node app yet`);
+  const http = createServer();
+  const io = new Server(http, options);
+  setup(io.of("/"), o);
+  setup(io.of("/custom"), o);
+  setup(io.of(/^\/dyn-[a-z0-9]+$/), o);
+  http.listen(o.port, "127.0.0.1", () => console.log(`listening on ${http.address().port}`));
+  const stop = () => io.close(() => process.exit(0));
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+main().catch((err) => {
+  console.error(`reference (node): ${err.message}`);
+  process.exit(2);
+});
