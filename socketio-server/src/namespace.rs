@@ -225,7 +225,7 @@ impl LocalNamespace for NsInner {
         acks: mpsc::UnboundedSender<AckEvent>,
     ) -> bool {
         let Some(socket) = self.socket(sid) else { return false };
-        socket.0.acks.lock().unwrap_or_else(|e| e.into_inner()).insert(ack_id, AckTarget::Broadcast(acks));
+        crate::socket::expect_ack(&socket.0.acks, ack_id, AckTarget::Broadcast(acks));
         socket.0.client.write(frames, flags)
     }
 

@@ -143,6 +143,27 @@ pub(crate) enum AckTarget {
     Broadcast(mpsc::UnboundedSender<AckEvent>),
 }
 
+impl AckTarget {
+    /// Whether nobody waits for the answer any more (the emit timed out or was dropped).
+    fn abandoned(&self) -> bool {
+        match self {
+            AckTarget::One(tx) => tx.is_closed(),
+            AckTarget::Broadcast(tx) => tx.is_closed(),
+        }
+    }
+}
+
+/// Registers an ack expected from the client. Entries whose emitter stopped waiting (a broadcast that
+/// timed out leaves one in every recipient) are pruned whenever the map doubles, so a client that
+/// never answers costs bounded memory at amortized constant cost.
+pub(crate) fn expect_ack(acks: &Mutex<HashMap<u64, AckTarget>>, id: u64, target: AckTarget) {
+    let mut acks = acks.lock().unwrap_or_else(|e| e.into_inner());
+    if acks.len() >= 8 && acks.len().is_power_of_two() {
+        acks.retain(|_, t| !t.abandoned());
+    }
+    acks.insert(id, target);
+}
+
 pub(crate) struct SocketInner {
     pub(crate) id: Str,
     /// The private session id of connection state recovery.
@@ -289,6 +310,12 @@ impl Socket {
     /// The transport in use (`polling` or `websocket`).
     pub fn transport(&self) -> engineio_server::TransportKind {
         self.0.client.conn.transport()
+    }
+
+    /// How many acks the server waits for from this socket's client (its own `emit_with_ack`s and
+    /// broadcasts with acks); abandoned ones are pruned as new ones come. For monitoring and tests.
+    pub fn pending_acks(&self) -> usize {
+        self.0.acks.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     /// Whether the socket is connected.

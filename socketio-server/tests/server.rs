@@ -696,3 +696,17 @@ async fn the_engine_handler_sees_engine_events_and_sets_headers() {
     let (_client, _) = Client::connect(addr, "/", None).await;
     assert_eq!(io.sockets().sockets().len(), 1);
 }
+
+#[tokio::test]
+async fn broadcast_acks_a_client_never_sends_cost_bounded_memory() {
+    let (io, addr) = start(ServerConfig::default()).await;
+    // A client that never answers: every broadcast with an ack times out and leaves its entry behind.
+    let (_silent, _) = Client::connect(addr, "/", None).await;
+    let nsp = io.sockets();
+    for _ in 0..200 {
+        let answers = nsp.timeout(Duration::from_millis(1)).emit_with_ack("ask", ()).await;
+        assert!(matches!(answers, Err(AckError::Timeout(partial)) if partial.is_empty()));
+    }
+    let pending = nsp.sockets()[0].pending_acks();
+    assert!(pending <= 16, "{pending} abandoned acks kept");
+}
