@@ -1,7 +1,7 @@
 //! Builds a handshake and a few packets, encodes them in every wire format (v4 payload and frames, v3 string
 //! and binary payloads), prints what travels on the wire, then decodes it back.
 //!
-//! Run with `cargo run -p engineio-parser --example roundtrip`.
+//! Run with `cargo run -p engineio-parser --example engine-roundtrip`.
 
 use bytes::Bytes;
 use engineio_parser::{v3, v4, Error, Frame, Handshake, Packet};

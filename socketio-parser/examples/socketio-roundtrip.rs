@@ -1,6 +1,6 @@
 //! Encodes a few packets with both parsers, prints the wire frames, and decodes them back.
 //!
-//! Run: `cargo run -p socketio-parser --example roundtrip`
+//! Run: `cargo run -p socketio-parser --example socketio-roundtrip`
 
 use bytes::Bytes;
 use socketio_parser::{to_value, Frame, JsonParser, MsgpackParser, Packet, Parser, Value};
