@@ -118,12 +118,20 @@ pub enum AckEvent {
 }
 
 /// Errors of adapter operations.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AdapterError {
     /// The other nodes did not answer in time.
     #[error("operation has timed out")]
     Timeout,
+    /// Some nodes did not answer in time; the answers received so far.
+    #[error("timeout reached: only {} responses received out of {expected}", .responses.len())]
+    PartialTimeout {
+        /// How many answers were expected.
+        expected: usize,
+        /// The answers received.
+        responses: Vec<Value>,
+    },
     /// The adapter does not offer this operation (e.g. `serverSideEmit` on a single node).
     #[error("this adapter does not support the {0} functionality")]
     Unsupported(&'static str),
@@ -167,6 +175,12 @@ pub trait LocalNamespace: Send + Sync + 'static {
     /// With connection state recovery on, how long a disconnected session may be recovered.
     fn recovery_window(&self) -> Option<Duration> {
         None
+    }
+
+    /// Delivers a `serverSideEmit` from another node (`[event, ...args]`) to the namespace's listeners;
+    /// `ack`, when given, takes the first answer.
+    fn server_side_emit(&self, args: Vec<Value>, ack: Option<tokio::sync::oneshot::Sender<Value>>) {
+        let _ = (args, ack);
     }
 }
 
@@ -230,6 +244,22 @@ pub trait Adapter: Send + Sync + 'static {
         let _ = args;
         Err(AdapterError::Unsupported("serverSideEmit"))
     }
+
+    /// Sends an event to the other nodes' namespaces and collects one answer from each
+    /// (`serverSideEmitWithAck`); fails after the requests timeout, with the answers received so far.
+    async fn server_side_emit_with_ack(&self, args: Vec<Value>) -> Result<Vec<Value>, AdapterError> {
+        let _ = args;
+        Err(AdapterError::Unsupported("serverSideEmit"))
+    }
+
+    /// Every room of every node (`allRooms`).
+    async fn all_rooms(&self) -> Result<Vec<Room>, AdapterError> {
+        Ok(self.rooms())
+    }
+
+    /// Resolves once the adapter can reach the other nodes (subscriptions in place). At once for a single
+    /// node.
+    async fn ready(&self) {}
 
     /// Keeps the state of a socket that disconnected, for connection state recovery.
     fn persist_session(&self, session: SessionState) {

@@ -42,7 +42,7 @@ pub use args::{AckError, EmitError, IntoArgs};
 pub use config::{ParserKind, RecoveryConfig, ServerConfig};
 pub use engineio_server as engine;
 pub use handshake::Handshake;
-pub use namespace::{ConnectError, Namespace};
+pub use namespace::{ConnectError, Namespace, ServerAck};
 pub use operators::BroadcastOperator;
 pub use remote::RemoteSocket;
 pub use server::SocketIo;

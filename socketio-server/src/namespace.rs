@@ -36,6 +36,20 @@ impl ConnectError {
     }
 }
 
+/// The answer to a `serverSideEmit` from another node: call [`send`](ServerAck::send) once.
+#[derive(Debug)]
+pub struct ServerAck(tokio::sync::oneshot::Sender<Value>);
+
+impl ServerAck {
+    /// Answers with `value`.
+    pub fn send<T: serde::Serialize>(self, value: &T) -> Result<(), socketio_parser::ValueError> {
+        let _ = self.0.send(socketio_parser::to_value(value)?);
+        Ok(())
+    }
+}
+
+type ServerEventHandler = Arc<dyn Fn(Vec<Value>, Option<ServerAck>) -> BoxFuture + Send + Sync>;
+
 type Middleware = Arc<
     dyn Fn(Socket) -> std::pin::Pin<Box<dyn Future<Output = Result<(), ConnectError>> + Send>> + Send + Sync,
 >;
@@ -55,6 +69,7 @@ pub(crate) struct NsInner {
     children: RwLock<Vec<std::sync::Weak<NsInner>>>,
     /// Whether this is a dynamic (parent) namespace: it has no sockets of its own.
     pub(crate) is_parent: std::sync::atomic::AtomicBool,
+    server_events: RwLock<HashMap<String, Vec<ServerEventHandler>>>,
 }
 
 impl NsInner {
@@ -70,6 +85,7 @@ impl NsInner {
             parent: OnceLock::new(),
             children: RwLock::new(Vec::new()),
             is_parent: std::sync::atomic::AtomicBool::new(false),
+            server_events: RwLock::new(HashMap::new()),
         });
         let adapter = (server.config.adapter)(nsp.clone() as Arc<dyn LocalNamespace>);
         let _ = nsp.adapter.set(adapter);
@@ -239,6 +255,27 @@ impl LocalNamespace for NsInner {
         }
     }
 
+    fn server_side_emit(&self, mut args: Vec<Value>, ack: Option<tokio::sync::oneshot::Sender<Value>>) {
+        if args.is_empty() {
+            return;
+        }
+        let name = match args.remove(0) {
+            Value::String(s) => s,
+            other => other.to_string(),
+        };
+        let handlers = self
+            .server_events
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&name)
+            .cloned()
+            .unwrap_or_default();
+        let mut ack = ack.map(ServerAck);
+        for handler in handlers {
+            tokio::spawn(handler(args.clone(), ack.take()));
+        }
+    }
+
     fn recovery_window(&self) -> Option<std::time::Duration> {
         self.recovery().map(|r| r.max_disconnection_duration)
     }
@@ -376,12 +413,52 @@ impl Namespace {
         self.operator().disconnect_sockets(close).await
     }
 
+    /// Listens for `event` sent by other nodes with `serverSideEmit`; the handler gets the arguments and,
+    /// when the sender waits for answers, a [`ServerAck`].
+    pub fn on_server_event<F, Fut>(&self, event: &str, handler: F)
+    where
+        F: Fn(Vec<Value>, Option<ServerAck>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.0
+            .server_events
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(event.to_string())
+            .or_default()
+            .push(Arc::new(move |args, ack| Box::pin(handler(args, ack))));
+    }
+
+    /// Sends an event to the other nodes and collects one answer from each (`serverSideEmitWithAck`).
+    pub async fn server_side_emit_with_ack(
+        &self,
+        event: &str,
+        args: impl crate::IntoArgs,
+    ) -> Result<Vec<Value>, crate::AckError> {
+        if socketio_parser::RESERVED_EVENTS.contains(&event) {
+            return Err(crate::AckError::Args(socketio_parser::ValueError::new(format!(
+                "\"{event}\" is a reserved event name"
+            ))));
+        }
+        let mut all = vec![Value::from(event)];
+        all.extend(args.into_args()?);
+        Ok(self.0.adapter().server_side_emit_with_ack(all).await?)
+    }
+
+    /// Every room, on every node (`allRooms`).
+    pub async fn all_rooms(&self) -> Result<Vec<Room>, crate::AckError> {
+        Ok(self.0.adapter().all_rooms().await?)
+    }
+
     /// Sends an event to the other nodes of the cluster (`serverSideEmit`).
     pub async fn server_side_emit(
         &self,
         event: &str,
         args: impl crate::IntoArgs,
     ) -> Result<(), crate::EmitError> {
+        if socketio_parser::RESERVED_EVENTS.contains(&event) {
+            return Err(crate::EmitError::Reserved(event.to_string()));
+        }
         let mut all = vec![Value::from(event)];
         all.extend(args.into_args()?);
         Ok(self.0.adapter().server_side_emit(all).await?)

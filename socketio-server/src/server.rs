@@ -293,6 +293,83 @@ impl SocketIo {
         self.sockets().emit(event, args)
     }
 
+    /// Alias of [`SocketIo::to`].
+    pub fn within(&self, room: impl Into<socketio_adapter::Room>) -> crate::BroadcastOperator {
+        self.sockets().to(room)
+    }
+
+    /// Every socket of the main namespace but those in `room`.
+    pub fn except(&self, room: impl Into<socketio_adapter::Room>) -> crate::BroadcastOperator {
+        self.sockets().except(room)
+    }
+
+    /// The sockets of the main namespace on this node only.
+    pub fn local(&self) -> crate::BroadcastOperator {
+        self.sockets().local()
+    }
+
+    /// Every socket of the main namespace, volatile.
+    pub fn volatile(&self) -> crate::BroadcastOperator {
+        self.sockets().volatile()
+    }
+
+    /// Every socket of the main namespace, with an ack timeout.
+    pub fn timeout(&self, timeout: std::time::Duration) -> crate::BroadcastOperator {
+        self.sockets().timeout(timeout)
+    }
+
+    /// Every socket of the main namespace, with compression set.
+    pub fn compress(&self, compress: bool) -> crate::BroadcastOperator {
+        self.sockets().compress(compress)
+    }
+
+    /// `fetchSockets` on the main namespace.
+    pub async fn fetch_sockets(&self) -> Result<Vec<crate::RemoteSocket>, crate::AckError> {
+        self.sockets().fetch_sockets().await
+    }
+
+    /// `socketsJoin` on the main namespace.
+    pub async fn sockets_join(&self, rooms: impl crate::IntoRooms) -> Result<(), crate::AckError> {
+        self.sockets().sockets_join(rooms).await
+    }
+
+    /// `socketsLeave` on the main namespace.
+    pub async fn sockets_leave(&self, rooms: impl crate::IntoRooms) -> Result<(), crate::AckError> {
+        self.sockets().sockets_leave(rooms).await
+    }
+
+    /// `disconnectSockets` on the main namespace.
+    pub async fn disconnect_sockets(&self, close: bool) -> Result<(), crate::AckError> {
+        self.sockets().disconnect_sockets(close).await
+    }
+
+    /// `serverSideEmit` on the main namespace.
+    pub async fn server_side_emit(
+        &self,
+        event: &str,
+        args: impl crate::IntoArgs,
+    ) -> Result<(), crate::EmitError> {
+        self.sockets().server_side_emit(event, args).await
+    }
+
+    /// `serverSideEmitWithAck` on the main namespace.
+    pub async fn server_side_emit_with_ack(
+        &self,
+        event: &str,
+        args: impl crate::IntoArgs,
+    ) -> Result<Vec<Value>, crate::AckError> {
+        self.sockets().server_side_emit_with_ack(event, args).await
+    }
+
+    /// Listens for `serverSideEmit`s from other nodes on the main namespace.
+    pub fn on_server_event<F, Fut>(&self, event: &str, handler: F)
+    where
+        F: Fn(Vec<Value>, Option<crate::ServerAck>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.sockets().on_server_event(event, handler);
+    }
+
     /// Listens on `addr` (HTTP/1.1, the engine's path).
     pub async fn listen(&self, addr: SocketAddr) -> std::io::Result<ServerHandle> {
         self.engine().listen(addr).await

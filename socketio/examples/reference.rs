@@ -87,6 +87,14 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
 
 /// The behaviour every namespace of the app shares.
 fn setup(nsp: &Namespace, node: String) {
+    // `server-side-emit` on another node arrives here: relay to this node's sockets.
+    let local = nsp.clone();
+    nsp.on_server_event("relay", move |args, _ack| {
+        let nsp = local.clone();
+        async move {
+            let _ = nsp.local().emit("relayed", args);
+        }
+    });
     nsp.use_middleware(|socket: Socket| async move {
         match socket.handshake().auth.get("reject").and_then(Value::as_str) {
             Some(message) => {
@@ -167,7 +175,7 @@ fn setup(nsp: &Namespace, node: String) {
                 }
             });
             socket.on("server-side-emit", |s, args: Vec<Value>, _| async move {
-                // A single node has no other node to relay to.
+                // With the memory adapter there is no other node: the adapter says so and nothing is sent.
                 let _ = s.namespace().server_side_emit("relay", args).await;
             });
             socket.on("ask-all", |s, _: Vec<Value>, ack| async move {
