@@ -196,7 +196,7 @@ impl MemoryAdapter {
         let targets = self.lock().targets(opts);
         let count = targets
             .iter()
-            .filter(|sid| self.nsp.send_with_ack(sid, &frames, &opts.flags, id, acks.clone()))
+            .filter(|sid| self.nsp.send_with_ack(sid, &packet, &frames, &opts.flags, id, acks.clone()))
             .count();
         let _ = acks.send(AckEvent::ClientCount(count));
         count
@@ -207,7 +207,7 @@ impl MemoryAdapter {
         let frames = self.nsp.encode(packet);
         let targets = self.lock().targets(opts);
         for sid in &targets {
-            self.nsp.send(sid, &frames, &opts.flags);
+            self.nsp.send(sid, packet, &frames, &opts.flags);
         }
     }
 

@@ -65,7 +65,7 @@ impl LocalNamespace for RecordingNamespace {
         self.encodes.fetch_add(1, Ordering::SeqCst);
         JsonParser::default().encode(packet)
     }
-    fn send(&self, sid: &Sid, frames: &[Frame], _flags: &BroadcastFlags) -> bool {
+    fn send(&self, sid: &Sid, _packet: &Packet, frames: &[Frame], _flags: &BroadcastFlags) -> bool {
         self.sent.lock().unwrap_or_else(|e| e.into_inner()).push(sid.clone());
         *self.last_frames.lock().unwrap_or_else(|e| e.into_inner()) = frames.to_vec();
         true
@@ -73,12 +73,13 @@ impl LocalNamespace for RecordingNamespace {
     fn send_with_ack(
         &self,
         sid: &Sid,
+        packet: &Packet,
         frames: &[Frame],
         flags: &BroadcastFlags,
         _ack_id: u64,
         _acks: mpsc::UnboundedSender<AckEvent>,
     ) -> bool {
-        self.send(sid, frames, flags)
+        self.send(sid, packet, frames, flags)
     }
     fn next_ack_id(&self) -> u64 {
         self.ids.fetch_add(1, Ordering::SeqCst)

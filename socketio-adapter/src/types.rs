@@ -150,13 +150,15 @@ pub trait LocalNamespace: Send + Sync + 'static {
 
     /// Writes pre-encoded frames to local socket `sid`; false when there is no such socket or it dropped
     /// the packet (volatile).
-    fn send(&self, sid: &Sid, frames: &[Frame], flags: &BroadcastFlags) -> bool;
+    /// `packet` is what `frames` encode (for the socket's outgoing listeners).
+    fn send(&self, sid: &Sid, packet: &Packet, frames: &[Frame], flags: &BroadcastFlags) -> bool;
 
     /// Like [`send`](Self::send) for a packet carrying ack id `ack_id`: the socket forwards its client's
     /// answer to `acks` as an [`AckEvent::Response`].
     fn send_with_ack(
         &self,
         sid: &Sid,
+        packet: &Packet,
         frames: &[Frame],
         flags: &BroadcastFlags,
         ack_id: u64,

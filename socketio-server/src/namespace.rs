@@ -225,9 +225,12 @@ impl LocalNamespace for NsInner {
         }
     }
 
-    fn send(&self, sid: &Sid, frames: &[Frame], flags: &BroadcastFlags) -> bool {
+    fn send(&self, sid: &Sid, packet: &Packet, frames: &[Frame], flags: &BroadcastFlags) -> bool {
         match self.socket(sid) {
-            Some(socket) => socket.0.client.write(frames, flags),
+            Some(socket) => {
+                socket.notify_outgoing(packet);
+                socket.0.client.write(frames, flags)
+            }
             None => false,
         }
     }
@@ -235,12 +238,14 @@ impl LocalNamespace for NsInner {
     fn send_with_ack(
         &self,
         sid: &Sid,
+        packet: &Packet,
         frames: &[Frame],
         flags: &BroadcastFlags,
         ack_id: u64,
         acks: mpsc::UnboundedSender<AckEvent>,
     ) -> bool {
         let Some(socket) = self.socket(sid) else { return false };
+        socket.notify_outgoing(packet);
         crate::socket::expect_ack(&socket.0.acks, ack_id, AckTarget::Broadcast(acks));
         socket.0.client.write(frames, flags)
     }

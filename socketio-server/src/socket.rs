@@ -606,20 +606,36 @@ impl Socket {
         if !self.connected() {
             return Err(EmitError::Disconnected);
         }
-        let outgoing = self.0.any_outgoing.read().unwrap_or_else(|e| e.into_inner()).clone();
-        for listener in outgoing {
-            (listener.f)(self, event, &args);
-        }
         let mut packet = Packet::event(self.nsp(), event, args);
         packet.id = ack;
         if self.0.nsp.recovery().is_some() {
-            // Through the adapter, to the socket's own room, so that the event is kept for recovery.
+            // Through the adapter, to the socket's own room, so that the event is kept for recovery (the
+            // outgoing listeners hear of it there).
             let opts = BroadcastOptions { flags, ..BroadcastOptions::default() }.to(self.0.id.clone());
             self.0.nsp.adapter().broadcast(packet, opts)?;
         } else {
+            self.notify_outgoing(&packet);
             self.packet(&packet, &flags);
         }
         Ok(())
+    }
+
+    /// Calls the outgoing catch-all listeners with an event about to be written to this socket (its own
+    /// emits and the broadcasts that reach it, as in the reference).
+    pub(crate) fn notify_outgoing(&self, packet: &Packet) {
+        let listeners = {
+            let listeners = self.0.any_outgoing.read().unwrap_or_else(|e| e.into_inner());
+            if listeners.is_empty() {
+                return;
+            }
+            listeners.clone()
+        };
+        let PacketData::Event(data) = &packet.data else { return };
+        let Some((name, args)) = data.split_first() else { return };
+        let event = name.as_str().unwrap_or_default();
+        for listener in listeners {
+            (listener.f)(self, event, args);
+        }
     }
 
     /// Writes a packet to this client.

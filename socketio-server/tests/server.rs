@@ -556,6 +556,10 @@ async fn packet_middlewares_listeners_and_error_reporting() {
     let (mut client, _) = Client::connect(addr, "/", None).await;
     client.recv_event("ready").await;
     assert_eq!(rx.recv().await.unwrap(), "out ready 2");
+    // Broadcasts that reach the socket are outgoing events too, as in the reference.
+    io.emit("news", ("a", "b", "c")).unwrap();
+    client.recv_event("news").await;
+    assert_eq!(rx.recv().await.unwrap(), "out news 3");
     client.emit("/", "shout", vec![Value::from("hey")]).await;
     assert_eq!(rx.recv().await.unwrap(), "prepended shout");
     assert_eq!(rx.recv().await.unwrap(), "shout HEY");
