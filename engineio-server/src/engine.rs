@@ -432,6 +432,7 @@ impl EngineIo {
         };
         socket.lock().queue.push_back(Outgoing {
             packet: Packet::open(&handshake),
+            encoded: None,
             compress: false,
             volatile: false,
         });

@@ -54,4 +54,4 @@ pub use engineio_parser as parser;
 pub use handler::{CloseReason, ConnectionError, ErrorCode, Handler, NoopHandler, SessionEvent};
 pub use request::{DropConnection, EngineBody, RemoteAddr, RequestInfo};
 pub use service::{EngineLayer, EngineService, ServerHandle};
-pub use session::{ReadyState, SendError, SendOptions, Socket};
+pub use session::{EncodedMessage, ReadyState, SendError, SendOptions, Socket};

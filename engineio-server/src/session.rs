@@ -60,9 +60,45 @@ pub enum SendError {
 #[derive(Debug, Clone)]
 pub(crate) struct Outgoing {
     pub(crate) packet: Packet,
+    /// The packet's text as a websocket text frame carries it, when encoded beforehand (shared by every
+    /// session a broadcast reaches: no copy per recipient).
+    pub(crate) encoded: Option<Str>,
     pub(crate) compress: bool,
     /// Sent as volatile: while it waits, further volatile packets are dropped.
     pub(crate) volatile: bool,
+}
+
+/// A message encoded once, to be sent to any number of sessions ([`Socket::send_encoded`]): a broadcast
+/// builds it once and each session queues a clone (reference counts, no copy).
+#[derive(Debug, Clone)]
+pub struct EncodedMessage {
+    packet: Packet,
+    encoded: Option<Str>,
+}
+
+impl EncodedMessage {
+    /// A text message: its frame text (`4` + `text`) is built here, once.
+    pub fn text(text: &str) -> Self {
+        let mut frame = String::with_capacity(text.len() + 1);
+        frame.push('4');
+        frame.push_str(text);
+        Self::from_frame_text(Str::from(frame)).unwrap_or_else(|| unreachable!("starts with 4"))
+    }
+
+    /// A text message from its frame text (`4` + text), which is used as it is; `None` when `frame`
+    /// is not a message's text.
+    pub fn from_frame_text(frame: Str) -> Option<Self> {
+        if !frame.as_str().starts_with('4') {
+            return None;
+        }
+        let packet = Packet::message(frame.slice(1..frame.len()));
+        Some(EncodedMessage { packet, encoded: Some(frame) })
+    }
+
+    /// A binary message (its bytes are shared as they are).
+    pub fn binary(data: bytes::Bytes) -> Self {
+        EncodedMessage { packet: Packet::binary(data), encoded: None }
+    }
 }
 
 /// A volatile packet is dropped when this many packets already wait to be written.
@@ -227,6 +263,20 @@ impl Socket {
 
     /// Queues a packet. Packets queued while a write is in flight go out together in the next write.
     pub fn send(&self, packet: Packet, options: SendOptions) -> Result<(), SendError> {
+        self.send_outgoing(packet, None, options)
+    }
+
+    /// Queues a message encoded beforehand (see [`EncodedMessage`]), as [`Socket::send`] does.
+    pub fn send_encoded(&self, message: &EncodedMessage, options: SendOptions) -> Result<(), SendError> {
+        self.send_outgoing(message.packet.clone(), message.encoded.clone(), options)
+    }
+
+    fn send_outgoing(
+        &self,
+        packet: Packet,
+        encoded: Option<Str>,
+        options: SendOptions,
+    ) -> Result<(), SendError> {
         let config = &self.0.shared.config;
         {
             let st = self.lock();
@@ -252,7 +302,10 @@ impl Socket {
         if st.ready != ReadyState::Open {
             return Err(SendError::Closed);
         }
-        self.push(&mut st, Outgoing { packet, compress: options.compress, volatile: options.volatile });
+        self.push(
+            &mut st,
+            Outgoing { packet, encoded, compress: options.compress, volatile: options.volatile },
+        );
         Ok(())
     }
 
@@ -387,8 +440,8 @@ impl Socket {
     /// What a polling GET takes: `None` when it must wait. The second value asks the GET to finish the
     /// forced close once it has answered.
     pub(crate) fn take_poll_batch(&self, st: &mut State) -> Option<(Vec<Outgoing>, bool)> {
-        let close = Outgoing { packet: Packet::close(), compress: false, volatile: false };
-        let noop = Outgoing { packet: Packet::noop(), compress: false, volatile: false };
+        let close = Outgoing { packet: Packet::close(), encoded: None, compress: false, volatile: false };
+        let noop = Outgoing { packet: Packet::noop(), encoded: None, compress: false, volatile: false };
         match st.ready {
             ReadyState::Closed if !st.queue.is_empty() => Some((st.queue.drain(..).collect(), false)),
             ReadyState::Closed if st.closed_by_client => Some((vec![noop], false)),
@@ -426,7 +479,10 @@ impl Socket {
                     st.next_ping = None;
                     st.ping_deadline = Some(now + shared.config.ping_timeout);
                     st.refreshed = false;
-                    self.push(&mut st, Outgoing { packet: Packet::ping(), compress: false, volatile: false });
+                    self.push(
+                        &mut st,
+                        Outgoing { packet: Packet::ping(), encoded: None, compress: false, volatile: false },
+                    );
                 }
                 if st.closing_deadline.is_some_and(|d| d <= now) {
                     finish_forced_close = true;
@@ -482,7 +538,12 @@ impl Socket {
         let handler = &self.0.shared.handler;
         handler.on_session_event(self, SessionEvent::Flush(n));
         for out in batch {
-            ws.feed(crate::websocket::to_message(self.0.protocol, &out.packet)).await?;
+            let message = match out.encoded {
+                // Text frames are the same in both protocol revisions.
+                Some(text) => crate::websocket::text_message(text),
+                None => crate::websocket::to_message(self.0.protocol, &out.packet),
+            };
+            ws.feed(message).await?;
         }
         ws.flush().await?;
         handler.on_session_event(self, SessionEvent::Drain);

@@ -76,6 +76,11 @@ pub(crate) fn to_message(protocol: ProtocolVersion, packet: &Packet) -> Message 
     }
 }
 
+/// A websocket text message of `text`, shared as it is.
+pub(crate) fn text_message(text: Str) -> Message {
+    Message::Text(utf8(text))
+}
+
 fn utf8(s: Str) -> Utf8Bytes {
     let bytes = s.into_bytes();
     // The text of a `Str` is valid UTF-8 by construction; the checked path is a fallback only.

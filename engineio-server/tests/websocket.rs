@@ -7,7 +7,7 @@ mod common;
 use bytes::Bytes;
 use common::{read_response, start, start_with, Event};
 use engineio_server::parser::{Handshake, PacketData};
-use engineio_server::{CloseReason, EngineConfig, TransportKind};
+use engineio_server::{CloseReason, EncodedMessage, EngineConfig, SendOptions, TransportKind};
 use futures_util::SinkExt;
 
 #[tokio::test]
@@ -170,4 +170,32 @@ async fn server_close_on_websocket_flushes_then_closes() {
     assert_eq!(ws.next_text().await, "4two");
     assert_eq!(ws.next().await, None);
     assert_eq!(server.wait_close(&h.sid).await.0, CloseReason::ForcedClose);
+}
+
+#[tokio::test]
+async fn a_message_encoded_once_goes_to_every_session_and_transport() {
+    let config = EngineConfig { allow_eio3: true, ..EngineConfig::default() };
+    let server = start_with(config, false).await;
+    let mut v4 = server.ws("EIO=4&transport=websocket").await;
+    let v4_sid = Handshake::from_json(&v4.next_text().await[1..]).unwrap().sid;
+    let mut v3 = server.ws("EIO=3&transport=websocket").await;
+    let v3_sid = Handshake::from_json(&v3.next_text().await[1..]).unwrap().sid;
+    let (polling_sid, _) = server.handshake().await;
+
+    let text = EncodedMessage::text("héllo");
+    let binary = EncodedMessage::binary(Bytes::from_static(&[1, 2]));
+    for sid in [&v4_sid, &v3_sid, &polling_sid] {
+        let socket = server.engine.socket(sid).unwrap();
+        socket.send_encoded(&text, SendOptions::default()).unwrap();
+        socket.send_encoded(&binary, SendOptions::default()).unwrap();
+    }
+    assert_eq!(v4.next_text().await, "4héllo");
+    assert_eq!(v4.next().await, Some(Err(Bytes::from_static(&[1, 2]))));
+    assert_eq!(v3.next_text().await, "4héllo");
+    assert_eq!(v3.next().await, Some(Err(Bytes::from_static(&[4, 1, 2]))), "v3 binary frames carry the type");
+    let payload = server.get(&format!("/engine.io/?EIO=4&transport=polling&sid={polling_sid}")).await;
+    assert_eq!(payload.text(), "4héllo\x1ebAQI=");
+    // A frame text must be a message's.
+    assert!(EncodedMessage::from_frame_text("2ping".into()).is_none());
+    assert!(EncodedMessage::from_frame_text("4ok".into()).is_some());
 }

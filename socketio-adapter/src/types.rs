@@ -145,7 +145,8 @@ pub trait LocalNamespace: Send + Sync + 'static {
     /// The namespace name.
     fn name(&self) -> &str;
 
-    /// Encodes a packet once, for every local recipient (the frames share their buffers).
+    /// Encodes a packet once, for every local recipient (the frames share their buffers). The frames are
+    /// opaque to the adapter: it hands them to [`send`](Self::send) as they are.
     fn encode(&self, packet: &Packet) -> Vec<Frame>;
 
     /// Writes pre-encoded frames to local socket `sid`; false when there is no such socket or it dropped

@@ -5,7 +5,7 @@ use crate::namespace::connect_reply;
 use crate::server::ServerInner;
 use crate::socket::{DisconnectReason, Socket};
 use engineio_server::parser::{PacketData as EnginePacketData, ProtocolVersion as EngineProtocol};
-use engineio_server::SendOptions;
+use engineio_server::{EncodedMessage, SendOptions};
 use socketio_adapter::BroadcastFlags;
 use socketio_parser::{Decoder, Frame, JsonParser, Packet, PacketData, Parser, Str, Value};
 use std::collections::{HashMap, HashSet};
@@ -19,6 +19,23 @@ pub(crate) struct Client {
     decoder: Mutex<Box<dyn Decoder>>,
     sockets: Mutex<Sockets>,
     connect_timer: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// Turns a packet's frames into what [`Client::write`] takes: text frames become the text of their
+/// Engine.IO message (`4` + text), built once however many clients they go to.
+pub(crate) fn engine_frames(frames: Vec<Frame>) -> Vec<Frame> {
+    frames
+        .into_iter()
+        .map(|frame| match frame {
+            Frame::Text(t) => {
+                let mut text = String::with_capacity(t.len() + 1);
+                text.push('4');
+                text.push_str(t.as_str());
+                Frame::Text(Str::from(text))
+            }
+            binary => binary,
+        })
+        .collect()
 }
 
 /// The sockets of one connection, by namespace, and what may still join.
@@ -75,19 +92,21 @@ impl Client {
     }
 
     pub(crate) fn encode(&self, packet: &Packet) -> Vec<Frame> {
-        self.parser.encode(packet)
+        engine_frames(self.parser.encode(packet))
     }
 
-    /// Writes the frames of one packet to the connection. A volatile packet is dropped whole when the
-    /// transport cannot take its first frame at once.
+    /// Writes the frames of one packet (made by [`engine_frames`]) to the connection: each session
+    /// queues shared copies, nothing is encoded or copied per recipient. A volatile packet is dropped
+    /// whole when the transport cannot take its first frame at once.
     pub(crate) fn write(&self, frames: &[Frame], flags: &BroadcastFlags) -> bool {
         let mut options = SendOptions { compress: flags.compress, volatile: flags.volatile };
         for frame in frames {
-            let packet = match frame {
-                Frame::Text(t) => engineio_server::parser::Packet::message(t.clone()),
-                Frame::Binary(b) => engineio_server::parser::Packet::binary(b.clone()),
+            let message = match frame {
+                Frame::Text(t) => EncodedMessage::from_frame_text(t.clone())
+                    .unwrap_or_else(|| EncodedMessage::text(t.as_str())),
+                Frame::Binary(b) => EncodedMessage::binary(b.clone()),
             };
-            if self.conn.send(packet, options).is_err() {
+            if self.conn.send_encoded(&message, options).is_err() {
                 return false;
             }
             options.volatile = false;

@@ -220,7 +220,8 @@ impl LocalNamespace for NsInner {
 
     fn encode(&self, packet: &Packet) -> Vec<Frame> {
         match self.server.upgrade() {
-            Some(server) => server.parser.encode(packet),
+            // Frames as the clients write them: encoded once for every recipient.
+            Some(server) => crate::client::engine_frames(server.parser.encode(packet)),
             None => Vec::new(),
         }
     }
