@@ -157,7 +157,11 @@ impl Client {
             Ok(Some(packet)) => self.on_packet(packet),
             Ok(None) => {}
             Err(e) => {
+                // As the reference: every socket hears of the error, then the connection closes.
                 tracing::debug!(sid = %self.conn.id(), "invalid packet: {e}");
+                for socket in self.sockets() {
+                    socket.report_error(&e.to_string());
+                }
                 self.conn.close();
             }
         }
@@ -174,8 +178,11 @@ impl Client {
                 socket.on_packet(packet);
             }
             _ => {
+                // As the reference's "invalid state": the server closes the connection, and its sockets
+                // disconnect at once with `forced server close`.
                 tracing::debug!(sid = %self.conn.id(), nsp = %packet.nsp, "packet for a namespace not joined");
                 self.conn.close();
+                self.close_sockets(DisconnectReason::ForcedServerClose, None);
             }
         }
     }
@@ -235,17 +242,22 @@ impl Client {
     }
 
     /// The connection closed: every socket disconnects with the engine's reason.
-    pub(crate) fn on_close(&self, reason: engineio_server::CloseReason) {
+    pub(crate) fn on_close(&self, reason: engineio_server::CloseReason, description: Option<&str>) {
+        self.close_sockets(DisconnectReason::from_engine(reason), description);
+    }
+
+    /// Disconnects every socket with `reason` and takes no new one (once: later calls find none).
+    fn close_sockets(&self, reason: DisconnectReason, description: Option<&str>) {
         if let Some(timer) = self.connect_timer.lock().unwrap_or_else(|e| e.into_inner()).take() {
             timer.abort();
         }
-        let reason = DisconnectReason::from_engine(reason);
         let sockets: Vec<Socket> = {
             let mut sockets = self.lock_sockets();
             sockets.closed = true;
             sockets.by_nsp.values().cloned().collect()
         };
         for socket in sockets {
+            socket.set_disconnect_description(description);
             socket.on_close(reason);
         }
         self.decoder.lock().unwrap_or_else(|e| e.into_inner()).reset();

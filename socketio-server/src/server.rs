@@ -124,7 +124,7 @@ impl engineio_server::Handler for Bridge {
         let Some(server) = self.0.upgrade() else { return };
         let client = server.clients.lock().unwrap_or_else(|e| e.into_inner()).remove(conn.id());
         if let Some(client) = client {
-            client.on_close(reason);
+            client.on_close(reason, description);
         }
     }
 

@@ -176,6 +176,9 @@ pub(crate) struct SocketInner {
     /// `true` once the socket has left every room for good (disconnected, or refused by a middleware);
     /// joins and that final leave take this lock, so no room entry outlives the socket.
     left: Mutex<bool>,
+    /// Details of why the connection closed, when the engine gave some (the reference's second
+    /// `disconnect` argument).
+    disconnect_description: Mutex<Option<String>>,
     handlers: RwLock<HashMap<String, Vec<Listener<EventHandler>>>>,
     any: RwLock<Vec<Listener<AnyHandler>>>,
     any_outgoing: RwLock<Vec<Listener<AnyHandler>>>,
@@ -268,6 +271,7 @@ impl Socket {
             handshake,
             connected: AtomicBool::new(false),
             left: Mutex::new(false),
+            disconnect_description: Mutex::new(None),
             handlers: RwLock::new(HashMap::new()),
             any: RwLock::new(Vec::new()),
             any_outgoing: RwLock::new(Vec::new()),
@@ -316,6 +320,19 @@ impl Socket {
     /// broadcasts with acks); abandoned ones are pruned as new ones come. For monitoring and tests.
     pub fn pending_acks(&self) -> usize {
         self.0.acks.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Once disconnected: details of why, when the transport gave some (e.g. the error of a
+    /// `transport error`); the reference's second `disconnect` argument.
+    pub fn disconnect_description(&self) -> Option<String> {
+        self.0.disconnect_description.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn set_disconnect_description(&self, description: Option<&str>) {
+        if let Some(description) = description {
+            *self.0.disconnect_description.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(description.to_string());
+        }
     }
 
     /// Whether the socket is connected.
@@ -524,7 +541,7 @@ impl Socket {
         self.0.error_handlers.write().unwrap_or_else(|e| e.into_inner()).push(Arc::new(handler));
     }
 
-    fn report_error(&self, error: &str) {
+    pub(crate) fn report_error(&self, error: &str) {
         tracing::warn!(sid = %self.id(), nsp = %self.nsp(), "{error}");
         let handlers = self.0.error_handlers.read().unwrap_or_else(|e| e.into_inner()).clone();
         for handler in handlers {

@@ -322,15 +322,41 @@ async fn a_client_that_joins_nothing_is_closed_after_connect_timeout() {
 
 #[tokio::test]
 async fn invalid_packets_close_the_connection() {
-    let (_io, addr) = start(ServerConfig::default()).await;
-    // An event for a namespace the client has not joined.
+    let (io, addr) = start(ServerConfig::default()).await;
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    io.on_connection(move |socket: Socket| {
+        let tx = tx.clone();
+        async move {
+            let t = tx.clone();
+            socket.on_error(move |_, error| t.send(format!("error: {error}")).unwrap());
+            socket.on_disconnect(move |s, reason| {
+                let tx = tx.clone();
+                async move {
+                    if let Some(description) = s.disconnect_description() {
+                        tx.send(format!("description: {description}")).unwrap();
+                    }
+                    tx.send(format!("disconnect: {}", reason.as_str())).unwrap()
+                }
+            });
+        }
+    });
+    // A connection dropped without a websocket close: "transport error", with what went wrong.
+    let (client, _) = Client::connect(addr, "/", None).await;
+    drop(client);
+    assert!(rx.recv().await.unwrap().starts_with("description: "));
+    assert_eq!(rx.recv().await.unwrap(), "disconnect: transport error");
+    // An event for a namespace the client has not joined: the server closes the connection, its
+    // sockets disconnect with "forced server close", as the reference's "invalid state".
     let (mut client, _) = Client::connect(addr, "/", None).await;
     client.emit("/elsewhere", "x", vec![]).await;
     client.closed().await;
-    // A packet that does not decode.
+    assert_eq!(rx.recv().await.unwrap(), "disconnect: forced server close");
+    // A packet that does not decode: the sockets hear of the error, then the connection closes.
     let (mut client, _) = Client::connect(addr, "/", None).await;
     client.send_raw("42[\"disconnect\"]").await;
     client.closed().await;
+    assert!(rx.recv().await.unwrap().starts_with("error: "));
+    assert_eq!(rx.recv().await.unwrap(), "disconnect: forced close");
 }
 
 #[tokio::test]
