@@ -20,6 +20,8 @@
 //! ```
 
 mod memory;
+#[cfg(feature = "redis")]
+pub mod redis;
 mod types;
 
 pub mod testing;

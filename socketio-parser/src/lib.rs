@@ -46,7 +46,8 @@ pub use packet::{Packet, PacketData, PacketType, RESERVED_EVENTS};
 pub use parser::{Decoder, Parser, ProtocolVersion};
 pub use value::{from_value, to_value, Map, Number, Value};
 
-/// The msgpack encoding of single packets, for tools that need the bytes without the [`Parser`] trait.
+/// msgpack as the Node peers write it (notepack.io): single packets, and any value (for adapters, whose
+/// messages nest packets).
 pub mod msgpack_codec {
-    pub use crate::msgpack::{decode, encode};
+    pub use crate::msgpack::{decode, decode_value, encode, encode_value};
 }

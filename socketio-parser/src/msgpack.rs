@@ -220,19 +220,39 @@ impl Writer {
 
 /// Decodes one msgpack frame into a packet, checked as the reference decoder checks it.
 pub fn decode(bytes: Bytes) -> Result<Packet, DecodeError> {
+    match decode_value(bytes)? {
+        Value::Object(map) => packet_from_map(map, false),
+        _ => Err(DecodeError::InvalidMsgpack("a packet must be a map")),
+    }
+}
+
+/// Encodes any value as msgpack, as notepack.io would (binary as `bin`, whole numbers as integers).
+pub fn encode_value(value: &Value) -> Bytes {
+    let mut w = Writer(Vec::with_capacity(64));
+    w.value(value);
+    Bytes::from(w.0)
+}
+
+/// Decodes one msgpack value (the whole input). Binary values are slices of `bytes`; JavaScript's
+/// `undefined` reads as `null` at the top level and in arrays, and drops an object member.
+pub fn decode_value(bytes: Bytes) -> Result<Value, DecodeError> {
     let mut r = Reader { buf: &bytes, pos: 0, src: &bytes };
     let root = r.value(0)?;
     if r.pos != bytes.len() {
         return Err(DecodeError::InvalidMsgpack("trailing bytes"));
     }
-    let Some(Value::Object(mut map)) = root else {
-        return Err(DecodeError::InvalidMsgpack("a packet must be a map"));
-    };
+    Ok(root.unwrap_or(Value::Null))
+}
+
+/// Builds a packet from its object form `{type, data, id, nsp}`. `binary_types` also accepts
+/// BINARY_EVENT and BINARY_ACK (as events and acks), which JSON-based peers may send.
+pub(crate) fn packet_from_map(mut map: crate::Map, binary_types: bool) -> Result<Packet, DecodeError> {
+    let max = if binary_types { PacketType::BinaryAck } else { PacketType::ConnectError };
     let ty = map
         .get("type")
         .and_then(integer)
         .and_then(PacketType::from_u64)
-        .filter(|t| (*t as u8) <= PacketType::ConnectError as u8)
+        .filter(|t| (*t as u8) <= max as u8)
         .ok_or_else(|| {
             DecodeError::UnknownPacketType(map.get("type").and_then(integer).unwrap_or(u64::MAX))
         })?;
@@ -242,7 +262,7 @@ pub fn decode(bytes: Bytes) -> Result<Packet, DecodeError> {
     };
     let data = packet_data(ty, map.swap_remove("data"), None)?;
     let id = match map.get("id") {
-        None => None,
+        None | Some(Value::Null) => None,
         Some(v) => Some(integer(v).ok_or(DecodeError::InvalidAckId)?),
     };
     Ok(Packet { nsp, id, data })

@@ -116,6 +116,57 @@ impl Packet {
         Packet { nsp: nsp.into(), id: None, data: PacketData::ConnectError(Value::Object(obj)) }
     }
 
+    /// The packet as the object the reference server builds (`{type, data, id, nsp}`, in that order),
+    /// as cluster adapters put it inside their messages.
+    ///
+    /// ```
+    /// use socketio_parser::{msgpack_codec, Packet, Value};
+    /// let p = Packet::event("/chat", "hi", vec![Value::from(1)]).with_ack_id(2);
+    /// assert_eq!(p.to_object().to_string(), r#"{"type":2,"data":["hi",1],"id":2,"nsp":"/chat"}"#);
+    /// // The msgpack form of the object is the msgpack parser's frame.
+    /// assert_eq!(msgpack_codec::encode_value(&p.to_object()), msgpack_codec::encode(&p));
+    /// assert_eq!(Packet::from_object(p.to_object()).unwrap(), p);
+    /// ```
+    pub fn to_object(&self) -> Value {
+        let mut map = crate::Map::with_capacity(4);
+        let ty = match &self.data {
+            PacketData::Connect(_) => PacketType::Connect,
+            PacketData::Disconnect => PacketType::Disconnect,
+            PacketData::Event(_) => PacketType::Event,
+            PacketData::Ack(_) => PacketType::Ack,
+            PacketData::ConnectError(_) => PacketType::ConnectError,
+        };
+        map.insert("type".into(), Value::from(ty as u8));
+        match &self.data {
+            PacketData::Connect(Some(v)) | PacketData::ConnectError(v) => {
+                map.insert("data".into(), v.clone());
+            }
+            PacketData::Event(args) | PacketData::Ack(args) => {
+                map.insert("data".into(), Value::Array(args.clone()));
+            }
+            PacketData::Connect(None) | PacketData::Disconnect => {}
+        }
+        if let Some(id) = self.id {
+            map.insert("id".into(), Value::from(id));
+        }
+        map.insert("nsp".into(), Value::from(self.nsp.as_str()));
+        Value::Object(map)
+    }
+
+    /// Builds a packet from its object form (see [`Packet::to_object`]), validated as a decoder would;
+    /// a missing `nsp` means `/`, and types 5 and 6 read as event and ack.
+    pub fn from_object(value: Value) -> Result<Packet, crate::DecodeError> {
+        match value {
+            Value::Object(mut map) => {
+                if !map.contains_key("nsp") {
+                    map.insert("nsp".into(), Value::from("/"));
+                }
+                crate::msgpack::packet_from_map(map, true)
+            }
+            _ => Err(crate::DecodeError::InvalidPayload),
+        }
+    }
+
     /// Sets the ack id.
     pub fn with_ack_id(mut self, id: u64) -> Self {
         self.id = Some(id);

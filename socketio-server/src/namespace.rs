@@ -269,13 +269,17 @@ impl LocalNamespace for NsInner {
             Value::String(s) => s,
             other => other.to_string(),
         };
-        let handlers = self
-            .server_events
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&name)
-            .cloned()
-            .unwrap_or_default();
+        // A dynamic child hears its parent's listeners too, as it runs its parent's connection handlers.
+        let listeners = |nsp: &NsInner| {
+            nsp.server_events
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&name)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let mut handlers = self.parent.get().map(|p| listeners(p)).unwrap_or_default();
+        handlers.extend(listeners(self));
         let mut ack = ack.map(ServerAck);
         for handler in handlers {
             tokio::spawn(handler(args.clone(), ack.take()));

@@ -5,8 +5,9 @@
 //!
 //! Flags: `--port N` (3000 or `$PORT`), `--path P` (`/socket.io/`), `--ping-interval MS`, `--ping-timeout MS`,
 //! `--connect-timeout MS`, `--max-payload BYTES`, `--transports LIST`, `--cors-origin O` (`*`),
-//! `--allow-eio3`, `--parser json|msgpack`, `--node-name NAME`, `--recovery-ms MS`. Not yet: `--adapter`
-//! other than `memory`, `--admin-ui` (refused with an error).
+//! `--allow-eio3`, `--parser json|msgpack`, `--node-name NAME`, `--recovery-ms MS`,
+//! `--adapter memory|redis://host:port` (redis with the `redis` feature). Not yet: `redis-streams://` and
+//! `postgres://` adapters, `--admin-ui` (refused with an error).
 
 use socketio::parser::Value;
 use socketio::server::engine::{CorsConfig, CorsOrigin, TransportKind};
@@ -17,12 +18,14 @@ use std::time::Duration;
 struct Options {
     port: u16,
     node_name: String,
+    adapter: String,
     config: ServerConfig,
 }
 
 fn parse_args() -> Result<Options, String> {
     let mut port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
     let mut node_name = format!("node-{}", std::process::id());
+    let mut adapter = "memory".to_string();
     let mut config = ServerConfig::default();
     config.engine.cors = Some(CorsConfig { origin: CorsOrigin::Any, ..CorsConfig::default() });
     let mut args = std::env::args().skip(1);
@@ -62,9 +65,11 @@ fn parse_args() -> Result<Options, String> {
             }
             "--node-name" => node_name = value()?,
             "--adapter" => {
-                let adapter = value()?;
-                if adapter != "memory" {
-                    return Err(format!("adapter {adapter} is not available yet (only memory)"));
+                adapter = value()?;
+                if adapter != "memory" && !adapter.starts_with("redis://") {
+                    return Err(format!(
+                        "adapter {adapter} is not available yet (memory or redis://host:port)"
+                    ));
                 }
             }
             "--recovery-ms" => {
@@ -77,7 +82,7 @@ fn parse_args() -> Result<Options, String> {
             other => return Err(format!("unknown flag {other}")),
         }
     }
-    Ok(Options { port, node_name, config })
+    Ok(Options { port, node_name, adapter, config })
 }
 
 fn sorted(mut v: Vec<String>) -> Vec<String> {
@@ -233,7 +238,11 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let io = SocketIo::new(options.config);
+    let mut config = options.config;
+    if options.adapter.starts_with("redis://") {
+        config.adapter = redis_adapter(&options.adapter).await;
+    }
+    let io = SocketIo::new(config);
     setup(&io.of("/"), options.node_name.clone());
     setup(&io.of("/custom"), options.node_name.clone());
     let dynamic = match io.of_regex(r"^/dyn-[a-z0-9]+$") {
@@ -244,6 +253,9 @@ async fn main() {
         }
     };
     setup(&dynamic, options.node_name.clone());
+    // Subscribed to the bus before accepting clients.
+    io.sockets().adapter().ready().await;
+    io.of("/custom").adapter().ready().await;
     let addr = SocketAddr::from(([127, 0, 0, 1], options.port));
     let server = match io.listen(addr).await {
         Ok(s) => s,
@@ -256,6 +268,23 @@ async fn main() {
     println!("listening on {}", server.local_addr().port());
     shutdown_signal().await;
     io.close().await;
+}
+
+#[cfg(feature = "redis")]
+async fn redis_adapter(url: &str) -> socketio::adapter::AdapterFactory {
+    match socketio::adapter::redis::RedisBus::connect(url, Default::default()).await {
+        Ok(bus) => bus.factory(),
+        Err(e) => {
+            eprintln!("reference: cannot connect to {url}: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+#[cfg(not(feature = "redis"))]
+async fn redis_adapter(url: &str) -> socketio::adapter::AdapterFactory {
+    eprintln!("reference: {url} needs the redis feature (cargo run -p socketio --features redis --example reference)");
+    std::process::exit(2);
 }
 
 async fn shutdown_signal() {

@@ -1,2 +1,4 @@
-//! End-to-end tests across the crates of the workspace. The tests live in `tests/`; this library holds the
-//! helpers they share.
+//! End-to-end tests across the crates of the workspace, over real sockets and real buses. The tests live in
+//! `tests/`; this library holds what they share: a minimal Socket.IO client built from the parser crates.
+
+pub mod client;

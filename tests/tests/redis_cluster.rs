@@ -1,0 +1,128 @@
+//! Two servers sharing a namespace through the Redis adapter (real Redis at 127.0.0.1:6379), with a unique
+//! key prefix per test.
+
+#![allow(clippy::unwrap_used)]
+
+use socketio_adapter::redis::{RedisAdapterConfig, RedisBus};
+use socketio_e2e::client::Client;
+use socketio_server::parser::{Packet, Value};
+use socketio_server::{ServerConfig, Socket, SocketIo};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+const REDIS: &str = "redis://127.0.0.1:6379";
+
+fn unique_key(name: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("test-{name}-{nanos}")
+}
+
+async fn node(key: &str) -> (SocketIo, SocketAddr) {
+    let config = RedisAdapterConfig {
+        key: key.to_string(),
+        requests_timeout: Duration::from_secs(2),
+        ..Default::default()
+    };
+    let bus = RedisBus::connect(REDIS, config).await.expect("redis at 127.0.0.1:6379");
+    let io = SocketIo::new(ServerConfig { adapter: bus.factory(), ..ServerConfig::default() });
+    io.on_connection(|socket: Socket| async move {
+        socket.on("join", |s, (room,): (String,), ack| async move {
+            s.join(room);
+            ack.unwrap().send(()).unwrap();
+        });
+    });
+    io.sockets().adapter().ready().await;
+    let handle = io.listen("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let addr = handle.local_addr();
+    std::mem::forget(handle);
+    (io, addr)
+}
+
+/// `fut`, or a panic after 5 s: a lost message fails the test instead of hanging it.
+async fn within<F: std::future::Future>(fut: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(5), fut).await.expect("in time")
+}
+
+/// Two nodes that see each other, each with one connected client.
+async fn cluster(name: &str) -> (SocketIo, Client, SocketIo, Client) {
+    let key = unique_key(name);
+    let (a, addr_a) = node(&key).await;
+    let (b, addr_b) = node(&key).await;
+    assert_eq!(a.sockets().adapter().server_count().await, 2);
+    let (ca, _) = Client::connect(addr_a, "/", None).await;
+    let (cb, _) = Client::connect(addr_b, "/", None).await;
+    (a, ca, b, cb)
+}
+
+#[tokio::test]
+async fn broadcasts_reach_every_node() {
+    let (a, mut ca, _b, mut cb) = cluster("broadcast").await;
+    a.emit("news", ("from a", socketio_e2e::client::bin(b"\x01"))).unwrap();
+    for client in [&mut ca, &mut cb] {
+        let (args, _) = client.recv_event("news").await;
+        assert_eq!(args, vec![Value::from("from a"), socketio_e2e::client::bin(b"\x01")]);
+    }
+    // Rooms and exceptions apply on the other node too.
+    cb.send(Packet::event("/", "join", vec![Value::from("blue")]).with_ack_id(1)).await;
+    cb.recv_ack().await;
+    a.to("blue").emit("only-blue", ()).unwrap();
+    a.sockets().except("blue").emit("not-blue", ()).unwrap();
+    // Published after the others by the same node, the marker arrives after them everywhere.
+    a.emit("marker", ()).unwrap();
+    assert_eq!(cb.recv().await.unwrap().event_name(), Some("only-blue"));
+    assert_eq!(cb.recv().await.unwrap().event_name(), Some("marker"), "not-blue skipped the blue socket");
+    assert_eq!(ca.recv().await.unwrap().event_name(), Some("not-blue"));
+    assert_eq!(ca.recv().await.unwrap().event_name(), Some("marker"));
+}
+
+#[tokio::test]
+async fn broadcast_acks_fetch_and_bulk_operations_span_the_cluster() {
+    let (a, mut ca, b, mut cb) = cluster("acks").await;
+    let answers = {
+        let a = a.clone();
+        tokio::spawn(
+            async move { a.sockets().timeout(Duration::from_secs(3)).emit_with_ack("ask", ()).await },
+        )
+    };
+    for (client, name) in [(&mut ca, "a"), (&mut cb, "b")] {
+        let (_, id) = client.recv_event("ask").await;
+        client.send(Packet::ack("/", id.unwrap(), vec![Value::from(name)])).await;
+    }
+    let mut got: Vec<String> =
+        answers.await.unwrap().unwrap().into_iter().map(|a| a[0].to_string()).collect();
+    got.sort();
+    assert_eq!(got, vec!["\"a\"", "\"b\""]);
+
+    let sockets = a.sockets().fetch_sockets().await.unwrap();
+    assert_eq!(sockets.len(), 2);
+    // socketsJoin from a reaches b's socket: a room broadcast sent after it arrives there.
+    a.sockets().sockets_join("everyone").await.unwrap();
+    a.to("everyone").emit("joined", ()).unwrap();
+    assert_eq!(ca.recv_event("joined").await.0, Vec::<Value>::new());
+    assert_eq!(cb.recv_event("joined").await.0, Vec::<Value>::new());
+    assert_eq!(b.sockets().sockets()[0].rooms().len(), 2);
+    a.sockets().disconnect_sockets(false).await.unwrap();
+    for client in [&mut ca, &mut cb] {
+        assert_eq!(client.recv().await.unwrap().data, socketio_server::parser::PacketData::Disconnect);
+    }
+}
+
+#[tokio::test]
+async fn server_side_emit_with_and_without_acks() {
+    let (a, _ca, b, _cb) = cluster("ssemit").await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    b.sockets().on_server_event("hello", move |args, ack| {
+        let tx = tx.clone();
+        async move {
+            tx.send(args).unwrap();
+            if let Some(ack) = ack {
+                ack.send(&"hi from b").unwrap();
+            }
+        }
+    });
+    a.sockets().server_side_emit("hello", ("plain",)).await.unwrap();
+    assert_eq!(within(rx.recv()).await.unwrap(), vec![Value::from("plain")]);
+    let answers = a.sockets().server_side_emit_with_ack("hello", ("ask",)).await.unwrap();
+    assert_eq!(answers, vec![Value::from("hi from b")]);
+    assert_eq!(within(rx.recv()).await.unwrap(), vec![Value::from("ask")]);
+}
