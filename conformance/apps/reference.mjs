@@ -135,7 +135,16 @@ async function main() {
   if (o.recoveryMs > 0) {
     options.connectionStateRecovery = { maxDisconnectionDuration: o.recoveryMs, skipMiddlewares: true };
   }
-  if (o.adapter !== "memory") throw new Error(`adapter ${o.adapter} is not wired in the Node app yet`);
+  if (o.adapter.startsWith("redis://")) {
+    const { createAdapter } = await import("@socket.io/redis-adapter");
+    const { createClient } = await import("redis");
+    const pub = createClient({ url: o.adapter });
+    const sub = pub.duplicate();
+    await Promise.all([pub.connect(), sub.connect()]);
+    options.adapter = createAdapter(pub, sub);
+  } else if (o.adapter !== "memory") {
+    throw new Error(`adapter ${o.adapter} is not wired in the Node app yet`);
+  }
   const http = createServer();
   const io = new Server(http, options);
   setup(io.of("/"), o);

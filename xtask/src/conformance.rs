@@ -38,7 +38,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let work = target_dir.join("conformance");
     prepare(&source, &work)?;
 
-    let mut build = vec!["build", "--release"];
+    // The Socket.IO reference app with the cluster adapters, for the cluster scenarios.
+    let mut build = vec!["build", "--release", "--features", "socketio/redis"];
     for (_, package, example) in BINARIES {
         build.extend(["-p", package, "--example", example]);
     }

@@ -1,0 +1,109 @@
+// Two servers on Redis (127.0.0.1:6379) with official socket.io-client 4.8 sockets spread over them:
+// Rust + Rust, and Rust + Node with the official @socket.io/redis-adapter 8.3, each operation started
+// from either side. Clusters run one after another: they share the default channel prefix.
+import { describe, it, before, after, afterEach } from "node:test";
+import assert from "node:assert/strict";
+import { startServer, waitFor, notWithin, eventually, TARGET } from "../lib/harness.mjs";
+import { clientFactory, norm, ack } from "../lib/sio.mjs";
+
+const REDIS = "redis://127.0.0.1:6379";
+const TOPOLOGIES = {
+  "Rust + Rust": [TARGET, TARGET],
+  "Rust + Node": [TARGET, "node"],
+  "Node + Rust": ["node", TARGET],
+};
+
+for (const [name, kinds] of Object.entries(TOPOLOGIES)) {
+  describe(name, () => {
+    let servers;
+    let factories;
+    before(async () => {
+      servers = [];
+      for (const [i, kind] of kinds.entries()) {
+        servers.push(await startServer(kind, ["--adapter", REDIS, "--node-name", `n${i}`]));
+      }
+      factories = servers.map((s) => clientFactory(s, "websocket", "json"));
+    });
+    after(async () => {
+      await Promise.all(servers.map((s) => s.stop()));
+    });
+    afterEach(() => factories.forEach((f) => f.closeAll()));
+
+    /** One socket on each node, in a fresh namespace. */
+    let unique = 0;
+    async function pair() {
+      const nsp = `/dyn-c${process.pid}x${++unique}`;
+      const [a, b] = await Promise.all(factories.map((f) => f.connect(nsp)));
+      // Both nodes know the namespace (a dynamic child is created on first connection).
+      await eventually(async () => assert.deepEqual((await ack(a, "fetch-sockets"))[0], [a.id, b.id].sort()));
+      return [a, b];
+    }
+
+    it("broadcast from either node reaches both, binary included", async () => {
+      const [a, b] = await pair();
+      for (const [from, label] of [[a, "from a"], [b, "from b"]]) {
+        const got = Promise.all([waitFor(a, "bcast"), waitFor(b, "bcast")]);
+        from.emit("broadcast", label, Buffer.from([1, 2, 3]));
+        for (const args of await got) assert.deepEqual(norm(args), norm([label, Buffer.from([1, 2, 3])]));
+      }
+    });
+
+    it("room broadcast and except-me across nodes", async () => {
+      const [a, b] = await pair();
+      await ack(b, "join", "r");
+      const quiet = notWithin(a, "room-msg", 400);
+      const got = waitFor(b, "room-msg");
+      a.emit("to-room", "r", "to the room");
+      assert.deepEqual(await got, ["to the room"]);
+      await quiet;
+      await ack(a, "join", "r");
+      const quietB = notWithin(b, "room-msg", 400);
+      const gotA = waitFor(a, "room-msg");
+      b.emit("to-room-except-me", "r", "not me");
+      assert.deepEqual(await gotA, ["not me"]);
+      await quietB;
+    });
+
+    it("fetchSockets and socketsJoin span the cluster", async () => {
+      const [a, b] = await pair();
+      const [ids] = await ack(b, "fetch-sockets");
+      assert.deepEqual(ids, [a.id, b.id].sort());
+      await ack(b, "join", "source");
+      assert.deepEqual(await ack(a, "sockets-join", "dest", "source"), ["ok"]);
+      await eventually(async () => assert.deepEqual((await ack(b, "whoami"))[0].rooms, [b.id, "dest", "source"].sort()));
+    });
+
+    it("broadcast with acks collects both nodes' answers", async () => {
+      const [a, b] = await pair();
+      a.on("ask", (cb) => cb("answer a"));
+      b.on("ask", (cb) => cb("answer b"));
+      for (const from of [a, b]) {
+        const [answers] = await ack(from, "ask-all");
+        assert.deepEqual(answers, ["answer a", "answer b"]);
+      }
+    });
+
+    it("serverSideEmit reaches the other node only", async () => {
+      // In a static namespace: the reference server calls a dynamic parent's listeners for its own
+      // events only, not for server-side events arriving at a child.
+      const [a, b] = await Promise.all(factories.map((f) => f.connect("/custom")));
+      for (const [from, other] of [[a, b], [b, a]]) {
+        const quiet = notWithin(from, "relayed", 400);
+        const got = waitFor(other, "relayed");
+        from.emit("server-side-emit", "hello", 1);
+        assert.deepEqual(await got, ["hello", 1]);
+        await quiet;
+      }
+    });
+
+    it("disconnectSockets across nodes", async () => {
+      const [a, b] = await pair();
+      await ack(b, "join", "doomed");
+      const gone = waitFor(b, "disconnect");
+      const quiet = notWithin(a, "disconnect", 400);
+      a.emit("disconnect-room", "doomed");
+      assert.equal((await gone)[0], "io server disconnect");
+      await quiet;
+    });
+  });
+}
