@@ -2,3 +2,31 @@
 //! `tests/`; this library holds what they share: a minimal Socket.IO client built from the parser crates.
 
 pub mod client;
+
+/// A server on the Redis adapter (real Redis at 127.0.0.1:6379) under key prefix `key`, subscribed and
+/// listening on a free loopback port.
+pub async fn redis_node(key: &str) -> (socketio_server::SocketIo, std::net::SocketAddr) {
+    use socketio_adapter::redis::{RedisAdapterConfig, RedisBus};
+    let config = RedisAdapterConfig {
+        key: key.to_string(),
+        requests_timeout: std::time::Duration::from_secs(2),
+        ..Default::default()
+    };
+    let bus = RedisBus::connect("redis://127.0.0.1:6379", config).await.expect("redis at 127.0.0.1:6379");
+    let io = socketio_server::SocketIo::new(socketio_server::ServerConfig {
+        adapter: bus.factory(),
+        ..socketio_server::ServerConfig::default()
+    });
+    io.sockets().adapter().ready().await;
+    let handle = io.listen(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("a free port");
+    let addr = handle.local_addr();
+    std::mem::forget(handle);
+    (io, addr)
+}
+
+/// A key prefix no other test uses.
+pub fn unique_key(name: &str) -> String {
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("test-{name}-{nanos}")
+}

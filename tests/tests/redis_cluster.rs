@@ -3,38 +3,22 @@
 
 #![allow(clippy::unwrap_used)]
 
-use socketio_adapter::redis::{RedisAdapterConfig, RedisBus};
 use socketio_e2e::client::Client;
+use socketio_e2e::{redis_node, unique_key};
 use socketio_server::parser::{Packet, Value};
-use socketio_server::{ServerConfig, Socket, SocketIo};
+use socketio_server::{Socket, SocketIo};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-const REDIS: &str = "redis://127.0.0.1:6379";
-
-fn unique_key(name: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    format!("test-{name}-{nanos}")
-}
-
+/// A node whose sockets can `join` a room (acked).
 async fn node(key: &str) -> (SocketIo, SocketAddr) {
-    let config = RedisAdapterConfig {
-        key: key.to_string(),
-        requests_timeout: Duration::from_secs(2),
-        ..Default::default()
-    };
-    let bus = RedisBus::connect(REDIS, config).await.expect("redis at 127.0.0.1:6379");
-    let io = SocketIo::new(ServerConfig { adapter: bus.factory(), ..ServerConfig::default() });
+    let (io, addr) = redis_node(key).await;
     io.on_connection(|socket: Socket| async move {
         socket.on("join", |s, (room,): (String,), ack| async move {
             s.join(room);
             ack.unwrap().send(()).unwrap();
         });
     });
-    io.sockets().adapter().ready().await;
-    let handle = io.listen("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let addr = handle.local_addr();
-    std::mem::forget(handle);
     (io, addr)
 }
 

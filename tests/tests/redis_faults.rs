@@ -4,34 +4,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-use socketio_adapter::redis::{RedisAdapterConfig, RedisBus};
 use socketio_e2e::client::Client;
+use socketio_e2e::{redis_node as node, unique_key};
 use socketio_server::parser::Value;
-use socketio_server::{ServerConfig, SocketIo};
-use std::net::SocketAddr;
 use std::time::Duration;
-
-const REDIS: &str = "redis://127.0.0.1:6379";
-
-async fn node(key: &str) -> (SocketIo, SocketAddr) {
-    let config = RedisAdapterConfig {
-        key: key.to_string(),
-        requests_timeout: Duration::from_secs(2),
-        ..Default::default()
-    };
-    let bus = RedisBus::connect(REDIS, config).await.expect("redis at 127.0.0.1:6379");
-    let io = SocketIo::new(ServerConfig { adapter: bus.factory(), ..ServerConfig::default() });
-    io.sockets().adapter().ready().await;
-    let handle = io.listen("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let addr = handle.local_addr();
-    std::mem::forget(handle);
-    (io, addr)
-}
 
 #[tokio::test]
 async fn local_delivery_goes_on_and_the_cluster_resumes_after_the_bus_drops() {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let key = format!("test-fault-{nanos}");
+    let key = unique_key("fault");
     let (a, addr_a) = node(&key).await;
     let (b, addr_b) = node(&key).await;
     assert_eq!(a.sockets().adapter().server_count().await, 2);

@@ -2,9 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::{bin, start, Client};
+use socketio_e2e::client::{bin, start, Client};
 use socketio_server::parser::{JsonParser, MsgpackParser, Packet, PacketData, Value};
 use socketio_server::{
     AckError, ConnectError, DisconnectReason, EmitError, ParserKind, ServerConfig, Socket, SocketIo,
