@@ -19,12 +19,12 @@ export const PARSERS = {
 /**
  * A client factory for one cell of the matrix. `connect(nsp, opts)` opens a new connection (forceNew),
  * without reconnection unless asked, and resolves once connected — and, for the upgrade column, once
- * the transport is websocket.
+ * the transport is websocket. `lookup` is the client's `io` function (socket.io-client 4.8 by default).
  */
-export function clientFactory(server, transport, parser) {
+export function clientFactory(server, transport, parser, lookup = io) {
   const sockets = [];
   const make = (nsp = "/", opts = {}) => {
-    const socket = io(`${server.url}${nsp}`, {
+    const socket = lookup(`${server.url}${nsp}`, {
       forceNew: true,
       reconnection: false,
       ...TRANSPORTS[transport],

@@ -4,36 +4,19 @@ import { describe, it, before, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import ioV2 from "socket.io-client-v2";
 import { startServer, waitFor, notWithin, TARGET } from "../lib/harness.mjs";
-import { norm, ack } from "../lib/sio.mjs";
+import { clientFactory, norm, ack } from "../lib/sio.mjs";
 
 for (const transport of ["polling", "websocket", "polling→websocket"]) {
   describe(`socket.io-client 2.5 · ${transport}`, () => {
     let server;
-    const sockets = [];
-    const make = (nsp = "/", opts = {}) => {
-      const socket = ioV2(`${server.url}${nsp}`, {
-        forceNew: true,
-        reconnection: false,
-        transports: transport === "polling" ? ["polling"] : transport === "websocket" ? ["websocket"] : ["polling", "websocket"],
-        ...opts,
-      });
-      sockets.push(socket);
-      return socket;
-    };
-    const connect = async (nsp = "/", opts = {}) => {
-      const socket = make(nsp, opts);
-      await waitFor(socket, "connect");
-      if (transport === "polling→websocket" && socket.io.engine.transport.name !== "websocket") {
-        await waitFor(socket.io.engine, "upgrade");
-      }
-      return socket;
-    };
+    let clients;
+    const make = (nsp, opts) => clients.make(nsp, opts);
+    const connect = (nsp, opts) => clients.connect(nsp, opts);
     before(async () => {
       server = await startServer(TARGET, ["--allow-eio3"]);
+      clients = clientFactory(server, transport, "json", ioV2);
     });
-    afterEach(() => {
-      for (const s of sockets.splice(0)) s.close();
-    });
+    afterEach(() => clients.closeAll());
 
     it("connects to / and gets an empty auth", async () => {
       const socket = make("/");
