@@ -5,6 +5,8 @@ import { describe, it, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { startServer, waitFor, notWithin, eventually, TARGET } from "../lib/harness.mjs";
 import { clientFactory, norm, ack } from "../lib/sio.mjs";
+import { Emitter } from "@socket.io/redis-emitter";
+import { createClient } from "redis";
 
 const REDIS = "redis://127.0.0.1:6379";
 const TOPOLOGIES = {
@@ -93,6 +95,33 @@ for (const [name, kinds] of Object.entries(TOPOLOGIES)) {
         from.emit("server-side-emit", "hello", 1);
         assert.deepEqual(await got, ["hello", 1]);
         await quiet;
+      }
+    });
+
+    it("the official @socket.io/redis-emitter reaches both nodes", async () => {
+      const redis = createClient({ url: REDIS });
+      await redis.connect();
+      try {
+        const [a, b] = await pair();
+        const nsp = a.nsp;
+        const emitter = new Emitter(redis).of(nsp);
+        const got = Promise.all([waitFor(a, "from-emitter"), waitFor(b, "from-emitter")]);
+        emitter.emit("from-emitter", "hi", Buffer.from([7]));
+        for (const args of await got) assert.deepEqual(norm(args), norm(["hi", Buffer.from([7])]));
+        // Rooms, then socketsJoin: the join and the room broadcast after it arrive in order.
+        await ack(b, "join", "r");
+        const quiet = notWithin(a, "room-msg", 400);
+        const gotB = waitFor(b, "room-msg");
+        emitter.to("r").emit("room-msg", "emitted to r");
+        assert.deepEqual(await gotB, ["emitted to r"]);
+        await quiet;
+        emitter.in("r").socketsJoin("r2");
+        await eventually(async () => assert.deepEqual((await ack(b, "whoami"))[0].rooms, [b.id, "r", "r2"].sort()));
+        const gone = waitFor(b, "disconnect");
+        emitter.in("r2").disconnectSockets();
+        assert.equal((await gone)[0], "io server disconnect");
+      } finally {
+        await redis.quit();
       }
     });
 

@@ -138,6 +138,9 @@ pub enum AdapterError {
     /// The bus (Redis, Postgres) failed.
     #[error("adapter bus error: {0}")]
     Bus(String),
+    /// An event name the protocol reserves (`connect`, `disconnect`, ...).
+    #[error("\"{0}\" is a reserved event name")]
+    ReservedEvent(String),
 }
 
 /// The local side of one namespace, implemented by the server for its adapter.
