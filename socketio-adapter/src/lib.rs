@@ -19,6 +19,7 @@
 //! assert_eq!(adapter.sockets(&opts), vec![socketio_adapter::Sid::from("sid1")]);
 //! ```
 
+pub mod cluster;
 mod memory;
 #[cfg(feature = "redis")]
 pub mod redis;

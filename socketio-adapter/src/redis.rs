@@ -17,17 +17,20 @@
 //! # let _ = factory; Ok(()) }
 //! ```
 
+use crate::cluster::{
+    object, options_from, options_value, options_without_flags, socket_info_from, socket_info_value, strings,
+};
 use crate::memory::MemoryAdapter;
 use crate::types::{
-    AckEvent, Adapter, AdapterError, AdapterFactory, BroadcastFlags, BroadcastOptions, LocalNamespace,
-    RestoredSession, Room, RoomEvent, SessionState, Sid, SocketInfo,
+    AckEvent, Adapter, AdapterError, AdapterFactory, BroadcastOptions, LocalNamespace, RestoredSession, Room,
+    RoomEvent, SessionState, Sid, SocketInfo,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use socketio_parser::msgpack_codec::{decode_value, encode_value};
-use socketio_parser::{Map, Packet, Value};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use socketio_parser::{Packet, Value};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -324,62 +327,7 @@ pub(crate) fn broadcast_message(uid: &str, nsp: &str, packet: &Packet, opts: &Br
     if let Some(m) = packet.as_object_mut() {
         m.insert("nsp".into(), Value::from(nsp));
     }
-    encode_value(&Value::Array(vec![Value::from(uid), packet, options_value(opts, true)]))
-}
-
-fn strings(v: Option<&Value>) -> BTreeSet<Room> {
-    v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| match r {
-                    Value::String(s) => Some(Room::from(s.as_str())),
-                    Value::Number(n) => Some(Room::from(n.to_string())),
-                    _ => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn options_from(v: Option<&Value>) -> BroadcastOptions {
-    let Some(v) = v else { return BroadcastOptions::default() };
-    let flags = v.get("flags");
-    BroadcastOptions {
-        rooms: strings(v.get("rooms")),
-        except: strings(v.get("except")),
-        flags: BroadcastFlags {
-            volatile: flags.and_then(|f| f.get("volatile")).and_then(Value::as_bool).unwrap_or(false),
-            compress: flags.and_then(|f| f.get("compress")).and_then(Value::as_bool).unwrap_or(true),
-            local: false,
-            timeout: flags.and_then(|f| f.get("timeout")).and_then(Value::as_u64).map(Duration::from_millis),
-        },
-    }
-}
-
-/// The options as the Node adapter writes them: `{rooms, except, flags}`, flags holding only what is set.
-fn options_value(opts: &BroadcastOptions, with_flags: bool) -> Value {
-    let rooms = |set: &BTreeSet<Room>| Value::Array(set.iter().map(|r| Value::from(r.as_str())).collect());
-    let mut m = Map::new();
-    m.insert("rooms".into(), rooms(&opts.rooms));
-    m.insert("except".into(), rooms(&opts.except));
-    if with_flags {
-        let mut flags = Map::new();
-        if opts.flags.volatile {
-            flags.insert("volatile".into(), Value::Bool(true));
-        }
-        if !opts.flags.compress {
-            flags.insert("compress".into(), Value::Bool(false));
-        }
-        if let Some(t) = opts.flags.timeout {
-            flags.insert("timeout".into(), Value::from(t.as_millis() as u64));
-        }
-        m.insert("flags".into(), Value::Object(flags));
-    }
-    Value::Object(m)
-}
-
-fn object(entries: Vec<(&str, Value)>) -> Value {
-    Value::Object(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    encode_value(&Value::Array(vec![Value::from(uid), packet, options_value(opts)]))
 }
 
 /// Decodes a request or response: JSON when it starts with `{`, msgpack otherwise.
@@ -389,24 +337,6 @@ fn decode_message(payload: Bytes) -> Option<Value> {
     } else {
         decode_value(payload).ok()
     }
-}
-
-fn socket_info_value(info: &SocketInfo) -> Value {
-    object(vec![
-        ("id", Value::from(info.id.as_str())),
-        ("handshake", info.handshake.clone()),
-        ("rooms", Value::Array(info.rooms.iter().map(|r| Value::from(r.as_str())).collect())),
-        ("data", info.data.clone()),
-    ])
-}
-
-fn socket_info_from(v: &Value) -> Option<SocketInfo> {
-    Some(SocketInfo {
-        id: Sid::from(v.get("id")?.as_str()?),
-        handshake: v.get("handshake").cloned().unwrap_or_default(),
-        rooms: strings(v.get("rooms")).into_iter().collect(),
-        data: v.get("data").cloned().unwrap_or_default(),
-    })
 }
 
 impl RedisAdapter {
@@ -755,7 +685,7 @@ impl Adapter for RedisAdapter {
                 ("requestId", Value::from(request_id.as_str())),
                 ("type", Value::from(kind::BROADCAST)),
                 ("packet", packet.to_object()),
-                ("opts", options_value(&opts, true)),
+                ("opts", options_value(&opts)),
             ]);
             self.ack_requests
                 .lock()
@@ -795,7 +725,7 @@ impl Adapter for RedisAdapter {
             ("uid", Value::from(self.uid.as_str())),
             ("requestId", Value::from(request_id.as_str())),
             ("type", Value::from(kind::REMOTE_FETCH)),
-            ("opts", options_value(&opts, false)),
+            ("opts", options_without_flags(&opts)),
         ]);
         self.request(request_id, pending, rx, message).await
     }
@@ -806,7 +736,7 @@ impl Adapter for RedisAdapter {
             let rooms = Value::Array(rooms.iter().map(|r| Value::from(r.as_str())).collect());
             self.publish_request(vec![
                 ("type", Value::from(kind::REMOTE_JOIN)),
-                ("opts", options_value(&opts, false)),
+                ("opts", options_without_flags(&opts)),
                 ("rooms", rooms),
             ]);
         }
@@ -819,7 +749,7 @@ impl Adapter for RedisAdapter {
             let rooms = Value::Array(rooms.iter().map(|r| Value::from(r.as_str())).collect());
             self.publish_request(vec![
                 ("type", Value::from(kind::REMOTE_LEAVE)),
-                ("opts", options_value(&opts, false)),
+                ("opts", options_without_flags(&opts)),
                 ("rooms", rooms),
             ]);
         }
@@ -830,7 +760,7 @@ impl Adapter for RedisAdapter {
         if !opts.flags.local {
             self.publish_request(vec![
                 ("type", Value::from(kind::REMOTE_DISCONNECT)),
-                ("opts", options_value(&opts, false)),
+                ("opts", options_without_flags(&opts)),
                 ("close", Value::Bool(close)),
             ]);
         }
@@ -962,22 +892,25 @@ impl RedisEmitter {
         }
     }
 
-    /// Targets the sockets in `room` (several calls: any of the rooms).
-    pub fn to(mut self, room: impl Into<Room>) -> RedisEmitter {
-        self.opts.rooms.insert(room.into());
-        self
+    /// An emitter that also targets the sockets in `room` (several calls: any of the rooms).
+    pub fn to(&self, room: impl Into<Room>) -> RedisEmitter {
+        let mut next = self.clone();
+        next.opts.rooms.insert(room.into());
+        next
     }
 
-    /// Leaves out the sockets in `room`.
-    pub fn except(mut self, room: impl Into<Room>) -> RedisEmitter {
-        self.opts.except.insert(room.into());
-        self
+    /// An emitter that leaves out the sockets in `room`.
+    pub fn except(&self, room: impl Into<Room>) -> RedisEmitter {
+        let mut next = self.clone();
+        next.opts.except.insert(room.into());
+        next
     }
 
-    /// Makes the broadcast volatile.
-    pub fn volatile(mut self) -> RedisEmitter {
-        self.opts.flags.volatile = true;
-        self
+    /// An emitter whose broadcasts are volatile.
+    pub fn volatile(&self) -> RedisEmitter {
+        let mut next = self.clone();
+        next.opts.flags.volatile = true;
+        next
     }
 
     async fn publish(&self, channel: String, payload: Bytes) -> Result<(), AdapterError> {
@@ -1008,7 +941,7 @@ impl RedisEmitter {
     }
 
     async fn request(&self, mut entries: Vec<(&str, Value)>) -> Result<(), AdapterError> {
-        entries.push(("opts", options_value(&self.opts, false)));
+        entries.push(("opts", options_without_flags(&self.opts)));
         self.publish(format!("{}-request#{}#", self.key, self.nsp), json(entries)).await
     }
 
@@ -1126,25 +1059,25 @@ mod tests {
                         ("requestId", request_id.expect("id")),
                         ("type", Value::from(kind)),
                         ("packet", packet.to_object()),
-                        ("opts", options_value(&opts, true)),
+                        ("opts", options_value(&opts)),
                     ]))
                 }
                 kind::REMOTE_FETCH => json(vec![
                     ("uid", uid),
                     ("requestId", request_id.expect("id")),
                     ("type", Value::from(kind)),
-                    ("opts", options_value(&opts, false)),
+                    ("opts", options_without_flags(&opts)),
                 ]),
                 kind::REMOTE_JOIN | kind::REMOTE_LEAVE => json(vec![
                     ("uid", uid),
                     ("type", Value::from(kind)),
-                    ("opts", options_value(&opts, false)),
+                    ("opts", options_without_flags(&opts)),
                     ("rooms", msg.get("rooms").cloned().expect("rooms")),
                 ]),
                 kind::REMOTE_DISCONNECT => json(vec![
                     ("uid", uid),
                     ("type", Value::from(kind)),
-                    ("opts", options_value(&opts, false)),
+                    ("opts", options_without_flags(&opts)),
                     ("close", msg.get("close").cloned().expect("close")),
                 ]),
                 kind::SERVER_SIDE_EMIT => json(vec![

@@ -29,15 +29,15 @@ async fn the_emitter_reaches_every_node() {
     }
     // One room; except a room (in one message, so their order is kept on each node).
     a.sockets().sockets()[0].join("red");
-    emitter.clone().to("red").emit("to red", vec![]).await.unwrap();
-    emitter.clone().except("red").emit("not red", vec![]).await.unwrap();
+    emitter.to("red").emit("to red", vec![]).await.unwrap();
+    emitter.except("red").emit("not red", vec![]).await.unwrap();
     assert_eq!(within(ca.recv()).await.unwrap().event_name(), Some("to red"));
     assert_eq!(within(cb.recv()).await.unwrap().event_name(), Some("not red"));
 
     // socketsJoin through the emitter, seen by a room broadcast published after it (each node reads
     // the emitter's messages in the order they were published).
-    emitter.clone().except("red").sockets_join(vec!["blue".into()]).await.unwrap();
-    emitter.clone().to("blue").emit("to blue", vec![]).await.unwrap();
+    emitter.except("red").sockets_join(vec!["blue".into()]).await.unwrap();
+    emitter.to("blue").emit("to blue", vec![]).await.unwrap();
     emitter.emit("marker", vec![]).await.unwrap();
     assert_eq!(within(cb.recv()).await.unwrap().event_name(), Some("to blue"));
     assert_eq!(within(ca.recv()).await.unwrap().event_name(), Some("marker"), "a is not in blue");
@@ -59,7 +59,7 @@ async fn the_emitter_reaches_every_node() {
     assert_eq!(got, vec![("a", vec![Value::from(1)]), ("b", vec![Value::from(1)])]);
 
     // disconnectSockets of one room.
-    emitter.clone().to("red").disconnect_sockets(false).await.unwrap();
+    emitter.to("red").disconnect_sockets(false).await.unwrap();
     assert_eq!(within(ca.recv()).await.unwrap().data, PacketData::Disconnect);
     assert_eq!(b.sockets().sockets().len(), 1);
 

@@ -1,0 +1,698 @@
+//! The cluster protocol of `socket.io-adapter`'s `ClusterAdapterWithHeartbeat`, shared by every bus that
+//! speaks it (Postgres today; the sharded Redis and Redis Streams adapters of the Node ecosystem use it
+//! too): nodes announce themselves with heartbeats, and every operation is a message
+//! `{type, data, uid, nsp}` published to all nodes of the namespace.
+//!
+//! [`ClusterAdapter`] implements [`Adapter`] on top of a [`ClusterBus`], which only moves messages:
+//! it publishes them and hands each received one to [`ClusterAdapter::on_message`].
+//!
+//! | type | message | data |
+//! |---|---|---|
+//! | 1 | INITIAL_HEARTBEAT (a node starts; others answer with a heartbeat) | |
+//! | 2 | HEARTBEAT (every 5 s; a node unheard of for 10 s is gone) | |
+//! | 3 | BROADCAST | `{packet, opts, requestId?}` |
+//! | 4, 5 | SOCKETS_JOIN, SOCKETS_LEAVE | `{opts, rooms}` |
+//! | 6 | DISCONNECT_SOCKETS | `{opts, close}` |
+//! | 7, 8 | FETCH_SOCKETS, FETCH_SOCKETS_RESPONSE | `{opts, requestId}`, `{requestId, sockets}` |
+//! | 9, 10 | SERVER_SIDE_EMIT, SERVER_SIDE_EMIT_RESPONSE | `{packet, requestId?}`, `{requestId, packet}` |
+//! | 11, 12 | BROADCAST_CLIENT_COUNT, BROADCAST_ACK | `{requestId, clientCount}`, `{requestId, packet}` |
+//! | 13 | ADAPTER_CLOSE (a node leaves) | |
+
+use crate::memory::MemoryAdapter;
+use crate::types::{
+    AckEvent, Adapter, AdapterError, BroadcastFlags, BroadcastOptions, LocalNamespace, RestoredSession, Room,
+    RoomEvent, SessionState, Sid, SocketInfo,
+};
+use async_trait::async_trait;
+use socketio_parser::{Map, Packet, Value};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+/// The message types of the protocol.
+pub mod message_type {
+    /// A node starts: the others answer with a heartbeat.
+    pub const INITIAL_HEARTBEAT: u64 = 1;
+    /// A node is alive.
+    pub const HEARTBEAT: u64 = 2;
+    /// A broadcast (with a `requestId` when acks are expected).
+    pub const BROADCAST: u64 = 3;
+    /// `socketsJoin`.
+    pub const SOCKETS_JOIN: u64 = 4;
+    /// `socketsLeave`.
+    pub const SOCKETS_LEAVE: u64 = 5;
+    /// `disconnectSockets`.
+    pub const DISCONNECT_SOCKETS: u64 = 6;
+    /// `fetchSockets`.
+    pub const FETCH_SOCKETS: u64 = 7;
+    /// The answer to `fetchSockets`.
+    pub const FETCH_SOCKETS_RESPONSE: u64 = 8;
+    /// `serverSideEmit` (with a `requestId` when answers are expected).
+    pub const SERVER_SIDE_EMIT: u64 = 9;
+    /// An answer to `serverSideEmit`.
+    pub const SERVER_SIDE_EMIT_RESPONSE: u64 = 10;
+    /// How many clients a broadcast with acks reached on a node.
+    pub const BROADCAST_CLIENT_COUNT: u64 = 11;
+    /// A client's answer to a broadcast with acks.
+    pub const BROADCAST_ACK: u64 = 12;
+    /// A node leaves.
+    pub const ADAPTER_CLOSE: u64 = 13;
+}
+use message_type as kind;
+
+/// The uid of messages from an emitter process (not a node: never counted).
+const EMITTER_UID: &str = "emitter";
+
+/// Moves the messages of the cluster protocol. Implemented by each bus (Postgres, ...).
+#[async_trait]
+pub trait ClusterBus: Send + Sync + 'static {
+    /// Publishes `message` (an object with `type`, `uid`, `nsp` and maybe `data`) to every node of its
+    /// namespace, this one included (the adapter ignores its own messages).
+    async fn publish(&self, message: Value) -> Result<(), AdapterError>;
+
+    /// Publishes a response meant for the node `requester_uid` (by default, to every node: the others
+    /// ignore a response to a request they did not send).
+    async fn publish_response(&self, requester_uid: &str, message: Value) -> Result<(), AdapterError> {
+        let _ = requester_uid;
+        self.publish(message).await
+    }
+
+    /// Starts handing the messages of namespace `nsp` to `adapter` ([`ClusterAdapter::on_message`]).
+    fn register(&self, nsp: &str, adapter: Weak<ClusterAdapter>);
+
+    /// Stops delivering the messages of namespace `nsp`.
+    fn unregister(&self, nsp: &str);
+}
+
+/// Timings of the protocol, with the defaults of the Node adapters.
+#[derive(Debug, Clone, Copy)]
+pub struct ClusterConfig {
+    /// How often a node says it is alive (default 5 s).
+    pub heartbeat_interval: Duration,
+    /// After how long without news a node is considered gone (default 10 s).
+    pub heartbeat_timeout: Duration,
+    /// How long requests wait for the other nodes' answers (default 5 s).
+    pub requests_timeout: Duration,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            heartbeat_interval: Duration::from_secs(5),
+            heartbeat_timeout: Duration::from_secs(10),
+            requests_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A request waiting for one answer from each node known when it was sent.
+struct Pending {
+    missing: HashSet<String>,
+    answers: Vec<Value>,
+    done: Option<oneshot::Sender<Vec<Value>>>,
+}
+
+/// The adapter of one namespace on a [`ClusterBus`]: local work through a [`MemoryAdapter`], the rest
+/// through messages.
+pub struct ClusterAdapter {
+    local: Arc<MemoryAdapter>,
+    nsp: Arc<dyn LocalNamespace>,
+    name: String,
+    uid: String,
+    config: ClusterConfig,
+    /// Messages to publish, in order (broadcasts are synchronous; their publishing is not).
+    outbox: mpsc::UnboundedSender<Value>,
+    /// Other nodes, by uid, with when they were last heard of.
+    nodes: Mutex<HashMap<String, Instant>>,
+    /// fetchSockets and serverSideEmit requests, by request id.
+    requests: Mutex<HashMap<String, Pending>>,
+    /// Broadcasts with acks sent from here, by request id.
+    ack_requests: Mutex<HashMap<String, mpsc::UnboundedSender<AckEvent>>>,
+    bus: Arc<dyn ClusterBus>,
+    /// This adapter, for the tasks it starts (which must not keep it alive).
+    me: Weak<ClusterAdapter>,
+    /// Set by [`Adapter::close`]: the node has left; it sends and handles nothing more.
+    closed: std::sync::atomic::AtomicBool,
+}
+
+impl std::fmt::Debug for ClusterAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterAdapter")
+            .field("nsp", &self.name)
+            .field("uid", &self.uid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// 16 hex digits of randomness, as the Node adapters make their uids and request ids.
+pub(crate) fn random_id() -> String {
+    let mut bytes = [0u8; 8];
+    let _ = getrandom::fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl ClusterAdapter {
+    /// The adapter of namespace `nsp` on `bus`: registers with the bus, announces itself, and keeps
+    /// its heartbeat going until the namespace is gone or [`Adapter::close`] is called.
+    pub fn new(nsp: Arc<dyn LocalNamespace>, bus: Arc<dyn ClusterBus>, config: ClusterConfig) -> Arc<Self> {
+        let (outbox, mut queue) = mpsc::unbounded_channel::<Value>();
+        let adapter = Arc::new_cyclic(|me| ClusterAdapter {
+            local: MemoryAdapter::new(nsp.clone()),
+            name: nsp.name().to_string(),
+            nsp,
+            uid: random_id(),
+            config,
+            outbox,
+            nodes: Mutex::new(HashMap::new()),
+            requests: Mutex::new(HashMap::new()),
+            ack_requests: Mutex::new(HashMap::new()),
+            bus: bus.clone(),
+            me: me.clone(),
+            closed: std::sync::atomic::AtomicBool::new(false),
+        });
+        bus.register(&adapter.name, Arc::downgrade(&adapter));
+        // The publisher: one message at a time, in order; failures are reported, not fatal.
+        tokio::spawn(async move {
+            while let Some(message) = queue.recv().await {
+                if let Err(e) = bus.publish(message).await {
+                    tracing::warn!("cluster adapter: publishing failed: {e}");
+                }
+            }
+        });
+        adapter.publish(kind::INITIAL_HEARTBEAT, None);
+        let weak = Arc::downgrade(&adapter);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            let mut last_heartbeat = Instant::now();
+            loop {
+                tick.tick().await;
+                let Some(adapter) = weak.upgrade() else { return };
+                if adapter.is_closed() {
+                    return;
+                }
+                if last_heartbeat.elapsed() >= adapter.config.heartbeat_interval {
+                    adapter.publish(kind::HEARTBEAT, None);
+                    last_heartbeat = Instant::now();
+                }
+                let timeout = adapter.config.heartbeat_timeout;
+                let gone: Vec<String> = adapter
+                    .nodes
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .iter()
+                    .filter(|(_, seen)| seen.elapsed() > timeout)
+                    .map(|(uid, _)| uid.clone())
+                    .collect();
+                for uid in gone {
+                    adapter.remove_node(&uid);
+                }
+            }
+        });
+        adapter
+    }
+
+    /// The factory to give the server: one adapter per namespace, all on `bus`.
+    pub fn factory(bus: Arc<dyn ClusterBus>, config: ClusterConfig) -> crate::AdapterFactory {
+        Arc::new(move |nsp| ClusterAdapter::new(nsp, bus.clone(), config) as Arc<dyn Adapter>)
+    }
+
+    /// This node's id in the cluster.
+    pub fn uid(&self) -> &str {
+        &self.uid
+    }
+
+    fn message(&self, ty: u64, data: Option<Value>) -> Value {
+        let mut m = Map::new();
+        m.insert("type".into(), Value::from(ty));
+        if let Some(data) = data {
+            m.insert("data".into(), data);
+        }
+        m.insert("uid".into(), Value::from(self.uid.as_str()));
+        m.insert("nsp".into(), Value::from(self.name.as_str()));
+        Value::Object(m)
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn publish(&self, ty: u64, data: Option<Value>) {
+        if !self.is_closed() {
+            let _ = self.outbox.send(self.message(ty, data));
+        }
+    }
+
+    fn respond(self: &Arc<Self>, requester: &str, ty: u64, data: Value) {
+        let message = self.message(ty, Some(data));
+        let bus = self.bus.clone();
+        let requester = requester.to_string();
+        tokio::spawn(async move {
+            if let Err(e) = bus.publish_response(&requester, message).await {
+                tracing::warn!("cluster adapter: publishing a response failed: {e}");
+            }
+        });
+    }
+
+    fn known_nodes(&self) -> HashSet<String> {
+        self.nodes.lock().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect()
+    }
+
+    fn remove_node(&self, uid: &str) {
+        self.nodes.lock().unwrap_or_else(|e| e.into_inner()).remove(uid);
+        let mut requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        let finished: Vec<String> = requests
+            .iter_mut()
+            .filter_map(|(id, p)| {
+                p.missing.remove(uid);
+                p.missing.is_empty().then(|| id.clone())
+            })
+            .collect();
+        for id in finished {
+            if let Some(mut p) = requests.remove(&id) {
+                if let Some(done) = p.done.take() {
+                    let _ = done.send(std::mem::take(&mut p.answers));
+                }
+            }
+        }
+    }
+
+    /// Handles a message of this namespace from the bus.
+    pub fn on_message(self: &Arc<Self>, message: Value) {
+        if self.is_closed() {
+            return;
+        }
+        let Some(uid) = message.get("uid").and_then(Value::as_str).map(str::to_owned) else { return };
+        if uid == self.uid {
+            return;
+        }
+        if message.get("nsp").and_then(Value::as_str).is_some_and(|n| n != self.name) {
+            return;
+        }
+        if uid != EMITTER_UID {
+            self.nodes.lock().unwrap_or_else(|e| e.into_inner()).insert(uid.clone(), Instant::now());
+        }
+        let data = message.get("data").cloned().unwrap_or_default();
+        let request_id = data.get("requestId").and_then(Value::as_str).map(str::to_owned);
+        match message.get("type").and_then(Value::as_u64) {
+            Some(kind::INITIAL_HEARTBEAT) => self.publish(kind::HEARTBEAT, None),
+            Some(kind::HEARTBEAT) => {}
+            Some(kind::ADAPTER_CLOSE) => self.remove_node(&uid),
+            Some(kind::BROADCAST) => {
+                let opts = options_from(data.get("opts"));
+                let Some(packet) = self.packet_from(data.get("packet")) else { return };
+                match request_id {
+                    None => self.local.broadcast_local(&packet, &opts),
+                    Some(request_id) => self.broadcast_with_remote_ack(&uid, request_id, packet, &opts),
+                }
+            }
+            Some(kind::SOCKETS_JOIN) => {
+                let rooms: Vec<Room> = strings(data.get("rooms")).into_iter().collect();
+                self.local.add_sockets_local(&options_from(data.get("opts")), &rooms);
+            }
+            Some(kind::SOCKETS_LEAVE) => {
+                let rooms: Vec<Room> = strings(data.get("rooms")).into_iter().collect();
+                self.local.del_sockets_local(&options_from(data.get("opts")), &rooms);
+            }
+            Some(kind::DISCONNECT_SOCKETS) => {
+                let close = data.get("close").and_then(Value::as_bool).unwrap_or(false);
+                self.local.disconnect_sockets_local(&options_from(data.get("opts")), close);
+            }
+            Some(kind::FETCH_SOCKETS) => {
+                let Some(request_id) = request_id else { return };
+                let sockets = self.local.fetch_sockets_local(&options_from(data.get("opts")));
+                let sockets = Value::Array(sockets.iter().map(socket_info_value).collect());
+                let answer = object(vec![("requestId", Value::from(request_id)), ("sockets", sockets)]);
+                self.respond(&uid, kind::FETCH_SOCKETS_RESPONSE, answer);
+            }
+            Some(kind::SERVER_SIDE_EMIT) => {
+                let args = data.get("packet").and_then(Value::as_array).cloned().unwrap_or_default();
+                let Some(request_id) = request_id else {
+                    self.nsp.server_side_emit(args, None);
+                    return;
+                };
+                let (tx, rx) = oneshot::channel();
+                self.nsp.server_side_emit(args, Some(tx));
+                let adapter = self.clone();
+                tokio::spawn(async move {
+                    if let Ok(answer) = rx.await {
+                        let data = object(vec![("requestId", Value::from(request_id)), ("packet", answer)]);
+                        adapter.respond(&uid, kind::SERVER_SIDE_EMIT_RESPONSE, data);
+                    }
+                });
+            }
+            Some(kind::FETCH_SOCKETS_RESPONSE) => {
+                let sockets = data.get("sockets").and_then(Value::as_array).cloned().unwrap_or_default();
+                self.on_answer(request_id, &uid, sockets);
+            }
+            Some(kind::SERVER_SIDE_EMIT_RESPONSE) => {
+                let answer = data.get("packet").cloned().unwrap_or_default();
+                self.on_answer(request_id, &uid, vec![answer]);
+            }
+            Some(kind::BROADCAST_CLIENT_COUNT) => {
+                let n = data.get("clientCount").and_then(Value::as_u64).unwrap_or(0) as usize;
+                self.on_ack_event(request_id, AckEvent::ClientCount(n));
+            }
+            Some(kind::BROADCAST_ACK) => {
+                let answer = data.get("packet").cloned().unwrap_or_default();
+                self.on_ack_event(request_id, AckEvent::Response(vec![answer]));
+            }
+            _ => {}
+        }
+    }
+
+    /// The packet of a broadcast, in this namespace.
+    fn packet_from(&self, v: Option<&Value>) -> Option<Packet> {
+        let mut object = v?.clone();
+        if let Some(m) = object.as_object_mut() {
+            m.insert("nsp".into(), Value::from(self.name.as_str()));
+        }
+        Packet::from_object(object).ok()
+    }
+
+    /// A broadcast with acks from node `requester`: deliver here, tell it how many clients were
+    /// reached, then forward each client's answer.
+    fn broadcast_with_remote_ack(
+        self: &Arc<Self>,
+        requester: &str,
+        request_id: String,
+        packet: Packet,
+        opts: &BroadcastOptions,
+    ) {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        self.local.broadcast_with_ack_local(packet, opts, tx);
+        let adapter = self.clone();
+        let requester = requester.to_string();
+        let timeout = opts.flags.timeout.unwrap_or(self.config.requests_timeout);
+        tokio::spawn(async move {
+            let forward = async {
+                while let Some(event) = rx.recv().await {
+                    let (ty, data) = match event {
+                        AckEvent::ClientCount(n) => (
+                            kind::BROADCAST_CLIENT_COUNT,
+                            object(vec![
+                                ("requestId", Value::from(request_id.as_str())),
+                                ("clientCount", Value::from(n)),
+                            ]),
+                        ),
+                        AckEvent::Response(mut args) => (
+                            kind::BROADCAST_ACK,
+                            object(vec![
+                                ("requestId", Value::from(request_id.as_str())),
+                                ("packet", if args.is_empty() { Value::Null } else { args.swap_remove(0) }),
+                            ]),
+                        ),
+                    };
+                    adapter.respond(&requester, ty, data);
+                }
+            };
+            let _ = tokio::time::timeout(timeout, forward).await;
+        });
+    }
+
+    fn on_answer(&self, request_id: Option<String>, from: &str, answers: Vec<Value>) {
+        let Some(request_id) = request_id else { return };
+        let mut requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(pending) = requests.get_mut(&request_id) else { return };
+        pending.answers.extend(answers);
+        pending.missing.remove(from);
+        if pending.missing.is_empty() {
+            if let Some(mut pending) = requests.remove(&request_id) {
+                if let Some(done) = pending.done.take() {
+                    let _ = done.send(std::mem::take(&mut pending.answers));
+                }
+            }
+        }
+    }
+
+    fn on_ack_event(&self, request_id: Option<String>, event: AckEvent) {
+        let Some(request_id) = request_id else { return };
+        let acks = self.ack_requests.lock().unwrap_or_else(|e| e.into_inner()).get(&request_id).cloned();
+        if let Some(acks) = acks {
+            let _ = acks.send(event);
+        }
+    }
+
+    /// Sends a request to every known node and waits for one answer each (or the timeout, failing with
+    /// the answers received).
+    async fn request(&self, ty: u64, mut data: Map, timeout: Duration) -> Result<Vec<Value>, AdapterError> {
+        let missing = self.known_nodes();
+        let expected = missing.len();
+        if expected == 0 {
+            return Ok(Vec::new());
+        }
+        let request_id = random_id();
+        let (tx, rx) = oneshot::channel();
+        self.requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(request_id.clone(), Pending { missing, answers: Vec::new(), done: Some(tx) });
+        data.insert("requestId".into(), Value::from(request_id.as_str()));
+        self.publish(ty, Some(Value::Object(data)));
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(answers)) => Ok(answers),
+            _ => {
+                let pending = self.requests.lock().unwrap_or_else(|e| e.into_inner()).remove(&request_id);
+                let responses = pending.map(|p| p.answers).unwrap_or_default();
+                Err(AdapterError::PartialTimeout { expected, responses })
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Adapter for ClusterAdapter {
+    fn add_all(&self, sid: &Sid, rooms: &[Room]) {
+        self.local.add_all(sid, rooms)
+    }
+
+    fn del(&self, sid: &Sid, room: &Room) {
+        self.local.del(sid, room)
+    }
+
+    fn del_all(&self, sid: &Sid) {
+        self.local.del_all(sid)
+    }
+
+    fn socket_rooms(&self, sid: &Sid) -> Vec<Room> {
+        self.local.socket_rooms(sid)
+    }
+
+    fn sockets(&self, opts: &BroadcastOptions) -> Vec<Sid> {
+        self.local.sockets(opts)
+    }
+
+    fn rooms(&self) -> Vec<Room> {
+        self.local.rooms()
+    }
+
+    fn broadcast(&self, packet: Packet, opts: BroadcastOptions) -> Result<(), AdapterError> {
+        if !opts.flags.local {
+            let data = object(vec![("packet", packet.to_object()), ("opts", options_value(&opts))]);
+            self.publish(kind::BROADCAST, Some(data));
+        }
+        self.local.broadcast_local(&packet, &opts);
+        Ok(())
+    }
+
+    fn broadcast_with_ack(
+        &self,
+        packet: Packet,
+        opts: BroadcastOptions,
+        acks: mpsc::UnboundedSender<AckEvent>,
+    ) -> Result<(), AdapterError> {
+        if !opts.flags.local {
+            let request_id = random_id();
+            self.ack_requests
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(request_id.clone(), acks.clone());
+            let data = object(vec![
+                ("packet", packet.to_object()),
+                ("requestId", Value::from(request_id.as_str())),
+                ("opts", options_value(&opts)),
+            ]);
+            self.publish(kind::BROADCAST, Some(data));
+            // Forget the request once the emitter stops waiting.
+            let timeout = opts.flags.timeout.unwrap_or(self.config.requests_timeout);
+            let weak = self.me.clone();
+            let waiting = acks.clone();
+            tokio::spawn(async move {
+                let _ = tokio::time::timeout(timeout, waiting.closed()).await;
+                if let Some(adapter) = weak.upgrade() {
+                    adapter.ack_requests.lock().unwrap_or_else(|e| e.into_inner()).remove(&request_id);
+                }
+            });
+        }
+        self.local.broadcast_with_ack_local(packet, &opts, acks);
+        Ok(())
+    }
+
+    async fn server_count(&self) -> usize {
+        1 + self.nodes.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    async fn fetch_sockets(&self, opts: BroadcastOptions) -> Result<Vec<SocketInfo>, AdapterError> {
+        let mut sockets = self.local.fetch_sockets_local(&opts);
+        if opts.flags.local {
+            return Ok(sockets);
+        }
+        let timeout = opts.flags.timeout.unwrap_or(self.config.requests_timeout);
+        let mut data = Map::new();
+        data.insert("opts".into(), options_value(&opts));
+        let answers = match self.request(kind::FETCH_SOCKETS, data, timeout).await {
+            Ok(answers) => answers,
+            Err(AdapterError::PartialTimeout { .. }) => return Err(AdapterError::Timeout),
+            Err(e) => return Err(e),
+        };
+        sockets.extend(answers.iter().filter_map(socket_info_from));
+        Ok(sockets)
+    }
+
+    async fn add_sockets(&self, opts: BroadcastOptions, rooms: Vec<Room>) -> Result<(), AdapterError> {
+        if !opts.flags.local {
+            let data = object(vec![("opts", options_value(&opts)), ("rooms", room_values(&rooms))]);
+            self.publish(kind::SOCKETS_JOIN, Some(data));
+        }
+        self.local.add_sockets_local(&opts, &rooms);
+        Ok(())
+    }
+
+    async fn del_sockets(&self, opts: BroadcastOptions, rooms: Vec<Room>) -> Result<(), AdapterError> {
+        if !opts.flags.local {
+            let data = object(vec![("opts", options_value(&opts)), ("rooms", room_values(&rooms))]);
+            self.publish(kind::SOCKETS_LEAVE, Some(data));
+        }
+        self.local.del_sockets_local(&opts, &rooms);
+        Ok(())
+    }
+
+    async fn disconnect_sockets(&self, opts: BroadcastOptions, close: bool) -> Result<(), AdapterError> {
+        if !opts.flags.local {
+            let data = object(vec![("opts", options_value(&opts)), ("close", Value::Bool(close))]);
+            self.publish(kind::DISCONNECT_SOCKETS, Some(data));
+        }
+        self.local.disconnect_sockets_local(&opts, close);
+        Ok(())
+    }
+
+    async fn server_side_emit(&self, args: Vec<Value>) -> Result<(), AdapterError> {
+        self.publish(kind::SERVER_SIDE_EMIT, Some(object(vec![("packet", Value::Array(args))])));
+        Ok(())
+    }
+
+    async fn server_side_emit_with_ack(&self, args: Vec<Value>) -> Result<Vec<Value>, AdapterError> {
+        let mut data = Map::new();
+        data.insert("packet".into(), Value::Array(args));
+        self.request(kind::SERVER_SIDE_EMIT, data, self.config.requests_timeout).await
+    }
+
+    fn persist_session(&self, session: SessionState) {
+        self.local.persist_session(session)
+    }
+
+    async fn restore_session(
+        &self,
+        pid: &str,
+        offset: &str,
+    ) -> Result<Option<RestoredSession>, AdapterError> {
+        self.local.restore_session(pid, offset).await
+    }
+
+    fn on_room_event(&self, listener: Arc<dyn Fn(&RoomEvent) + Send + Sync>) {
+        self.local.on_room_event(listener)
+    }
+
+    async fn close(&self) {
+        self.publish(kind::ADAPTER_CLOSE, None);
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.bus.unregister(&self.name);
+    }
+}
+
+/// Rooms as a JSON array.
+fn room_values(rooms: &[Room]) -> Value {
+    Value::Array(rooms.iter().map(|r| Value::from(r.as_str())).collect())
+}
+
+/// An object from `(key, value)` pairs, in order.
+pub(crate) fn object(entries: Vec<(&str, Value)>) -> Value {
+    Value::Object(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+}
+
+/// A set of rooms from a JSON array (numbers read as their text).
+pub(crate) fn strings(v: Option<&Value>) -> BTreeSet<Room> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| match r {
+                    Value::String(s) => Some(Room::from(s.as_str())),
+                    Value::Number(n) => Some(Room::from(n.to_string())),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Broadcast options from their wire form `{rooms, except, flags}`.
+pub(crate) fn options_from(v: Option<&Value>) -> BroadcastOptions {
+    let Some(v) = v else { return BroadcastOptions::default() };
+    let flags = v.get("flags");
+    let flag = |name: &str| flags.and_then(|f| f.get(name));
+    BroadcastOptions {
+        rooms: strings(v.get("rooms")),
+        except: strings(v.get("except")),
+        flags: BroadcastFlags {
+            volatile: flag("volatile").and_then(Value::as_bool).unwrap_or(false),
+            compress: flag("compress").and_then(Value::as_bool).unwrap_or(true),
+            local: false,
+            timeout: flag("timeout").and_then(Value::as_u64).map(Duration::from_millis),
+        },
+    }
+}
+
+/// The options as the Node adapters write them: `{rooms, except, flags}`, flags holding only what is set.
+pub(crate) fn options_value(opts: &BroadcastOptions) -> Value {
+    let mut flags = Map::new();
+    if opts.flags.volatile {
+        flags.insert("volatile".into(), Value::Bool(true));
+    }
+    if !opts.flags.compress {
+        flags.insert("compress".into(), Value::Bool(false));
+    }
+    if let Some(t) = opts.flags.timeout {
+        flags.insert("timeout".into(), Value::from(t.as_millis() as u64));
+    }
+    let mut m = options_without_flags(opts);
+    if let Some(map) = m.as_object_mut() {
+        map.insert("flags".into(), Value::Object(flags));
+    }
+    m
+}
+
+/// `{rooms, except}` (what requests that take no flags carry).
+pub(crate) fn options_without_flags(opts: &BroadcastOptions) -> Value {
+    let rooms = |set: &BTreeSet<Room>| Value::Array(set.iter().map(|r| Value::from(r.as_str())).collect());
+    object(vec![("rooms", rooms(&opts.rooms)), ("except", rooms(&opts.except))])
+}
+
+/// A fetched socket as the protocol carries it: `{id, handshake, rooms, data}`.
+pub(crate) fn socket_info_value(info: &SocketInfo) -> Value {
+    object(vec![
+        ("id", Value::from(info.id.as_str())),
+        ("handshake", info.handshake.clone()),
+        ("rooms", Value::Array(info.rooms.iter().map(|r| Value::from(r.as_str())).collect())),
+        ("data", info.data.clone()),
+    ])
+}
+
+/// A fetched socket from its wire form.
+pub(crate) fn socket_info_from(v: &Value) -> Option<SocketInfo> {
+    Some(SocketInfo {
+        id: Sid::from(v.get("id")?.as_str()?),
+        handshake: v.get("handshake").cloned().unwrap_or_default(),
+        rooms: strings(v.get("rooms")).into_iter().collect(),
+        data: v.get("data").cloned().unwrap_or_default(),
+    })
+}
