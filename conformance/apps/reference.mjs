@@ -142,6 +142,14 @@ async function main() {
     const sub = pub.duplicate();
     await Promise.all([pub.connect(), sub.connect()]);
     options.adapter = createAdapter(pub, sub);
+  } else if (o.adapter.startsWith("postgres://")) {
+    const { createAdapter } = await import("@socket.io/postgres-adapter");
+    const pg = (await import("pg")).default;
+    const pool = new pg.Pool({ connectionString: o.adapter });
+    await pool.query(
+      "CREATE TABLE IF NOT EXISTS socket_io_attachments (id bigserial UNIQUE, created_at timestamptz DEFAULT NOW(), payload bytea)",
+    );
+    options.adapter = createAdapter(pool);
   } else if (o.adapter !== "memory") {
     throw new Error(`adapter ${o.adapter} is not wired in the Node app yet`);
   }

@@ -83,6 +83,12 @@ pub trait ClusterBus: Send + Sync + 'static {
 
     /// Stops delivering the messages of namespace `nsp`.
     fn unregister(&self, nsp: &str);
+
+    /// Resolves once messages of namespace `nsp` are being received (e.g. the subscription is in
+    /// place), so that the answers to this node's first heartbeat are not missed. At once by default.
+    async fn subscribed(&self, nsp: &str) {
+        let _ = nsp;
+    }
 }
 
 /// Timings of the protocol, with the defaults of the Node adapters.
@@ -172,8 +178,11 @@ impl ClusterAdapter {
             closed: std::sync::atomic::AtomicBool::new(false),
         });
         bus.register(&adapter.name, Arc::downgrade(&adapter));
-        // The publisher: one message at a time, in order; failures are reported, not fatal.
+        // The publisher: one message at a time, in order, once this node receives too; failures are
+        // reported, not fatal.
+        let name = adapter.name.clone();
         tokio::spawn(async move {
+            bus.subscribed(&name).await;
             while let Some(message) = queue.recv().await {
                 if let Err(e) = bus.publish(message).await {
                     tracing::warn!("cluster adapter: publishing failed: {e}");
@@ -530,6 +539,10 @@ impl Adapter for ClusterAdapter {
 
     async fn server_count(&self) -> usize {
         1 + self.nodes.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    async fn ready(&self) {
+        self.bus.subscribed(&self.name).await;
     }
 
     async fn fetch_sockets(&self, opts: BroadcastOptions) -> Result<Vec<SocketInfo>, AdapterError> {

@@ -21,6 +21,8 @@
 
 pub mod cluster;
 mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "redis")]
 pub mod redis;
 mod types;

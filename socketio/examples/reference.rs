@@ -6,8 +6,8 @@
 //! Flags: `--port N` (3000 or `$PORT`), `--path P` (`/socket.io/`), `--ping-interval MS`, `--ping-timeout MS`,
 //! `--connect-timeout MS`, `--max-payload BYTES`, `--transports LIST`, `--cors-origin O` (`*`),
 //! `--allow-eio3`, `--parser json|msgpack`, `--node-name NAME`, `--recovery-ms MS`,
-//! `--adapter memory|redis://host:port` (redis with the `redis` feature). Not yet: `redis-streams://` and
-//! `postgres://` adapters, `--admin-ui` (refused with an error).
+//! `--adapter memory|redis://host:port|postgres://user@host/db` (with the `redis` / `postgres` features).
+//! Not yet: `redis-streams://`, `--admin-ui` (refused with an error).
 
 use socketio::parser::Value;
 use socketio::server::engine::{CorsConfig, CorsOrigin, TransportKind};
@@ -66,9 +66,12 @@ fn parse_args() -> Result<Options, String> {
             "--node-name" => node_name = value()?,
             "--adapter" => {
                 adapter = value()?;
-                if adapter != "memory" && !adapter.starts_with("redis://") {
+                if adapter != "memory"
+                    && !adapter.starts_with("redis://")
+                    && !adapter.starts_with("postgres://")
+                {
                     return Err(format!(
-                        "adapter {adapter} is not available yet (memory or redis://host:port)"
+                        "adapter {adapter} is not available yet (memory, redis://host:port or postgres://...)"
                     ));
                 }
             }
@@ -241,6 +244,8 @@ async fn main() {
     let mut config = options.config;
     if options.adapter.starts_with("redis://") {
         config.adapter = redis_adapter(&options.adapter).await;
+    } else if options.adapter.starts_with("postgres://") {
+        config.adapter = postgres_adapter(&options.adapter).await;
     }
     let io = SocketIo::new(config);
     setup(&io.of("/"), options.node_name.clone());
@@ -268,6 +273,23 @@ async fn main() {
     println!("listening on {}", server.local_addr().port());
     shutdown_signal().await;
     io.close().await;
+}
+
+#[cfg(feature = "postgres")]
+async fn postgres_adapter(url: &str) -> socketio::adapter::AdapterFactory {
+    match socketio::adapter::postgres::PostgresBus::connect(url, Default::default()).await {
+        Ok(bus) => bus.factory(),
+        Err(e) => {
+            eprintln!("reference: cannot connect to {url}: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn postgres_adapter(url: &str) -> socketio::adapter::AdapterFactory {
+    eprintln!("reference: {url} needs the postgres feature (cargo run -p socketio --features postgres --example reference)");
+    std::process::exit(2);
 }
 
 #[cfg(feature = "redis")]

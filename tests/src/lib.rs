@@ -30,3 +30,23 @@ pub fn unique_key(name: &str) -> String {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     format!("test-{name}-{nanos}")
 }
+
+/// A server on the Postgres adapter (real Postgres at 127.0.0.1:5432, database `test`) with channel
+/// prefix `prefix`, listening on a free loopback port.
+pub async fn postgres_node(prefix: &str) -> (socketio_server::SocketIo, std::net::SocketAddr) {
+    use socketio_adapter::postgres::{PostgresBus, PostgresConfig};
+    let mut config = PostgresConfig { channel_prefix: prefix.to_string(), ..PostgresConfig::default() };
+    config.cluster.requests_timeout = std::time::Duration::from_secs(2);
+    let bus = PostgresBus::connect("postgres://postgres@127.0.0.1:5432/test", config)
+        .await
+        .expect("postgres at 127.0.0.1:5432");
+    let io = socketio_server::SocketIo::new(socketio_server::ServerConfig {
+        adapter: bus.factory(),
+        ..socketio_server::ServerConfig::default()
+    });
+    io.sockets();
+    let handle = io.listen(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("a free port");
+    let addr = handle.local_addr();
+    std::mem::forget(handle);
+    (io, addr)
+}

@@ -39,7 +39,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     prepare(&source, &work)?;
 
     // The Socket.IO reference app with the cluster adapters, for the cluster scenarios.
-    let mut build = vec!["build", "--release", "--features", "socketio/redis"];
+    let mut build = vec!["build", "--release", "--features", "socketio/redis socketio/postgres"];
     for (_, package, example) in BINARIES {
         build.extend(["-p", package, "--example", example]);
     }

@@ -1,6 +1,7 @@
-// Two servers on Redis (127.0.0.1:6379) with official socket.io-client 4.8 sockets spread over them:
-// Rust + Rust, and Rust + Node with the official @socket.io/redis-adapter 8.3, each operation started
-// from either side. Clusters run one after another: they share the default channel prefix.
+// Two servers on a bus — Redis (127.0.0.1:6379) or Postgres (127.0.0.1:5432, database test) — with
+// official socket.io-client 4.8 sockets spread over them: Rust + Rust, and Rust + Node with the official
+// @socket.io/redis-adapter 8.3 / @socket.io/postgres-adapter 0.5, each operation started from either side.
+// Clusters run one after another: they share the default channel prefix.
 import { describe, it, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { startServer, waitFor, notWithin, eventually, TARGET } from "../lib/harness.mjs";
@@ -9,20 +10,22 @@ import { Emitter } from "@socket.io/redis-emitter";
 import { createClient } from "redis";
 
 const REDIS = "redis://127.0.0.1:6379";
+const BUSES = { Redis: REDIS, Postgres: "postgres://postgres@127.0.0.1:5432/test" };
 const TOPOLOGIES = {
   "Rust + Rust": [TARGET, TARGET],
   "Rust + Node": [TARGET, "node"],
   "Node + Rust": ["node", TARGET],
 };
 
+for (const [bus, url] of Object.entries(BUSES))
 for (const [name, kinds] of Object.entries(TOPOLOGIES)) {
-  describe(name, () => {
+  describe(`${bus} · ${name}`, () => {
     let servers;
     let factories;
     before(async () => {
       servers = [];
       for (const [i, kind] of kinds.entries()) {
-        servers.push(await startServer(kind, ["--adapter", REDIS, "--node-name", `n${i}`]));
+        servers.push(await startServer(kind, ["--adapter", url, "--node-name", `n${i}`]));
       }
       factories = servers.map((s) => clientFactory(s, "websocket", "json"));
     });
@@ -98,7 +101,7 @@ for (const [name, kinds] of Object.entries(TOPOLOGIES)) {
       }
     });
 
-    it("the official @socket.io/redis-emitter reaches both nodes", async () => {
+    it("the official @socket.io/redis-emitter reaches both nodes", { skip: bus !== "Redis" }, async () => {
       const redis = createClient({ url: REDIS });
       await redis.connect();
       try {

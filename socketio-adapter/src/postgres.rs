@@ -1,0 +1,346 @@
+//! The Postgres adapter (feature `postgres`), wire-compatible with `@socket.io/postgres-adapter` 0.5: Rust
+//! and Node servers can share one cluster through one database.
+//!
+//! It is the [cluster protocol](crate::cluster) on Postgres notifications:
+//! - each namespace `/nsp` listens on the channel `socket.io#/nsp` (`LISTEN "socket.io#/nsp"`);
+//! - a message is published with `SELECT pg_notify(channel, json)`;
+//! - a message with binary data (broadcasts, acks and server-side events) or whose JSON is longer than
+//!   8000 bytes is stored msgpack-encoded in the table `socket_io_attachments`, and the notification
+//!   carries only `{uid, type, attachmentId}`; rows older than 30 s are deleted every 30 s.
+//!
+//! The table is created if it does not exist.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), socketio_adapter::AdapterError> {
+//! use socketio_adapter::postgres::{PostgresBus, PostgresConfig};
+//! let bus = PostgresBus::connect("postgres://postgres@127.0.0.1/test", PostgresConfig::default()).await?;
+//! let factory = bus.factory(); // give it to the server as its adapter
+//! # let _ = factory; Ok(()) }
+//! ```
+
+use crate::cluster::{ClusterAdapter, ClusterBus, ClusterConfig};
+use crate::types::{AdapterError, AdapterFactory};
+use async_trait::async_trait;
+use bytes::Bytes;
+use socketio_parser::msgpack_codec::{decode_value, encode_value};
+use socketio_parser::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock, Weak};
+use std::time::Duration;
+use tokio_postgres::{AsyncMessage, Client, NoTls};
+
+/// Options of the Postgres adapter, with the defaults of the Node adapter.
+#[derive(Debug, Clone)]
+pub struct PostgresConfig {
+    /// The prefix of the notification channels (`channelPrefix`, default `socket.io`).
+    pub channel_prefix: String,
+    /// The table of attachments (`tableName`, default `socket_io_attachments`).
+    pub table_name: String,
+    /// JSON payloads longer than this go through the table (`payloadThreshold`, default 8000 bytes).
+    pub payload_threshold: usize,
+    /// How often old attachments are deleted, and how old they must be (`cleanupInterval`, 30 s).
+    pub cleanup_interval: Duration,
+    /// Heartbeats and request timeouts.
+    pub cluster: ClusterConfig,
+}
+
+impl Default for PostgresConfig {
+    fn default() -> Self {
+        PostgresConfig {
+            channel_prefix: "socket.io".into(),
+            table_name: "socket_io_attachments".into(),
+            payload_threshold: 8000,
+            cleanup_interval: Duration::from_secs(30),
+            cluster: ClusterConfig::default(),
+        }
+    }
+}
+
+fn db_error(e: impl std::fmt::Display) -> AdapterError {
+    AdapterError::Bus(e.to_string())
+}
+
+/// The database connections of one server, shared by the adapters of all its namespaces: one runs
+/// queries and notifications, one listens; the listener reconnects and listens again on its own.
+pub struct PostgresBus {
+    url: String,
+    config: PostgresConfig,
+    commands: tokio::sync::RwLock<Client>,
+    /// Namespace → its adapter.
+    routes: RwLock<HashMap<String, Weak<ClusterAdapter>>>,
+    /// The listening connection, when connected.
+    listener: tokio::sync::Mutex<Option<Client>>,
+    /// The channels listened to on the current listening connection.
+    listening: tokio::sync::watch::Sender<std::collections::HashSet<String>>,
+    me: Weak<PostgresBus>,
+}
+
+impl std::fmt::Debug for PostgresBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresBus").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+/// Opens a connection; notifications it receives go to `notifications`, and `ended` fires when it drops.
+async fn open(
+    url: &str,
+    notifications: Option<tokio::sync::mpsc::UnboundedSender<(String, String)>>,
+) -> Result<(Client, tokio::sync::oneshot::Receiver<()>), AdapterError> {
+    let (client, mut connection) = tokio_postgres::connect(url, NoTls).await.map_err(db_error)?;
+    let (ended_tx, ended) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(message) = futures_util::StreamExt::next(&mut messages).await {
+            match message {
+                Ok(AsyncMessage::Notification(n)) => {
+                    if let Some(tx) = &notifications {
+                        let _ = tx.send((n.channel().to_string(), n.payload().to_string()));
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!("postgres adapter: connection error: {e}");
+                    break;
+                }
+            }
+        }
+        let _ = ended_tx.send(());
+    });
+    Ok((client, ended))
+}
+
+/// `name` as a quoted SQL identifier.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Whether a value holds binary data anywhere.
+fn has_binary(v: &Value) -> bool {
+    match v {
+        Value::Binary(_) => true,
+        Value::Array(items) => items.iter().any(has_binary),
+        Value::Object(map) => map.values().any(has_binary),
+        _ => false,
+    }
+}
+
+impl PostgresBus {
+    /// Connects to the database at `url` (`postgres://user:password@host/db`), creates the attachments
+    /// table if needed, and starts listening.
+    pub async fn connect(url: &str, config: PostgresConfig) -> Result<Arc<PostgresBus>, AdapterError> {
+        let (commands, _) = open(url, None).await?;
+        commands
+            .batch_execute(&format!(
+                "CREATE TABLE IF NOT EXISTS {} (id bigserial UNIQUE, created_at timestamptz DEFAULT NOW(), payload bytea)",
+                quoted(&config.table_name)
+            ))
+            .await
+            .map_err(db_error)?;
+        let bus = Arc::new_cyclic(|me| PostgresBus {
+            url: url.to_string(),
+            config,
+            commands: tokio::sync::RwLock::new(commands),
+            routes: RwLock::new(HashMap::new()),
+            listener: tokio::sync::Mutex::new(None),
+            listening: tokio::sync::watch::Sender::new(std::collections::HashSet::new()),
+            me: me.clone(),
+        });
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(deliver_loop(Arc::downgrade(&bus), rx));
+        tokio::spawn(listen_loop(Arc::downgrade(&bus), tx));
+        tokio::spawn(cleanup_loop(Arc::downgrade(&bus)));
+        Ok(bus)
+    }
+
+    /// The adapter factory to give the server.
+    pub fn factory(self: &Arc<Self>) -> AdapterFactory {
+        ClusterAdapter::factory(self.clone(), self.config.cluster)
+    }
+
+    fn channel(&self, nsp: &str) -> String {
+        format!("{}#{nsp}", self.config.channel_prefix)
+    }
+
+    /// Runs a statement on the command connection, reconnecting once if it has dropped.
+    async fn query_one(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<tokio_postgres::Row, AdapterError> {
+        {
+            let client = self.commands.read().await;
+            if !client.is_closed() {
+                return client.query_one(sql, params).await.map_err(db_error);
+            }
+        }
+        let (fresh, _) = open(&self.url, None).await?;
+        let mut client = self.commands.write().await;
+        *client = fresh;
+        client.query_one(sql, params).await.map_err(db_error)
+    }
+
+    async fn notify(&self, channel: &str, payload: &str) -> Result<(), AdapterError> {
+        self.query_one("SELECT pg_notify($1, $2)::text", &[&channel, &payload]).await.map(|_| ())
+    }
+
+    /// Stores `message` in the attachments table and notifies its header.
+    async fn publish_with_attachment(&self, channel: &str, message: &Value) -> Result<(), AdapterError> {
+        let payload = encode_value(message).to_vec();
+        let insert =
+            format!("INSERT INTO {} (payload) VALUES ($1) RETURNING id", quoted(&self.config.table_name));
+        let row = self.query_one(&insert, &[&payload]).await?;
+        let id: i64 = row.try_get(0).map_err(db_error)?;
+        let header = crate::cluster::object(vec![
+            ("uid", message.get("uid").cloned().unwrap_or_default()),
+            ("type", message.get("type").cloned().unwrap_or_default()),
+            ("attachmentId", Value::from(id.to_string())),
+        ]);
+        self.notify(channel, &header.to_json_string()).await
+    }
+
+    /// The full message a notification stands for (fetching its attachment if it has one).
+    async fn read(&self, payload: &str) -> Result<Value, AdapterError> {
+        let message: Value = serde_json::from_str(payload).map_err(db_error)?;
+        let Some(id) = message.get("attachmentId") else { return Ok(message) };
+        let id: i64 = match id {
+            Value::String(s) => s.parse().map_err(db_error)?,
+            other => other.as_i64().ok_or_else(|| db_error("invalid attachmentId"))?,
+        };
+        let select = format!("SELECT payload FROM {} WHERE id = $1", quoted(&self.config.table_name));
+        let row = self.query_one(&select, &[&id]).await?;
+        let bytes: Vec<u8> = row.try_get(0).map_err(db_error)?;
+        decode_value(Bytes::from(bytes)).map_err(db_error)
+    }
+
+    fn route(&self, channel: &str) -> Option<Arc<ClusterAdapter>> {
+        let nsp = channel.strip_prefix(&self.config.channel_prefix)?.strip_prefix('#')?;
+        self.routes.read().unwrap_or_else(|e| e.into_inner()).get(nsp).and_then(Weak::upgrade)
+    }
+
+    async fn listen(&self, channel: &str) {
+        if let Some(client) = self.listener.lock().await.as_ref() {
+            match client.batch_execute(&format!("LISTEN {}", quoted(channel))).await {
+                Ok(()) => {
+                    self.listening.send_modify(|set| {
+                        set.insert(channel.to_string());
+                    });
+                }
+                Err(e) => tracing::warn!("postgres adapter: LISTEN {channel} failed: {e}"),
+            }
+        }
+    }
+}
+
+/// Hands each notification to the adapter of its namespace, in order (fetching attachments first).
+async fn deliver_loop(
+    bus: Weak<PostgresBus>,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<(String, String)>,
+) {
+    while let Some((channel, payload)) = rx.recv().await {
+        let Some(bus) = bus.upgrade() else { return };
+        let Some(adapter) = bus.route(&channel) else { continue };
+        // Our own messages come back too: skip them before fetching any attachment.
+        if payload.contains(&format!("\"uid\":\"{}\"", adapter.uid())) {
+            continue;
+        }
+        match bus.read(&payload).await {
+            Ok(message) => adapter.on_message(message),
+            Err(e) => tracing::warn!("postgres adapter: unreadable notification: {e}"),
+        }
+    }
+}
+
+/// Keeps a listening connection: (re)connects with a randomized 1–3 s backoff and listens on the
+/// channel of every namespace.
+async fn listen_loop(
+    bus: Weak<PostgresBus>,
+    notifications: tokio::sync::mpsc::UnboundedSender<(String, String)>,
+) {
+    loop {
+        let Some(strong) = bus.upgrade() else { return };
+        match open(&strong.url, Some(notifications.clone())).await {
+            Ok((client, ended)) => {
+                let channels: Vec<String> = {
+                    let routes = strong.routes.read().unwrap_or_else(|e| e.into_inner());
+                    routes.keys().map(|nsp| strong.channel(nsp)).collect()
+                };
+                *strong.listener.lock().await = Some(client);
+                for channel in channels {
+                    strong.listen(&channel).await;
+                }
+                drop(strong);
+                let _ = ended.await;
+                if let Some(strong) = bus.upgrade() {
+                    *strong.listener.lock().await = None;
+                    strong.listening.send_modify(|set| set.clear());
+                }
+                tracing::warn!("postgres adapter: the listening connection dropped; reconnecting");
+            }
+            Err(e) => tracing::warn!("postgres adapter: cannot connect: {e}"),
+        }
+        let mut jitter = [0u8; 1];
+        let _ = getrandom::fill(&mut jitter);
+        tokio::time::sleep(Duration::from_millis(1000 + u64::from(jitter[0]) * 8)).await;
+    }
+}
+
+/// Deletes attachments older than the cleanup interval, every cleanup interval.
+async fn cleanup_loop(bus: Weak<PostgresBus>) {
+    loop {
+        let Some(interval) = bus.upgrade().map(|b| b.config.cleanup_interval) else { return };
+        tokio::time::sleep(interval).await;
+        let Some(bus) = bus.upgrade() else { return };
+        let sql = format!(
+            "DELETE FROM {} WHERE created_at < now() - interval '{} milliseconds'",
+            quoted(&bus.config.table_name),
+            bus.config.cleanup_interval.as_millis()
+        );
+        let client = bus.commands.read().await;
+        if let Err(e) = client.batch_execute(&sql).await {
+            tracing::warn!("postgres adapter: cleanup failed: {e}");
+        }
+    }
+}
+
+#[async_trait]
+impl ClusterBus for PostgresBus {
+    async fn publish(&self, message: Value) -> Result<(), AdapterError> {
+        let nsp = message.get("nsp").and_then(Value::as_str).unwrap_or("/").to_string();
+        let channel = self.channel(&nsp);
+        let ty = message.get("type").and_then(Value::as_u64).unwrap_or(0);
+        use crate::cluster::message_type as kind;
+        let may_carry_binary = matches!(
+            ty,
+            kind::BROADCAST | kind::BROADCAST_ACK | kind::SERVER_SIDE_EMIT | kind::SERVER_SIDE_EMIT_RESPONSE
+        );
+        if may_carry_binary && has_binary(&message) {
+            return self.publish_with_attachment(&channel, &message).await;
+        }
+        let json = message.to_json_string();
+        if json.len() > self.config.payload_threshold {
+            return self.publish_with_attachment(&channel, &message).await;
+        }
+        self.notify(&channel, &json).await
+    }
+
+    fn register(&self, nsp: &str, adapter: Weak<ClusterAdapter>) {
+        self.routes.write().unwrap_or_else(|e| e.into_inner()).insert(nsp.to_string(), adapter);
+        let channel = self.channel(nsp);
+        // LISTEN now if connected (else the listener does it when it connects).
+        let Some(bus) = self.me.upgrade() else { return };
+        tokio::spawn(async move { bus.listen(&channel).await });
+    }
+
+    fn unregister(&self, nsp: &str) {
+        self.routes.write().unwrap_or_else(|e| e.into_inner()).remove(nsp);
+    }
+
+    async fn subscribed(&self, nsp: &str) {
+        let channel = self.channel(nsp);
+        let mut listening = self.listening.subscribe();
+        // Not forever: with the database away, messages are published (and fail) rather than held.
+        let _ =
+            tokio::time::timeout(Duration::from_secs(5), listening.wait_for(|set| set.contains(&channel)))
+                .await;
+    }
+}
