@@ -471,29 +471,7 @@ impl ClusterAdapter {
 
 #[async_trait]
 impl Adapter for ClusterAdapter {
-    fn add_all(&self, sid: &Sid, rooms: &[Room]) {
-        self.local.add_all(sid, rooms)
-    }
-
-    fn del(&self, sid: &Sid, room: &Room) {
-        self.local.del(sid, room)
-    }
-
-    fn del_all(&self, sid: &Sid) {
-        self.local.del_all(sid)
-    }
-
-    fn socket_rooms(&self, sid: &Sid) -> Vec<Room> {
-        self.local.socket_rooms(sid)
-    }
-
-    fn sockets(&self, opts: &BroadcastOptions) -> Vec<Sid> {
-        self.local.sockets(opts)
-    }
-
-    fn rooms(&self) -> Vec<Room> {
-        self.local.rooms()
-    }
+    crate::forward_membership!(local);
 
     fn broadcast(&self, packet: Packet, opts: BroadcastOptions) -> Result<(), AdapterError> {
         if !opts.flags.local {

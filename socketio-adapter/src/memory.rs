@@ -363,6 +363,45 @@ impl Adapter for MemoryAdapter {
     }
 }
 
+/// Implements the room-membership methods of [`Adapter`](crate::Adapter) (`add_all`, `del`, `del_all`,
+/// `socket_rooms`, `sockets`, `rooms`) by forwarding them to a [`MemoryAdapter`] field, as cluster
+/// adapters do: membership is local; only delivery and bulk operations cross nodes.
+///
+/// ```ignore
+/// impl Adapter for MyAdapter {
+///     socketio_adapter::forward_membership!(local);
+///     // ... broadcast, fetch_sockets, ...
+/// }
+/// ```
+#[macro_export]
+macro_rules! forward_membership {
+    ($field:ident) => {
+        fn add_all(&self, sid: &$crate::Sid, rooms: &[$crate::Room]) {
+            self.$field.add_all(sid, rooms)
+        }
+
+        fn del(&self, sid: &$crate::Sid, room: &$crate::Room) {
+            self.$field.del(sid, room)
+        }
+
+        fn del_all(&self, sid: &$crate::Sid) {
+            self.$field.del_all(sid)
+        }
+
+        fn socket_rooms(&self, sid: &$crate::Sid) -> Vec<$crate::Room> {
+            self.$field.socket_rooms(sid)
+        }
+
+        fn sockets(&self, opts: &$crate::BroadcastOptions) -> Vec<$crate::Sid> {
+            self.$field.sockets(opts)
+        }
+
+        fn rooms(&self) -> Vec<$crate::Room> {
+            self.$field.rooms()
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

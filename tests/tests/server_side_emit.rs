@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use socketio_server::adapter::{
-    AckEvent, Adapter, AdapterError, BroadcastOptions, LocalNamespace, MemoryAdapter, Room, RoomEvent, Sid,
+    AckEvent, Adapter, AdapterError, BroadcastOptions, LocalNamespace, MemoryAdapter, Room, RoomEvent,
     SocketInfo,
 };
 use socketio_server::parser::{Packet, Value};
@@ -37,24 +37,8 @@ impl Relay {
 
 #[async_trait]
 impl Adapter for Relay {
-    fn add_all(&self, sid: &Sid, rooms: &[Room]) {
-        self.local.add_all(sid, rooms)
-    }
-    fn del(&self, sid: &Sid, room: &Room) {
-        self.local.del(sid, room)
-    }
-    fn del_all(&self, sid: &Sid) {
-        self.local.del_all(sid)
-    }
-    fn socket_rooms(&self, sid: &Sid) -> Vec<Room> {
-        self.local.socket_rooms(sid)
-    }
-    fn sockets(&self, opts: &BroadcastOptions) -> Vec<Sid> {
-        self.local.sockets(opts)
-    }
-    fn rooms(&self) -> Vec<Room> {
-        self.local.rooms()
-    }
+    socketio_server::adapter::forward_membership!(local);
+
     fn broadcast(&self, packet: Packet, opts: BroadcastOptions) -> Result<(), AdapterError> {
         self.local.broadcast(packet, opts)
     }
