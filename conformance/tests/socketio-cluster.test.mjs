@@ -39,8 +39,10 @@ for (const [name, kinds] of Object.entries(TOPOLOGIES)) {
     async function pair() {
       const nsp = `/dyn-c${process.pid}x${++unique}`;
       const [a, b] = await Promise.all(factories.map((f) => f.connect(nsp)));
-      // Both nodes know the namespace (a dynamic child is created on first connection).
-      await eventually(async () => assert.deepEqual((await ack(a, "fetch-sockets"))[0], [a.id, b.id].sort()));
+      // Both nodes know the namespace (a dynamic child is created on first connection). On Postgres the
+      // nodes of a new namespace learn of each other from heartbeats: within one 5 s interval at worst
+      // (a node may miss the answers to its first heartbeat while its LISTEN is not yet in place).
+      await eventually(async () => assert.deepEqual((await ack(a, "fetch-sockets"))[0], [a.id, b.id].sort()), 8000);
       return [a, b];
     }
 
