@@ -32,7 +32,7 @@ pub fn unique_key(name: &str) -> String {
 }
 
 /// A server on the Postgres adapter (real Postgres at 127.0.0.1:5432, database `test`) with channel
-/// prefix `prefix`, listening on a free loopback port.
+/// prefix `prefix`, listening to the main namespace's channel and on a free loopback port.
 pub async fn postgres_node(prefix: &str) -> (socketio_server::SocketIo, std::net::SocketAddr) {
     use socketio_adapter::postgres::{PostgresBus, PostgresConfig};
     let mut config = PostgresConfig { channel_prefix: prefix.to_string(), ..PostgresConfig::default() };
@@ -44,7 +44,8 @@ pub async fn postgres_node(prefix: &str) -> (socketio_server::SocketIo, std::net
         adapter: bus.factory(),
         ..socketio_server::ServerConfig::default()
     });
-    io.sockets();
+    // Listening on the namespace's channel before any client comes.
+    io.sockets().adapter().ready().await;
     let handle = io.listen(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("a free port");
     let addr = handle.local_addr();
     std::mem::forget(handle);

@@ -1,0 +1,53 @@
+//! The Postgres adapter when its listening connections are killed (`pg_terminate_backend`): local
+//! delivery goes on, and the cluster works again once they have reconnected. Its own test binary: it
+//! kills database connections, which must not be those of tests running at the same time (each test
+//! uses its own channel prefix, which names the connections to kill).
+
+#![allow(clippy::unwrap_used)]
+
+use socketio_e2e::client::Client;
+use socketio_e2e::{postgres_node, unique_key};
+use socketio_server::parser::Value;
+use std::time::Duration;
+
+#[tokio::test]
+async fn the_cluster_resumes_after_the_listeners_are_killed() {
+    let prefix = unique_key("pgfault");
+    let (a, addr_a) = postgres_node(&prefix).await;
+    let (b, addr_b) = postgres_node(&prefix).await;
+    let (mut ca, _) = Client::connect(addr_a, "/", None).await;
+    let (mut cb, _) = Client::connect(addr_b, "/", None).await;
+    a.emit("before", ()).unwrap();
+    assert_eq!(cb.recv_event("before").await.0, Vec::<Value>::new());
+
+    // Kill the connections that listen on this test's channels (their last query names the prefix).
+    let (admin, connection) =
+        tokio_postgres::connect("postgres://postgres@127.0.0.1:5432/test", tokio_postgres::NoTls)
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let killed = admin
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()",
+            &[&format!("%{prefix}%")],
+        )
+        .await
+        .unwrap();
+    assert!(killed.len() >= 2, "killed {} listening connections", killed.len());
+
+    // Local delivery does not need the database.
+    a.local().emit("local", ()).unwrap();
+    assert_eq!(ca.recv_event("local").await.0, Vec::<Value>::new());
+
+    // Messages sent while b does not listen are lost; once it listens again (within a few seconds),
+    // broadcasts reach it: probe until one arrives.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        a.emit("probe", ()).unwrap();
+        match tokio::time::timeout(Duration::from_millis(200), cb.recv_event("probe")).await {
+            Ok(_) => break,
+            Err(_) => assert!(tokio::time::Instant::now() < deadline, "the cluster never came back"),
+        }
+    }
+    drop(b);
+}
