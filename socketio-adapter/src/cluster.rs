@@ -336,19 +336,14 @@ impl ClusterAdapter {
             }
             Some(kind::SERVER_SIDE_EMIT) => {
                 let args = data.get("packet").and_then(Value::as_array).cloned().unwrap_or_default();
-                let Some(request_id) = request_id else {
-                    self.nsp.server_side_emit(args, None);
-                    return;
-                };
-                let (tx, rx) = oneshot::channel();
-                self.nsp.server_side_emit(args, Some(tx));
-                let adapter = self.clone();
-                tokio::spawn(async move {
-                    if let Ok(answer) = rx.await {
+                let answer = request_id.map(|request_id| {
+                    let adapter = self.clone();
+                    move |answer| {
                         let data = object(vec![("requestId", Value::from(request_id)), ("packet", answer)]);
                         adapter.respond(&uid, kind::SERVER_SIDE_EMIT_RESPONSE, data);
                     }
                 });
+                deliver_server_side_emit(self.nsp.as_ref(), args, answer);
             }
             Some(kind::FETCH_SOCKETS_RESPONSE) => {
                 let sockets = data.get("sockets").and_then(Value::as_array).cloned().unwrap_or_default();
@@ -599,6 +594,25 @@ impl Adapter for ClusterAdapter {
         self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
         self.bus.unregister(&self.name);
     }
+}
+
+/// Hands a server-side event from another node to the namespace's listeners; when the sender waits for
+/// answers, `answer` gets the first one (none comes if no listener answers).
+pub(crate) fn deliver_server_side_emit<F>(nsp: &dyn LocalNamespace, args: Vec<Value>, answer: Option<F>)
+where
+    F: FnOnce(Value) + Send + 'static,
+{
+    let Some(answer) = answer else {
+        nsp.server_side_emit(args, None);
+        return;
+    };
+    let (tx, rx) = oneshot::channel();
+    nsp.server_side_emit(args, Some(tx));
+    tokio::spawn(async move {
+        if let Ok(value) = rx.await {
+            answer(value);
+        }
+    });
 }
 
 /// Rooms as a JSON array.

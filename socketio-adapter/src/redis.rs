@@ -18,7 +18,8 @@
 //! ```
 
 use crate::cluster::{
-    object, options_from, options_value, options_without_flags, socket_info_from, socket_info_value, strings,
+    deliver_server_side_emit, object, options_from, options_value, options_without_flags, socket_info_from,
+    socket_info_value, strings,
 };
 use crate::memory::MemoryAdapter;
 use crate::types::{
@@ -477,15 +478,9 @@ impl RedisAdapter {
                     return;
                 }
                 let args = request.get("data").and_then(Value::as_array).cloned().unwrap_or_default();
-                let Some(request_id) = request_id else {
-                    self.nsp.server_side_emit(args, None);
-                    return;
-                };
-                let (tx, rx) = oneshot::channel();
-                self.nsp.server_side_emit(args, Some(tx));
-                let adapter = self.clone();
-                tokio::spawn(async move {
-                    if let Ok(answer) = rx.await {
+                let answer = request_id.map(|request_id| {
+                    let adapter = self.clone();
+                    move |answer| {
                         let m = json(vec![
                             ("type", Value::from(kind::SERVER_SIDE_EMIT)),
                             ("requestId", Value::from(request_id)),
@@ -494,6 +489,7 @@ impl RedisAdapter {
                         adapter.bus.publish(adapter.response_channel.clone(), m);
                     }
                 });
+                deliver_server_side_emit(self.nsp.as_ref(), args, answer);
             }
             Some(kind::BROADCAST) => {
                 let Some(request_id) = request_id else { return };
