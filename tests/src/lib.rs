@@ -13,15 +13,7 @@ pub async fn redis_node(key: &str) -> (socketio_server::SocketIo, std::net::Sock
         ..Default::default()
     };
     let bus = RedisBus::connect("redis://127.0.0.1:6379", config).await.expect("redis at 127.0.0.1:6379");
-    let io = socketio_server::SocketIo::new(socketio_server::ServerConfig {
-        adapter: bus.factory(),
-        ..socketio_server::ServerConfig::default()
-    });
-    io.sockets().adapter().ready().await;
-    let handle = io.listen(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("a free port");
-    let addr = handle.local_addr();
-    std::mem::forget(handle);
-    (io, addr)
+    cluster_node(bus.factory()).await
 }
 
 /// A key prefix no other test uses.
@@ -40,14 +32,15 @@ pub async fn postgres_node(prefix: &str) -> (socketio_server::SocketIo, std::net
     let bus = PostgresBus::connect("postgres://postgres@127.0.0.1:5432/test", config)
         .await
         .expect("postgres at 127.0.0.1:5432");
-    let io = socketio_server::SocketIo::new(socketio_server::ServerConfig {
-        adapter: bus.factory(),
-        ..socketio_server::ServerConfig::default()
-    });
-    // Listening on the namespace's channel before any client comes.
+    cluster_node(bus.factory()).await
+}
+
+/// A server on `adapter`, listening on a free loopback port, whose main namespace receives the bus's
+/// messages before any client comes (the caller connects clients only once this returns).
+async fn cluster_node(
+    adapter: socketio_adapter::AdapterFactory,
+) -> (socketio_server::SocketIo, std::net::SocketAddr) {
+    let (io, addr) = client::start(socketio_server::ServerConfig { adapter, ..Default::default() }).await;
     io.sockets().adapter().ready().await;
-    let handle = io.listen(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("a free port");
-    let addr = handle.local_addr();
-    std::mem::forget(handle);
     (io, addr)
 }
