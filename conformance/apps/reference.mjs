@@ -142,6 +142,20 @@ async function main() {
     const sub = pub.duplicate();
     await Promise.all([pub.connect(), sub.connect()]);
     options.adapter = createAdapter(pub, sub);
+  } else if (o.adapter.startsWith("redis-streams://") || o.adapter.startsWith("redis-sharded://")) {
+    const { createClient } = await import("redis");
+    const url = o.adapter.replace(/^redis-[a-z]+:/, "redis:");
+    const pub = createClient({ url });
+    await pub.connect();
+    if (o.adapter.startsWith("redis-streams://")) {
+      const { createAdapter } = await import("@socket.io/redis-streams-adapter");
+      options.adapter = createAdapter(pub);
+    } else {
+      const { createShardedAdapter } = await import("@socket.io/redis-adapter");
+      const sub = pub.duplicate();
+      await sub.connect();
+      options.adapter = createShardedAdapter(pub, sub);
+    }
   } else if (o.adapter.startsWith("postgres://")) {
     const { createAdapter } = await import("@socket.io/postgres-adapter");
     const pg = (await import("pg")).default;

@@ -1,7 +1,9 @@
-// Two servers on a bus — Redis (127.0.0.1:6379) or Postgres (127.0.0.1:5432, database test) — with
-// official socket.io-client 4.8 sockets spread over them: Rust + Rust, and Rust + Node with the official
-// @socket.io/redis-adapter 8.3 / @socket.io/postgres-adapter 0.5, each operation started from either side.
-// Clusters run one after another: they share the default channel prefix.
+// Two servers on a bus — Redis (127.0.0.1:6379: classic pub/sub, sharded pub/sub, or streams) or Postgres
+// (127.0.0.1:5432, database test) — with official socket.io-client 4.8 sockets spread over them: Rust +
+// Rust, and Rust + Node with the official @socket.io/redis-adapter 8.3 (createAdapter,
+// createShardedAdapter), @socket.io/redis-streams-adapter 0.3 / @socket.io/postgres-adapter 0.5, each
+// operation started from either side. Clusters run one after another: they share the default channel
+// prefix (and the streams ones the stream `socket.io`).
 import { describe, it, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { startServer, waitFor, notWithin, eventually, TARGET } from "../lib/harness.mjs";
@@ -10,7 +12,12 @@ import { Emitter } from "@socket.io/redis-emitter";
 import { createClient } from "redis";
 
 const REDIS = "redis://127.0.0.1:6379";
-const BUSES = { Redis: REDIS, Postgres: "postgres://postgres@127.0.0.1:5432/test" };
+const BUSES = {
+  Redis: REDIS,
+  "Redis sharded": "redis-sharded://127.0.0.1:6379",
+  "Redis Streams": "redis-streams://127.0.0.1:6379",
+  Postgres: "postgres://postgres@127.0.0.1:5432/test",
+};
 const TOPOLOGIES = {
   "Rust + Rust": [TARGET, TARGET],
   "Rust + Node": [TARGET, "node"],
@@ -25,7 +32,8 @@ for (const [name, kinds] of Object.entries(TOPOLOGIES)) {
     before(async () => {
       servers = [];
       for (const [i, kind] of kinds.entries()) {
-        servers.push(await startServer(kind, ["--adapter", url, "--node-name", `n${i}`]));
+        const recovery = bus === "Redis Streams" ? ["--recovery-ms", "60000"] : [];
+        servers.push(await startServer(kind, ["--adapter", url, "--node-name", `n${i}`, ...recovery]));
       }
       factories = servers.map((s) => clientFactory(s, "websocket", "json"));
     });
@@ -33,6 +41,11 @@ for (const [name, kinds] of Object.entries(TOPOLOGIES)) {
       await Promise.all(servers.map((s) => s.stop()));
     });
     afterEach(() => factories.forEach((f) => f.closeAll()));
+    // With recovery on (the streams clusters), each broadcast event ends with its offset: drop it.
+    const recv = (socket, event) =>
+      waitFor(socket, event).then((args) =>
+        bus === "Redis Streams" && /^[0-9]+-[0-9]+$/.test(args.at(-1)) ? args.slice(0, -1) : args,
+      );
 
     /** One socket on each node, in a fresh namespace. */
     let unique = 0;
@@ -49,23 +62,70 @@ for (const [name, kinds] of Object.entries(TOPOLOGIES)) {
     it("broadcast from either node reaches both, binary included", async () => {
       const [a, b] = await pair();
       for (const [from, label] of [[a, "from a"], [b, "from b"]]) {
-        const got = Promise.all([waitFor(a, "bcast"), waitFor(b, "bcast")]);
+        const got = Promise.all([recv(a, "bcast"), recv(b, "bcast")]);
         from.emit("broadcast", label, Buffer.from([1, 2, 3]));
         for (const args of await got) assert.deepEqual(norm(args), norm([label, Buffer.from([1, 2, 3])]));
       }
+    });
+
+    it("payloads over 8000 bytes cross the bus both ways", async () => {
+      const [a, b] = await pair();
+      for (const [from, label] of [[a, "a"], [b, "b"]]) {
+        const big = label.repeat(12000);
+        const got = Promise.all([recv(a, "bcast"), recv(b, "bcast")]);
+        from.emit("broadcast", big, { nested: [big] });
+        for (const args of await got) assert.deepEqual(args, [big, { nested: [big] }]);
+      }
+    });
+
+    it("a client recovers its session on the other node", { skip: bus !== "Redis Streams" }, async () => {
+      const nsp = `/dyn-r${process.pid}x${++unique}`;
+      const a = await factories[0].connect(nsp, { reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 200 });
+      const b = await factories[1].connect(nsp);
+      await eventually(async () => assert.deepEqual((await ack(a, "fetch-sockets"))[0], [a.id, b.id].sort()), 8000);
+      await ack(a, "join", "kept");
+      await ack(a, "set-data", { kept: true });
+      const id = a.id;
+      const missed = [];
+      a.on("room-msg", (...args) => missed.push(["room-msg", ...args]));
+      a.on("bcast", (...args) => missed.push(["bcast", ...args]));
+      // Seen before the drop: the offset the client will present.
+      const seen = recv(a, "bcast");
+      b.emit("broadcast", "seen");
+      await seen;
+      missed.length = 0;
+      // The client comes back to the other node.
+      a.io.uri = servers[1].url;
+      const down = waitFor(a, "disconnect");
+      a.io.engine.close();
+      await down;
+      b.emit("to-room", "kept", "missed 1", Buffer.from([1]));
+      b.emit("broadcast", "missed 2");
+      b.emit("to-room", "elsewhere", "not for a");
+      assert.deepEqual(await ack(b, "echo", "sync"), ["sync"]);
+      await waitFor(a, "connect", 5000);
+      assert.equal(a.recovered, true);
+      assert.equal(a.id, id);
+      const [me] = await ack(a, "whoami");
+      assert.equal(me.node, "n1");
+      assert.equal(me.recovered, true);
+      assert.deepEqual(me.rooms, [id, "kept"].sort());
+      await eventually(() => assert.equal(missed.length, 2));
+      for (const event of missed) assert.match(event.pop(), /^[0-9]+-[0-9]+$/);
+      assert.deepEqual(norm(missed), norm([["room-msg", "missed 1", Buffer.from([1])], ["bcast", "missed 2"]]));
     });
 
     it("room broadcast and except-me across nodes", async () => {
       const [a, b] = await pair();
       await ack(b, "join", "r");
       const quiet = notWithin(a, "room-msg", 400);
-      const got = waitFor(b, "room-msg");
+      const got = recv(b, "room-msg");
       a.emit("to-room", "r", "to the room");
       assert.deepEqual(await got, ["to the room"]);
       await quiet;
       await ack(a, "join", "r");
       const quietB = notWithin(b, "room-msg", 400);
-      const gotA = waitFor(a, "room-msg");
+      const gotA = recv(a, "room-msg");
       b.emit("to-room-except-me", "r", "not me");
       assert.deepEqual(await gotA, ["not me"]);
       await quietB;
@@ -96,7 +156,7 @@ for (const [name, kinds] of Object.entries(TOPOLOGIES)) {
       const [a, b] = await Promise.all(factories.map((f) => f.connect("/custom")));
       for (const [from, other] of [[a, b], [b, a]]) {
         const quiet = notWithin(from, "relayed", 400);
-        const got = waitFor(other, "relayed");
+        const got = recv(other, "relayed");
         from.emit("server-side-emit", "hello", 1);
         assert.deepEqual(await got, ["hello", 1]);
         await quiet;
@@ -110,13 +170,13 @@ for (const [name, kinds] of Object.entries(TOPOLOGIES)) {
         const [a, b] = await pair();
         const nsp = a.nsp;
         const emitter = new Emitter(redis).of(nsp);
-        const got = Promise.all([waitFor(a, "from-emitter"), waitFor(b, "from-emitter")]);
+        const got = Promise.all([recv(a, "from-emitter"), recv(b, "from-emitter")]);
         emitter.emit("from-emitter", "hi", Buffer.from([7]));
         for (const args of await got) assert.deepEqual(norm(args), norm(["hi", Buffer.from([7])]));
         // Rooms, then socketsJoin: the join and the room broadcast after it arrive in order.
         await ack(b, "join", "r");
         const quiet = notWithin(a, "room-msg", 400);
-        const gotB = waitFor(b, "room-msg");
+        const gotB = recv(b, "room-msg");
         emitter.to("r").emit("room-msg", "emitted to r");
         assert.deepEqual(await gotB, ["emitted to r"]);
         await quiet;

@@ -1,10 +1,12 @@
-//! The cluster protocol of `socket.io-adapter`'s `ClusterAdapterWithHeartbeat`, shared by every bus that
-//! speaks it (Postgres today; the sharded Redis and Redis Streams adapters of the Node ecosystem use it
-//! too): nodes announce themselves with heartbeats, and every operation is a message
-//! `{type, data, uid, nsp}` published to all nodes of the namespace.
+//! The cluster protocol of `socket.io-adapter`'s `ClusterAdapter` and `ClusterAdapterWithHeartbeat`,
+//! shared by every bus that speaks it (Postgres, sharded Redis, Redis Streams): every operation is a
+//! message `{type, data, uid, nsp}` published to all nodes of the namespace. Nodes either announce
+//! themselves with heartbeats (Postgres), or the bus counts them (Redis, with `PUBSUB NUMSUB`).
 //!
 //! [`ClusterAdapter`] implements [`Adapter`] on top of a [`ClusterBus`], which only moves messages:
-//! it publishes them and hands each received one to [`ClusterAdapter::on_message`].
+//! it publishes them and hands each received one to [`ClusterAdapter::on_message`]. A bus that stores
+//! messages (Redis Streams) gives back an offset for each, and then keeps the sessions of connection
+//! state recovery too, so that a client can recover on any node.
 //!
 //! | type | message | data |
 //! |---|---|---|
@@ -20,11 +22,11 @@
 
 use crate::memory::MemoryAdapter;
 use crate::types::{
-    AckEvent, Adapter, AdapterError, BroadcastFlags, BroadcastOptions, LocalNamespace, RestoredSession, Room,
-    RoomEvent, SessionState, Sid, SocketInfo,
+    AckEvent, Adapter, AdapterError, BroadcastFlags, BroadcastOptions, ErrorHooks, LocalNamespace,
+    RestoredSession, Room, RoomEvent, SessionState, Sid, SocketInfo,
 };
 use async_trait::async_trait;
-use socketio_parser::{Map, Packet, Value};
+use socketio_parser::{Map, Packet, PacketData, Value};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -64,18 +66,19 @@ use message_type as kind;
 /// The uid of messages from an emitter process (not a node: never counted).
 const EMITTER_UID: &str = "emitter";
 
-/// Moves the messages of the cluster protocol. Implemented by each bus (Postgres, ...).
+/// Moves the messages of the cluster protocol. Implemented by each bus (Postgres, Redis, ...).
 #[async_trait]
 pub trait ClusterBus: Send + Sync + 'static {
     /// Publishes `message` (an object with `type`, `uid`, `nsp` and maybe `data`) to every node of its
-    /// namespace, this one included (the adapter ignores its own messages).
-    async fn publish(&self, message: Value) -> Result<(), AdapterError>;
+    /// namespace, this one included (the adapter ignores its own messages). A bus that stores messages
+    /// gives back the offset of this one (see [`ClusterBus::keeps_sessions`]).
+    async fn publish(&self, message: Value) -> Result<Option<String>, AdapterError>;
 
     /// Publishes a response meant for the node `requester_uid` (by default, to every node: the others
     /// ignore a response to a request they did not send).
     async fn publish_response(&self, requester_uid: &str, message: Value) -> Result<(), AdapterError> {
         let _ = requester_uid;
-        self.publish(message).await
+        self.publish(message).await.map(|_| ())
     }
 
     /// Starts handing the messages of namespace `nsp` to `adapter` ([`ClusterAdapter::on_message`]).
@@ -88,6 +91,52 @@ pub trait ClusterBus: Send + Sync + 'static {
     /// place), so that the answers to this node's first heartbeat are not missed. At once by default.
     async fn subscribed(&self, nsp: &str) {
         let _ = nsp;
+    }
+
+    /// Whether the bus itself knows how many nodes serve a namespace ([`ClusterBus::server_count`]).
+    /// Then the adapter sends no heartbeats, and a request waits for `server_count - 1` answers (the
+    /// Node `ClusterAdapter`); otherwise nodes are known by their heartbeats (`ClusterAdapterWithHeartbeat`).
+    fn counts_servers(&self) -> bool {
+        false
+    }
+
+    /// How many nodes serve namespace `nsp`, this one included (when [`ClusterBus::counts_servers`]).
+    async fn server_count(&self, nsp: &str) -> Result<usize, AdapterError> {
+        let _ = nsp;
+        Ok(1)
+    }
+
+    /// Whether the bus keeps the sessions of connection state recovery and the broadcasts they may miss,
+    /// with [`ClusterBus::publish`] giving back offsets. Otherwise each node keeps nothing to recover.
+    fn keeps_sessions(&self) -> bool {
+        false
+    }
+
+    /// Stores the session of a socket that disconnected, for `ttl`.
+    async fn persist_session(
+        &self,
+        nsp: &str,
+        session: SessionState,
+        ttl: Duration,
+    ) -> Result<(), AdapterError> {
+        let _ = (nsp, session, ttl);
+        Ok(())
+    }
+
+    /// Takes back the session `pid` of namespace `nsp` with the broadcasts it missed after `offset`.
+    async fn restore_session(
+        &self,
+        nsp: &str,
+        pid: &str,
+        offset: &str,
+    ) -> Result<Option<RestoredSession>, AdapterError> {
+        let _ = (nsp, pid, offset);
+        Ok(None)
+    }
+
+    /// Where the adapters on this bus report errors.
+    fn errors(&self) -> ErrorHooks {
+        ErrorHooks::default()
     }
 }
 
@@ -112,11 +161,43 @@ impl Default for ClusterConfig {
     }
 }
 
-/// A request waiting for one answer from each node known when it was sent.
+/// Whom a request waits for.
+enum Waiting {
+    /// One answer from each of these nodes (known by their heartbeats).
+    Nodes(HashSet<String>),
+    /// This many more answers (the bus counted the nodes).
+    Count(usize),
+}
+
+impl Waiting {
+    fn answered(&mut self, from: &str) {
+        match self {
+            Waiting::Nodes(missing) => {
+                missing.remove(from);
+            }
+            Waiting::Count(n) => *n = n.saturating_sub(1),
+        }
+    }
+
+    fn done(&self) -> bool {
+        match self {
+            Waiting::Nodes(missing) => missing.is_empty(),
+            Waiting::Count(n) => *n == 0,
+        }
+    }
+}
+
+/// A request waiting for its answers.
 struct Pending {
-    missing: HashSet<String>,
+    waiting: Waiting,
     answers: Vec<Value>,
     done: Option<oneshot::Sender<Vec<Value>>>,
+}
+
+/// A message to publish, and maybe the local delivery of a broadcast that waits for its offset.
+struct Outgoing {
+    message: Value,
+    then_deliver: Option<(Packet, BroadcastOptions)>,
 }
 
 /// The adapter of one namespace on a [`ClusterBus`]: local work through a [`MemoryAdapter`], the rest
@@ -128,7 +209,12 @@ pub struct ClusterAdapter {
     uid: String,
     config: ClusterConfig,
     /// Messages to publish, in order (broadcasts are synchronous; their publishing is not).
-    outbox: mpsc::UnboundedSender<Value>,
+    outbox: mpsc::UnboundedSender<Outgoing>,
+    /// Whether the bus counts the nodes (no heartbeats then).
+    counted: bool,
+    /// Whether the bus keeps recovery sessions and gives offsets, and recovery is on.
+    bus_sessions: bool,
+    errors: ErrorHooks,
     /// Other nodes, by uid, with when they were last heard of.
     nodes: Mutex<HashMap<String, Instant>>,
     /// fetchSockets and serverSideEmit requests, by request id.
@@ -162,14 +248,24 @@ impl ClusterAdapter {
     /// The adapter of namespace `nsp` on `bus`: registers with the bus, announces itself, and keeps
     /// its heartbeat going until the namespace is gone or [`Adapter::close`] is called.
     pub fn new(nsp: Arc<dyn LocalNamespace>, bus: Arc<dyn ClusterBus>, config: ClusterConfig) -> Arc<Self> {
-        let (outbox, mut queue) = mpsc::unbounded_channel::<Value>();
+        let (outbox, mut queue) = mpsc::unbounded_channel::<Outgoing>();
+        let counted = bus.counts_servers();
+        let bus_sessions = bus.keeps_sessions() && nsp.recovery_window().is_some();
+        let local = if bus_sessions {
+            MemoryAdapter::without_recovery(nsp.clone())
+        } else {
+            MemoryAdapter::new(nsp.clone())
+        };
         let adapter = Arc::new_cyclic(|me| ClusterAdapter {
-            local: MemoryAdapter::new(nsp.clone()),
+            local,
             name: nsp.name().to_string(),
             nsp,
             uid: random_id(),
             config,
             outbox,
+            counted,
+            bus_sessions,
+            errors: bus.errors(),
             nodes: Mutex::new(HashMap::new()),
             requests: Mutex::new(HashMap::new()),
             ack_requests: Mutex::new(HashMap::new()),
@@ -179,16 +275,29 @@ impl ClusterAdapter {
         });
         bus.register(&adapter.name, Arc::downgrade(&adapter));
         // The publisher: one message at a time, in order, once this node receives too; failures are
-        // reported, not fatal.
+        // reported, not fatal. A broadcast waiting for its offset is delivered here once it has it.
         let name = adapter.name.clone();
+        let weak = Arc::downgrade(&adapter);
         tokio::spawn(async move {
             bus.subscribed(&name).await;
-            while let Some(message) = queue.recv().await {
-                if let Err(e) = bus.publish(message).await {
-                    tracing::warn!("cluster adapter: publishing failed: {e}");
+            while let Some(Outgoing { message, then_deliver }) = queue.recv().await {
+                let offset = match bus.publish(message).await {
+                    Ok(offset) => offset,
+                    Err(e) => {
+                        bus.errors()
+                            .report(AdapterError::Bus(format!("cluster adapter: publishing failed: {e}")));
+                        None
+                    }
+                };
+                if let (Some((mut packet, opts)), Some(adapter)) = (then_deliver, weak.upgrade()) {
+                    adapter.add_offset(&mut packet, &opts, offset.as_deref());
+                    adapter.local.broadcast_local(&packet, &opts);
                 }
             }
         });
+        if counted {
+            return adapter;
+        }
         adapter.publish(kind::INITIAL_HEARTBEAT, None);
         let weak = Arc::downgrade(&adapter);
         tokio::spawn(async move {
@@ -248,7 +357,19 @@ impl ClusterAdapter {
 
     fn publish(&self, ty: u64, data: Option<Value>) {
         if !self.is_closed() {
-            let _ = self.outbox.send(self.message(ty, data));
+            let _ = self.outbox.send(Outgoing { message: self.message(ty, data), then_deliver: None });
+        }
+    }
+
+    /// Appends a broadcast's offset to its data where recovery keeps it: an event without ack, not
+    /// volatile, with recovery on.
+    fn add_offset(&self, packet: &mut Packet, opts: &BroadcastOptions, offset: Option<&str>) {
+        let Some(offset) = offset else { return };
+        if !self.bus_sessions || packet.id.is_some() || opts.flags.volatile {
+            return;
+        }
+        if let PacketData::Event(data) = &mut packet.data {
+            data.push(Value::from(offset));
         }
     }
 
@@ -258,7 +379,8 @@ impl ClusterAdapter {
         let requester = requester.to_string();
         tokio::spawn(async move {
             if let Err(e) = bus.publish_response(&requester, message).await {
-                tracing::warn!("cluster adapter: publishing a response failed: {e}");
+                bus.errors()
+                    .report(AdapterError::Bus(format!("cluster adapter: publishing a response failed: {e}")));
             }
         });
     }
@@ -273,8 +395,10 @@ impl ClusterAdapter {
         let finished: Vec<String> = requests
             .iter_mut()
             .filter_map(|(id, p)| {
-                p.missing.remove(uid);
-                p.missing.is_empty().then(|| id.clone())
+                if let Waiting::Nodes(missing) = &mut p.waiting {
+                    missing.remove(uid);
+                }
+                p.waiting.done().then(|| id.clone())
             })
             .collect();
         for id in finished {
@@ -286,8 +410,9 @@ impl ClusterAdapter {
         }
     }
 
-    /// Handles a message of this namespace from the bus.
-    pub fn on_message(self: &Arc<Self>, message: Value) {
+    /// Handles a message of this namespace from the bus; `offset` is where the bus stored it, if it
+    /// stores messages.
+    pub fn on_message(self: &Arc<Self>, message: Value, offset: Option<&str>) {
         if self.is_closed() {
             return;
         }
@@ -311,7 +436,11 @@ impl ClusterAdapter {
                 let opts = options_from(data.get("opts"));
                 let Some(packet) = self.packet_from(data.get("packet")) else { return };
                 match request_id {
-                    None => self.local.broadcast_local(&packet, &opts),
+                    None => {
+                        let mut packet = packet;
+                        self.add_offset(&mut packet, &opts, offset);
+                        self.local.broadcast_local(&packet, &opts)
+                    }
                     Some(request_id) => self.broadcast_with_remote_ack(&uid, request_id, packet, &opts),
                 }
             }
@@ -419,8 +548,8 @@ impl ClusterAdapter {
         let mut requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
         let Some(pending) = requests.get_mut(&request_id) else { return };
         pending.answers.extend(answers);
-        pending.missing.remove(from);
-        if pending.missing.is_empty() {
+        pending.waiting.answered(from);
+        if pending.waiting.done() {
             if let Some(mut pending) = requests.remove(&request_id) {
                 if let Some(done) = pending.done.take() {
                     let _ = done.send(std::mem::take(&mut pending.answers));
@@ -440,8 +569,15 @@ impl ClusterAdapter {
     /// Sends a request to every known node and waits for one answer each (or the timeout, failing with
     /// the answers received).
     async fn request(&self, ty: u64, mut data: Map, timeout: Duration) -> Result<Vec<Value>, AdapterError> {
-        let missing = self.known_nodes();
-        let expected = missing.len();
+        let waiting = if self.counted {
+            Waiting::Count(self.bus.server_count(&self.name).await?.saturating_sub(1))
+        } else {
+            Waiting::Nodes(self.known_nodes())
+        };
+        let expected = match &waiting {
+            Waiting::Nodes(missing) => missing.len(),
+            Waiting::Count(n) => *n,
+        };
         if expected == 0 {
             return Ok(Vec::new());
         }
@@ -450,7 +586,7 @@ impl ClusterAdapter {
         self.requests
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(request_id.clone(), Pending { missing, answers: Vec::new(), done: Some(tx) });
+            .insert(request_id.clone(), Pending { waiting, answers: Vec::new(), done: Some(tx) });
         data.insert("requestId".into(), Value::from(request_id.as_str()));
         self.publish(ty, Some(Value::Object(data)));
         match tokio::time::timeout(timeout, rx).await {
@@ -469,10 +605,23 @@ impl Adapter for ClusterAdapter {
     crate::forward_membership!(local);
 
     fn broadcast(&self, packet: Packet, opts: BroadcastOptions) -> Result<(), AdapterError> {
-        if !opts.flags.local {
-            let data = object(vec![("packet", packet.to_object()), ("opts", options_value(&opts))]);
-            self.publish(kind::BROADCAST, Some(data));
+        if opts.flags.local {
+            self.local.broadcast_local(&packet, &opts);
+            return Ok(());
         }
+        let data = object(vec![("packet", packet.to_object()), ("opts", options_value(&opts))]);
+        if self.bus_sessions && !self.is_closed() {
+            // Delivered here once the bus has stored it, with its offset.
+            let message = self.message(kind::BROADCAST, Some(data));
+            let then_deliver = Some((packet, opts));
+            if let Err(mpsc::error::SendError(Outgoing { then_deliver: Some((packet, opts)), .. })) =
+                self.outbox.send(Outgoing { message, then_deliver })
+            {
+                self.local.broadcast_local(&packet, &opts);
+            }
+            return Ok(());
+        }
+        self.publish(kind::BROADCAST, Some(data));
         self.local.broadcast_local(&packet, &opts);
         Ok(())
     }
@@ -511,6 +660,15 @@ impl Adapter for ClusterAdapter {
     }
 
     async fn server_count(&self) -> usize {
+        if self.counted {
+            return match self.bus.server_count(&self.name).await {
+                Ok(n) => n.max(1),
+                Err(e) => {
+                    self.errors.report(e);
+                    1
+                }
+            };
+        }
         1 + self.nodes.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
@@ -574,7 +732,15 @@ impl Adapter for ClusterAdapter {
     }
 
     fn persist_session(&self, session: SessionState) {
-        self.local.persist_session(session)
+        let Some(ttl) = self.nsp.recovery_window().filter(|_| self.bus_sessions) else {
+            return self.local.persist_session(session);
+        };
+        let (bus, name, errors) = (self.bus.clone(), self.name.clone(), self.errors.clone());
+        tokio::spawn(async move {
+            if let Err(e) = bus.persist_session(&name, session, ttl).await {
+                errors.report(e);
+            }
+        });
     }
 
     async fn restore_session(
@@ -582,6 +748,9 @@ impl Adapter for ClusterAdapter {
         pid: &str,
         offset: &str,
     ) -> Result<Option<RestoredSession>, AdapterError> {
+        if self.bus_sessions {
+            return self.bus.restore_session(&self.name, pid, offset).await;
+        }
         self.local.restore_session(pid, offset).await
     }
 
@@ -590,7 +759,9 @@ impl Adapter for ClusterAdapter {
     }
 
     async fn close(&self) {
-        self.publish(kind::ADAPTER_CLOSE, None);
+        if !self.counted {
+            self.publish(kind::ADAPTER_CLOSE, None);
+        }
         self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
         self.bus.unregister(&self.name);
     }
@@ -613,6 +784,13 @@ where
             answer(value);
         }
     });
+}
+
+/// Whether a socket that was in `rooms` would have received a broadcast with `opts` (to pick the
+/// broadcasts a recovering session missed).
+pub fn session_wants(rooms: &[Room], opts: &BroadcastOptions) -> bool {
+    let included = opts.rooms.is_empty() || rooms.iter().any(|r| opts.rooms.contains(r));
+    included && !rooms.iter().any(|r| opts.except.contains(r))
 }
 
 /// Rooms as a JSON array.

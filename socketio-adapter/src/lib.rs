@@ -25,6 +25,14 @@ mod memory;
 pub mod postgres;
 #[cfg(feature = "redis")]
 pub mod redis;
+#[cfg(feature = "redis")]
+mod redis_common;
+#[cfg(feature = "redis")]
+pub mod redis_sharded;
+#[cfg(feature = "redis")]
+pub mod redis_streams;
+#[cfg(feature = "redis")]
+mod resp;
 mod types;
 
 pub mod testing;
@@ -32,6 +40,6 @@ pub mod testing;
 pub use memory::MemoryAdapter;
 pub use socketio_parser as parser;
 pub use types::{
-    AckEvent, Adapter, AdapterError, AdapterFactory, BroadcastFlags, BroadcastOptions, LocalNamespace,
-    RestoredSession, Room, RoomEvent, SessionState, Sid, SocketInfo,
+    AckEvent, Adapter, AdapterError, AdapterFactory, BroadcastFlags, BroadcastOptions, ErrorHook, ErrorHooks,
+    LocalNamespace, RestoredSession, Room, RoomEvent, SessionState, Sid, SocketInfo,
 };

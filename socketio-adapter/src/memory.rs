@@ -162,6 +162,17 @@ impl MemoryAdapter {
         })
     }
 
+    /// The adapter of namespace `nsp`, keeping nothing for connection state recovery (for a cluster
+    /// adapter whose bus keeps the sessions and the missed broadcasts).
+    pub fn without_recovery(nsp: Arc<dyn LocalNamespace>) -> Arc<Self> {
+        Arc::new(MemoryAdapter {
+            nsp,
+            state: Mutex::new(Rooms::default()),
+            listeners: RwLock::new(Vec::new()),
+            recovery: None,
+        })
+    }
+
     /// The factory to give the server.
     pub fn factory() -> crate::AdapterFactory {
         Arc::new(|nsp| MemoryAdapter::new(nsp) as Arc<dyn Adapter>)

@@ -19,7 +19,7 @@
 //! ```
 
 use crate::cluster::{ClusterAdapter, ClusterBus, ClusterConfig};
-use crate::types::{AdapterError, AdapterFactory};
+use crate::types::{AdapterError, AdapterFactory, ErrorHooks};
 use async_trait::async_trait;
 use bytes::Bytes;
 use socketio_parser::msgpack_codec::{decode_value, encode_value};
@@ -72,6 +72,7 @@ pub struct PostgresBus {
     listener: tokio::sync::Mutex<Option<Client>>,
     /// The channels listened to on the current listening connection.
     listening: tokio::sync::watch::Sender<std::collections::HashSet<String>>,
+    errors: ErrorHooks,
     me: Weak<PostgresBus>,
 }
 
@@ -114,16 +115,6 @@ fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// Whether a value holds binary data anywhere.
-fn has_binary(v: &Value) -> bool {
-    match v {
-        Value::Binary(_) => true,
-        Value::Array(items) => items.iter().any(has_binary),
-        Value::Object(map) => map.values().any(has_binary),
-        _ => false,
-    }
-}
-
 impl PostgresBus {
     /// Connects to the database at `url` (`postgres://user:password@host/db`), creates the attachments
     /// table if needed, and starts listening.
@@ -143,6 +134,7 @@ impl PostgresBus {
             routes: RwLock::new(HashMap::new()),
             listener: tokio::sync::Mutex::new(None),
             listening: tokio::sync::watch::Sender::new(std::collections::HashSet::new()),
+            errors: ErrorHooks::default(),
             me: me.clone(),
         });
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -155,6 +147,12 @@ impl PostgresBus {
     /// The adapter factory to give the server.
     pub fn factory(self: &Arc<Self>) -> AdapterFactory {
         ClusterAdapter::factory(self.clone(), self.config.cluster)
+    }
+
+    /// Calls `hook` with each error of the bus (lost connections, failed queries, unreadable
+    /// notifications). They go to `tracing` too.
+    pub fn on_error(&self, hook: impl Fn(&AdapterError) + Send + Sync + 'static) {
+        self.errors.add(hook);
     }
 
     fn channel(&self, nsp: &str) -> String {
@@ -225,7 +223,9 @@ impl PostgresBus {
                         set.insert(channel.to_string());
                     });
                 }
-                Err(e) => tracing::warn!("postgres adapter: LISTEN {channel} failed: {e}"),
+                Err(e) => {
+                    self.errors.report(db_error(format!("postgres adapter: LISTEN {channel} failed: {e}")))
+                }
             }
         }
     }
@@ -244,8 +244,8 @@ async fn deliver_loop(
             continue;
         }
         match bus.read(&payload).await {
-            Ok(message) => adapter.on_message(message),
-            Err(e) => tracing::warn!("postgres adapter: unreadable notification: {e}"),
+            Ok(message) => adapter.on_message(message, None),
+            Err(e) => bus.errors.report(db_error(format!("postgres adapter: unreadable notification: {e}"))),
         }
     }
 }
@@ -274,9 +274,13 @@ async fn listen_loop(
                     *strong.listener.lock().await = None;
                     strong.listening.send_modify(|set| set.clear());
                 }
-                tracing::warn!("postgres adapter: the listening connection dropped; reconnecting");
+                if let Some(strong) = bus.upgrade() {
+                    strong
+                        .errors
+                        .report(db_error("postgres adapter: the listening connection dropped; reconnecting"));
+                }
             }
-            Err(e) => tracing::warn!("postgres adapter: cannot connect: {e}"),
+            Err(e) => strong.errors.report(db_error(format!("postgres adapter: cannot connect: {e}"))),
         }
         let mut jitter = [0u8; 1];
         let _ = getrandom::fill(&mut jitter);
@@ -297,14 +301,14 @@ async fn cleanup_loop(bus: Weak<PostgresBus>) {
         );
         let client = bus.commands.read().await;
         if let Err(e) = client.batch_execute(&sql).await {
-            tracing::warn!("postgres adapter: cleanup failed: {e}");
+            bus.errors.report(db_error(format!("postgres adapter: cleanup failed: {e}")));
         }
     }
 }
 
 #[async_trait]
 impl ClusterBus for PostgresBus {
-    async fn publish(&self, message: Value) -> Result<(), AdapterError> {
+    async fn publish(&self, message: Value) -> Result<Option<String>, AdapterError> {
         let nsp = message.get("nsp").and_then(Value::as_str).unwrap_or("/").to_string();
         let channel = self.channel(&nsp);
         let ty = message.get("type").and_then(Value::as_u64).unwrap_or(0);
@@ -313,14 +317,18 @@ impl ClusterBus for PostgresBus {
             ty,
             kind::BROADCAST | kind::BROADCAST_ACK | kind::SERVER_SIDE_EMIT | kind::SERVER_SIDE_EMIT_RESPONSE
         );
-        if may_carry_binary && has_binary(&message) {
-            return self.publish_with_attachment(&channel, &message).await;
+        if may_carry_binary && message.has_binary() {
+            return self.publish_with_attachment(&channel, &message).await.map(|_| None);
         }
         let json = message.to_json_string();
         if json.len() > self.config.payload_threshold {
-            return self.publish_with_attachment(&channel, &message).await;
+            return self.publish_with_attachment(&channel, &message).await.map(|_| None);
         }
-        self.notify(&channel, &json).await
+        self.notify(&channel, &json).await.map(|_| None)
+    }
+
+    fn errors(&self) -> ErrorHooks {
+        self.errors.clone()
     }
 
     fn register(&self, nsp: &str, adapter: Weak<ClusterAdapter>) {

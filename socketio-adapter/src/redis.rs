@@ -23,8 +23,8 @@ use crate::cluster::{
 };
 use crate::memory::MemoryAdapter;
 use crate::types::{
-    AckEvent, Adapter, AdapterError, AdapterFactory, BroadcastOptions, LocalNamespace, RestoredSession, Room,
-    RoomEvent, SessionState, Sid, SocketInfo,
+    AckEvent, Adapter, AdapterError, AdapterFactory, BroadcastOptions, ErrorHooks, LocalNamespace,
+    RestoredSession, Room, RoomEvent, SessionState, Sid, SocketInfo,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -93,6 +93,7 @@ pub struct RedisBus {
     /// Channel or pattern → the adapter that listens to it.
     routes: RwLock<HashMap<String, Weak<RedisAdapter>>>,
     sink: tokio::sync::Mutex<Option<redis::aio::PubSubSink>>,
+    errors: ErrorHooks,
 }
 
 impl std::fmt::Debug for RedisBus {
@@ -119,10 +120,17 @@ impl RedisBus {
             commands: commands.clone(),
             routes: RwLock::new(HashMap::new()),
             sink: tokio::sync::Mutex::new(None),
+            errors: ErrorHooks::default(),
         });
-        tokio::spawn(publish_loop(commands, queue));
+        tokio::spawn(publish_loop(commands, queue, bus.errors.clone()));
         tokio::spawn(subscribe_loop(Arc::downgrade(&bus)));
         Ok(bus)
+    }
+
+    /// Calls `hook` with each error of the bus (failed publishes, lost connections). They go to
+    /// `tracing` too.
+    pub fn on_error(&self, hook: impl Fn(&AdapterError) + Send + Sync + 'static) {
+        self.errors.add(hook);
     }
 
     /// The adapter factory to give the server.
@@ -198,12 +206,13 @@ async fn subscribe_all(sink: &mut redis::aio::PubSubSink, keys: &[String]) -> re
 async fn publish_loop(
     mut conn: redis::aio::ConnectionManager,
     mut queue: mpsc::UnboundedReceiver<(String, Bytes)>,
+    errors: ErrorHooks,
 ) {
     while let Some((channel, payload)) = queue.recv().await {
         let result: redis::RedisResult<i64> =
             redis::cmd("PUBLISH").arg(&channel).arg(payload.as_ref()).query_async(&mut conn).await;
         if let Err(e) = result {
-            tracing::warn!(%channel, "redis adapter: publish failed: {e}");
+            errors.report(bus_error(format!("redis adapter: publish to {channel} failed: {e}")));
         }
     }
 }
@@ -222,7 +231,7 @@ async fn subscribe_loop(bus: Weak<RedisBus>) {
                     strong.routes.read().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect();
                 let mut guard = strong.sink.lock().await;
                 if let Err(e) = subscribe_all(&mut sink, &keys).await {
-                    tracing::warn!("redis adapter: subscribe failed: {e}");
+                    strong.errors.report(bus_error(format!("redis adapter: subscribe failed: {e}")));
                     drop(guard);
                     drop(strong);
                     tokio::time::sleep(delay).await;
@@ -240,7 +249,7 @@ async fn subscribe_loop(bus: Weak<RedisBus>) {
                 stream
             }
             Err(e) => {
-                tracing::warn!("redis adapter: cannot connect the subscriber: {e}");
+                strong.errors.report(bus_error(format!("redis adapter: cannot connect the subscriber: {e}")));
                 drop(strong);
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
@@ -259,8 +268,8 @@ async fn subscribe_loop(bus: Weak<RedisBus>) {
                 adapter.on_message(msg.get_channel_name(), Bytes::copy_from_slice(msg.get_payload_bytes()));
             }
         }
-        tracing::warn!("redis adapter: subscriber connection lost; reconnecting");
         if let Some(bus) = bus.upgrade() {
+            bus.errors.report(bus_error("redis adapter: subscriber connection lost; reconnecting"));
             *bus.sink.lock().await = None;
             for adapter in
                 bus.routes.read().unwrap_or_else(|e| e.into_inner()).values().filter_map(Weak::upgrade)

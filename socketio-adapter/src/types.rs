@@ -143,6 +143,37 @@ pub enum AdapterError {
     ReservedEvent(String),
 }
 
+/// A function told of each error of a cluster adapter's bus (a failed publish, a lost connection, an
+/// unreadable message), as the Node adapters emit `error` events. Errors also go to `tracing`.
+pub type ErrorHook = Arc<dyn Fn(&AdapterError) + Send + Sync>;
+
+/// The error hooks of one bus. Cloning shares them.
+#[derive(Clone, Default)]
+pub struct ErrorHooks(Arc<std::sync::RwLock<Vec<ErrorHook>>>);
+
+impl std::fmt::Debug for ErrorHooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0.read().map(|h| h.len()).unwrap_or(0);
+        f.debug_tuple("ErrorHooks").field(&n).finish()
+    }
+}
+
+impl ErrorHooks {
+    /// Adds a hook.
+    pub fn add(&self, hook: impl Fn(&AdapterError) + Send + Sync + 'static) {
+        self.0.write().unwrap_or_else(|e| e.into_inner()).push(Arc::new(hook));
+    }
+
+    /// Logs `error` and hands it to every hook.
+    pub fn report(&self, error: AdapterError) {
+        tracing::warn!("{error}");
+        let hooks = self.0.read().unwrap_or_else(|e| e.into_inner()).clone();
+        for hook in hooks {
+            hook(&error);
+        }
+    }
+}
+
 /// The local side of one namespace, implemented by the server for its adapter.
 pub trait LocalNamespace: Send + Sync + 'static {
     /// The namespace name.

@@ -6,7 +6,8 @@
 //! Flags: `--port N` (3000 or `$PORT`), `--path P` (`/socket.io/`), `--ping-interval MS`, `--ping-timeout MS`,
 //! `--connect-timeout MS`, `--max-payload BYTES`, `--transports LIST`, `--cors-origin O` (`*`),
 //! `--allow-eio3`, `--parser json|msgpack`, `--node-name NAME`, `--recovery-ms MS`,
-//! `--adapter memory|redis://host:port|postgres://user@host/db` (with the `redis` / `postgres` features).
+//! `--adapter memory|redis://host:port|redis-streams://host:port|redis-sharded://host:port|postgres://user@host/db`
+//! (with the `redis` / `postgres` features).
 //! Not yet: `redis-streams://`, `--admin-ui` (refused with an error).
 
 use socketio::parser::Value;
@@ -66,12 +67,11 @@ fn parse_args() -> Result<Options, String> {
             "--node-name" => node_name = value()?,
             "--adapter" => {
                 adapter = value()?;
-                if adapter != "memory"
-                    && !adapter.starts_with("redis://")
-                    && !adapter.starts_with("postgres://")
-                {
+                let known = ["redis://", "redis-streams://", "redis-sharded://", "postgres://"];
+                if adapter != "memory" && !known.iter().any(|scheme| adapter.starts_with(scheme)) {
                     return Err(format!(
-                        "adapter {adapter} is not available yet (memory, redis://host:port or postgres://...)"
+                        "unknown adapter {adapter} (memory, redis://host:port, redis-streams://host:port, \
+                         redis-sharded://host:port or postgres://...)"
                     ));
                 }
             }
@@ -242,7 +242,7 @@ async fn main() {
         }
     };
     let mut config = options.config;
-    if options.adapter.starts_with("redis://") {
+    if options.adapter.starts_with("redis") {
         config.adapter = redis_adapter(&options.adapter).await;
     } else if options.adapter.starts_with("postgres://") {
         config.adapter = postgres_adapter(&options.adapter).await;
@@ -292,10 +292,26 @@ async fn postgres_adapter(url: &str) -> socketio::adapter::AdapterFactory {
     std::process::exit(2);
 }
 
+/// `redis://` (classic pub/sub), `redis-streams://` (streams, with recovery across nodes) or
+/// `redis-sharded://` (Redis 7 sharded pub/sub).
 #[cfg(feature = "redis")]
 async fn redis_adapter(url: &str) -> socketio::adapter::AdapterFactory {
-    match socketio::adapter::redis::RedisBus::connect(url, Default::default()).await {
-        Ok(bus) => bus.factory(),
+    use socketio::adapter::{
+        redis::RedisBus, redis_sharded::ShardedRedisBus, redis_streams::RedisStreamsBus,
+    };
+    let (scheme, rest) = url.split_once("://").unwrap_or(("redis", url));
+    let plain = format!("redis://{rest}");
+    let factory = match scheme {
+        "redis-streams" => {
+            RedisStreamsBus::connect(&plain, Default::default()).await.map(|bus| bus.factory())
+        }
+        "redis-sharded" => {
+            ShardedRedisBus::connect(&plain, Default::default()).await.map(|bus| bus.factory())
+        }
+        _ => RedisBus::connect(&plain, Default::default()).await.map(|bus| bus.factory()),
+    };
+    match factory {
+        Ok(factory) => factory,
         Err(e) => {
             eprintln!("reference: cannot connect to {url}: {e}");
             std::process::exit(1);

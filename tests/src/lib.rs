@@ -37,6 +37,48 @@ pub async fn postgres_node(prefix: &str) -> (socketio_server::SocketIo, std::net
 
 /// A server on `adapter`, listening on a free loopback port, whose main namespace receives the bus's
 /// messages before any client comes (the caller connects clients only once this returns).
+/// A node on the sharded Redis adapter (Redis 7 sharded pub/sub) with channel prefix `prefix`.
+pub async fn redis_sharded_node(prefix: &str) -> (socketio_server::SocketIo, std::net::SocketAddr) {
+    use socketio_adapter::redis_sharded::{ShardedRedisBus, ShardedRedisConfig};
+    let mut config = ShardedRedisConfig { channel_prefix: prefix.to_string(), ..Default::default() };
+    config.cluster.requests_timeout = std::time::Duration::from_secs(2);
+    let bus =
+        ShardedRedisBus::connect("redis://127.0.0.1:6379", config).await.expect("redis at 127.0.0.1:6379");
+    cluster_node(bus.factory()).await
+}
+
+/// The options of a Redis Streams node of one test: its own stream, channels and session keys.
+pub fn redis_streams_config(prefix: &str) -> socketio_adapter::redis_streams::RedisStreamsConfig {
+    let mut config = socketio_adapter::redis_streams::RedisStreamsConfig {
+        stream_name: prefix.to_string(),
+        channel_prefix: prefix.to_string(),
+        session_key_prefix: format!("{prefix}:session:"),
+        ..Default::default()
+    };
+    config.cluster.requests_timeout = std::time::Duration::from_secs(2);
+    config
+}
+
+/// A node on the Redis Streams adapter, with connection state recovery on for a minute.
+pub async fn redis_streams_node(prefix: &str) -> (socketio_server::SocketIo, std::net::SocketAddr) {
+    use socketio_adapter::redis_streams::RedisStreamsBus;
+    let bus = RedisStreamsBus::connect("redis://127.0.0.1:6379", redis_streams_config(prefix))
+        .await
+        .expect("redis at 127.0.0.1:6379");
+    let recovery = socketio_server::RecoveryConfig {
+        max_disconnection_duration: std::time::Duration::from_secs(60),
+        skip_middlewares: true,
+    };
+    let config = socketio_server::ServerConfig {
+        adapter: bus.factory(),
+        connection_state_recovery: Some(recovery),
+        ..Default::default()
+    };
+    let (io, addr) = client::start(config).await;
+    io.sockets().adapter().ready().await;
+    (io, addr)
+}
+
 async fn cluster_node(
     adapter: socketio_adapter::AdapterFactory,
 ) -> (socketio_server::SocketIo, std::net::SocketAddr) {

@@ -25,7 +25,7 @@ struct LoopbackBus {
 
 #[async_trait]
 impl ClusterBus for LoopbackBus {
-    async fn publish(&self, message: Value) -> Result<(), AdapterError> {
+    async fn publish(&self, message: Value) -> Result<Option<String>, AdapterError> {
         let encoded = socketio_server::parser::msgpack_codec::encode_value(&message);
         let nsp = message.get("nsp").and_then(Value::as_str).unwrap_or("/").to_string();
         let targets: Vec<Arc<ClusterAdapter>> = self
@@ -38,10 +38,12 @@ impl ClusterBus for LoopbackBus {
             .filter_map(|(_, _, a)| a.upgrade())
             .collect();
         for adapter in targets {
-            adapter
-                .on_message(socketio_server::parser::msgpack_codec::decode_value(encoded.clone()).unwrap());
+            adapter.on_message(
+                socketio_server::parser::msgpack_codec::decode_value(encoded.clone()).unwrap(),
+                None,
+            );
         }
-        Ok(())
+        Ok(None)
     }
 
     fn register(&self, nsp: &str, adapter: Weak<ClusterAdapter>) {

@@ -13,7 +13,22 @@ use std::time::Duration;
 #[tokio::test]
 async fn the_cluster_resumes_after_the_listeners_are_killed() {
     let prefix = unique_key("pgfault");
-    let (a, addr_a) = postgres_node(&prefix).await;
+    // Node a with an error hook.
+    let mut config =
+        socketio_adapter::postgres::PostgresConfig { channel_prefix: prefix.clone(), ..Default::default() };
+    config.cluster.requests_timeout = Duration::from_secs(2);
+    let bus =
+        socketio_adapter::postgres::PostgresBus::connect("postgres://postgres@127.0.0.1:5432/test", config)
+            .await
+            .unwrap();
+    let (errors_tx, mut errors) = tokio::sync::mpsc::unbounded_channel();
+    bus.on_error(move |e| drop(errors_tx.send(e.to_string())));
+    let (a, addr_a) = socketio_e2e::client::start(socketio_server::ServerConfig {
+        adapter: bus.factory(),
+        ..Default::default()
+    })
+    .await;
+    a.sockets().adapter().ready().await;
     let (b, addr_b) = postgres_node(&prefix).await;
     let (mut ca, _) = Client::connect(addr_a, "/", None).await;
     let (mut cb, _) = Client::connect(addr_b, "/", None).await;
@@ -34,6 +49,8 @@ async fn the_cluster_resumes_after_the_listeners_are_killed() {
         .await
         .unwrap();
     assert!(killed.len() >= 2, "killed {} listening connections", killed.len());
+    let error = tokio::time::timeout(Duration::from_secs(5), errors.recv()).await.unwrap().unwrap();
+    assert!(error.contains("listening connection dropped"), "the error hook hears of it: {error}");
 
     // Local delivery does not need the database.
     a.local().emit("local", ()).unwrap();

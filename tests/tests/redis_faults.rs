@@ -7,10 +7,15 @@
 use socketio_e2e::client::Client;
 use socketio_e2e::{redis_node as node, unique_key};
 use socketio_server::parser::Value;
+use socketio_server::SocketIo;
 use std::time::Duration;
+
+/// The tests of this binary kill each other's connections: one at a time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 #[tokio::test]
 async fn local_delivery_goes_on_and_the_cluster_resumes_after_the_bus_drops() {
+    let _serial = SERIAL.lock().await;
     let key = unique_key("fault");
     let (a, addr_a) = node(&key).await;
     let (b, addr_b) = node(&key).await;
@@ -36,6 +41,80 @@ async fn local_delivery_goes_on_and_the_cluster_resumes_after_the_bus_drops() {
     }
     a.emit("after", ()).unwrap();
     assert_eq!(cb.recv_event("after").await.0, Vec::<Value>::new());
+}
+
+/// Two nodes on one of the cluster-protocol Redis buses, with the errors the first one reports.
+async fn cluster_protocol_nodes(
+    streams: bool,
+    prefix: &str,
+) -> (Vec<(SocketIo, std::net::SocketAddr)>, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    use socketio_adapter::redis_sharded::{ShardedRedisBus, ShardedRedisConfig};
+    use socketio_adapter::redis_streams::RedisStreamsBus;
+    let (tx, errors) = tokio::sync::mpsc::unbounded_channel();
+    let mut nodes = Vec::new();
+    for i in 0..2 {
+        let factory = if streams {
+            let bus =
+                RedisStreamsBus::connect(REDIS, socketio_e2e::redis_streams_config(prefix)).await.unwrap();
+            let tx = tx.clone();
+            if i == 0 {
+                bus.on_error(move |e| drop(tx.send(e.to_string())));
+            }
+            bus.factory()
+        } else {
+            let mut config = ShardedRedisConfig { channel_prefix: prefix.to_string(), ..Default::default() };
+            config.cluster.requests_timeout = Duration::from_secs(2);
+            let bus = ShardedRedisBus::connect(REDIS, config).await.unwrap();
+            let tx = tx.clone();
+            if i == 0 {
+                bus.on_error(move |e| drop(tx.send(e.to_string())));
+            }
+            bus.factory()
+        };
+        let (io, addr) = socketio_e2e::client::start(socketio_server::ServerConfig {
+            adapter: factory,
+            ..Default::default()
+        })
+        .await;
+        io.sockets().adapter().ready().await;
+        nodes.push((io, addr));
+    }
+    (nodes, errors)
+}
+
+const REDIS: &str = "redis://127.0.0.1:6379";
+
+#[tokio::test]
+async fn sharded_and_streams_buses_report_the_loss_and_resume() {
+    let _serial = SERIAL.lock().await;
+    for streams in [false, true] {
+        let prefix = unique_key(if streams { "fault-streams" } else { "fault-sharded" });
+        let (nodes, mut errors) = cluster_protocol_nodes(streams, &prefix).await;
+        let [(a, addr_a), (b, addr_b)] = &nodes[..] else { unreachable!() };
+        assert_eq!(a.sockets().adapter().server_count().await, 2);
+        let (mut ca, _) = Client::connect(*addr_a, "/", None).await;
+        let (mut cb, _) = Client::connect(*addr_b, "/", None).await;
+        let killed = redis_kill_pubsub().await;
+        assert!(killed >= 2, "killed {killed} subscriber connections");
+        // The error hook hears of it.
+        let error = tokio::time::timeout(Duration::from_secs(5), errors.recv()).await.unwrap().unwrap();
+        assert!(error.contains("redis subscriber"), "{error}");
+        // Local delivery does not wait for the bus.
+        a.local().emit("local", ()).unwrap();
+        assert_eq!(ca.recv_event("local").await.0, Vec::<Value>::new());
+        // Back by themselves: the nodes count each other again, and broadcasts cross.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while a.sockets().adapter().server_count().await < 2 || b.sockets().adapter().server_count().await < 2
+        {
+            assert!(tokio::time::Instant::now() < deadline, "the subscribers never came back");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        a.emit("after", ()).unwrap();
+        let got = cb.recv_event("after").await.0;
+        assert!(got.len() <= 1, "the event, maybe with its offset: {got:?}");
+        // Requests work again too.
+        assert_eq!(b.sockets().fetch_sockets().await.unwrap().len(), 2);
+    }
 }
 
 /// `CLIENT KILL TYPE pubsub` over a raw connection; returns how many connections were killed.

@@ -1,0 +1,261 @@
+//! Two servers sharing namespaces through the sharded Redis adapter and through the Redis Streams
+//! adapter (real Redis 7 at 127.0.0.1:6379), with unique channels, streams and keys per test.
+
+#![allow(clippy::unwrap_used)]
+
+use socketio_e2e::client::{bin, Client};
+use socketio_e2e::{redis_sharded_node, redis_streams_node, unique_key};
+use socketio_server::parser::{JsonParser, Packet, PacketData, Value};
+use socketio_server::{Socket, SocketIo};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug)]
+enum Bus {
+    Sharded,
+    Streams,
+}
+
+/// A node whose sockets can `join` a room (acked).
+async fn node(bus: Bus, prefix: &str) -> (SocketIo, SocketAddr) {
+    let (io, addr) = match bus {
+        Bus::Sharded => redis_sharded_node(prefix).await,
+        Bus::Streams => redis_streams_node(prefix).await,
+    };
+    io.on_connection(|socket: Socket| async move {
+        socket.on("join", |s, (room,): (String,), ack| async move {
+            s.join(room);
+            ack.unwrap().send(()).unwrap();
+        });
+    });
+    (io, addr)
+}
+
+/// The arguments of an event, without the offset that recovery appends (streams).
+fn args_of(bus: Bus, mut args: Vec<Value>) -> Vec<Value> {
+    if let Bus::Streams = bus {
+        let offset = args.pop().unwrap();
+        assert!(offset.as_str().is_some_and(|o| o.contains('-')), "offset last: {offset:?}");
+    }
+    args
+}
+
+async fn within<F: std::future::Future>(fut: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(5), fut).await.expect("in time")
+}
+
+async fn cluster(bus: Bus, name: &str) -> (SocketIo, Client, SocketIo, Client) {
+    let prefix = unique_key(name);
+    let (a, addr_a) = node(bus, &prefix).await;
+    let (b, addr_b) = node(bus, &prefix).await;
+    assert_eq!(a.sockets().adapter().server_count().await, 2, "Redis counts the subscribers");
+    let (ca, _) = Client::connect(addr_a, "/", None).await;
+    let (cb, _) = Client::connect(addr_b, "/", None).await;
+    (a, ca, b, cb)
+}
+
+async fn broadcasts_rooms_and_order(bus: Bus) {
+    let (a, mut ca, _b, mut cb) = cluster(bus, "bcast").await;
+    a.emit("news", ("from a", bin(b"\x01"))).unwrap();
+    for client in [&mut ca, &mut cb] {
+        let (args, _) = client.recv_event("news").await;
+        assert_eq!(args_of(bus, args), vec![Value::from("from a"), bin(b"\x01")]);
+    }
+    // A public room of b: with the sharded adapter it has a channel of its own, subscribed by b only.
+    cb.send(Packet::event("/", "join", vec![Value::from("blue")]).with_ack_id(1)).await;
+    cb.recv_ack().await;
+    a.to("blue").emit("only-blue", ("x".repeat(10_000),)).unwrap();
+    a.sockets().except("blue").emit("not-blue", ()).unwrap();
+    a.emit("marker", ()).unwrap();
+    let only_blue = cb.recv().await.unwrap();
+    assert_eq!(only_blue.event_name(), Some("only-blue"));
+    assert_eq!(cb.recv().await.unwrap().event_name(), Some("marker"), "not-blue skipped the blue socket");
+    assert_eq!(ca.recv().await.unwrap().event_name(), Some("not-blue"));
+    assert_eq!(ca.recv().await.unwrap().event_name(), Some("marker"));
+    // A broadcast to one socket id goes through the namespace channel.
+    let id_b = b_id(&_b);
+    a.to(id_b.as_str()).emit("direct", (1,)).unwrap();
+    assert_eq!(args_of(bus, cb.recv_event("direct").await.0), vec![Value::from(1)]);
+}
+
+fn b_id(b: &SocketIo) -> String {
+    b.sockets().sockets()[0].id().to_string()
+}
+
+async fn acks_fetch_and_bulk_operations(bus: Bus) {
+    let (a, mut ca, b, mut cb) = cluster(bus, "acks").await;
+    let answers = {
+        let a = a.clone();
+        tokio::spawn(
+            async move { a.sockets().timeout(Duration::from_secs(3)).emit_with_ack("ask", ()).await },
+        )
+    };
+    for (client, name) in [(&mut ca, "a"), (&mut cb, "b")] {
+        let (_, id) = client.recv_event("ask").await;
+        client.send(Packet::ack("/", id.unwrap(), vec![Value::from(name)])).await;
+    }
+    let mut got: Vec<String> =
+        answers.await.unwrap().unwrap().into_iter().map(|a| a[0].to_string()).collect();
+    got.sort();
+    assert_eq!(got, vec!["\"a\"", "\"b\""]);
+
+    assert_eq!(a.sockets().fetch_sockets().await.unwrap().len(), 2);
+    a.sockets().sockets_join("everyone").await.unwrap();
+    a.to("everyone").emit("joined", ()).unwrap();
+    assert_eq!(args_of(bus, ca.recv_event("joined").await.0), Vec::<Value>::new());
+    assert_eq!(args_of(bus, cb.recv_event("joined").await.0), Vec::<Value>::new());
+    assert_eq!(b.sockets().sockets()[0].rooms().len(), 2);
+    a.sockets().disconnect_sockets(false).await.unwrap();
+    for client in [&mut ca, &mut cb] {
+        assert_eq!(client.recv().await.unwrap().data, PacketData::Disconnect);
+    }
+}
+
+async fn server_side_emit(bus: Bus) {
+    let (a, _ca, b, _cb) = cluster(bus, "ssemit").await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    b.sockets().on_server_event("hello", move |args, ack| {
+        let tx = tx.clone();
+        async move {
+            tx.send(args).unwrap();
+            if let Some(ack) = ack {
+                ack.send(&"hi from b").unwrap();
+            }
+        }
+    });
+    a.sockets().server_side_emit("hello", ("plain",)).await.unwrap();
+    assert_eq!(within(rx.recv()).await.unwrap(), vec![Value::from("plain")]);
+    let answers = a.sockets().server_side_emit_with_ack("hello", ("ask",)).await.unwrap();
+    assert_eq!(answers, vec![Value::from("hi from b")]);
+    assert_eq!(within(rx.recv()).await.unwrap(), vec![Value::from("ask")]);
+}
+
+#[tokio::test]
+async fn sharded_broadcasts_rooms_and_order() {
+    broadcasts_rooms_and_order(Bus::Sharded).await;
+}
+
+#[tokio::test]
+async fn sharded_acks_fetch_and_bulk_operations() {
+    acks_fetch_and_bulk_operations(Bus::Sharded).await;
+}
+
+#[tokio::test]
+async fn sharded_server_side_emit() {
+    server_side_emit(Bus::Sharded).await;
+}
+
+#[tokio::test]
+async fn streams_broadcasts_rooms_and_order() {
+    broadcasts_rooms_and_order(Bus::Streams).await;
+}
+
+#[tokio::test]
+async fn streams_acks_fetch_and_bulk_operations() {
+    acks_fetch_and_bulk_operations(Bus::Streams).await;
+}
+
+#[tokio::test]
+async fn streams_server_side_emit() {
+    server_side_emit(Bus::Streams).await;
+}
+
+#[tokio::test]
+async fn sharded_room_channels_follow_the_rooms() {
+    let prefix = unique_key("rooms");
+    let (a, _) = node(Bus::Sharded, &prefix).await;
+    let (b, addr_b) = node(Bus::Sharded, &prefix).await;
+    let (mut cb, _) = Client::connect(addr_b, "/", None).await;
+    let channel = format!("{prefix}#/#green#");
+    let subscribers = || shard_subscribers(&channel);
+    assert_eq!(subscribers().await, 0);
+    cb.send(Packet::event("/", "join", vec![Value::from("green")]).with_ack_id(1)).await;
+    cb.recv_ack().await;
+    // Subscribed as the room is created on b (the subscription is confirmed asynchronously).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while subscribers().await != 1 {
+        assert!(tokio::time::Instant::now() < deadline, "room channel never subscribed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    a.to("green").emit("g", ()).unwrap();
+    assert_eq!(cb.recv_event("g").await.0, Vec::<Value>::new());
+    // The room goes away with its last member: so does the subscription.
+    b.sockets().sockets()[0].leave("green");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while subscribers().await != 0 {
+        assert!(tokio::time::Instant::now() < deadline, "room channel never unsubscribed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn streams_recover_a_session_on_another_node() {
+    let prefix = unique_key("recover");
+    let (a, addr_a) = node(Bus::Streams, &prefix).await;
+    let (b, addr_b) = node(Bus::Streams, &prefix).await;
+    let mut client = Client::open(addr_a, Arc::new(JsonParser::default())).await;
+    let connect = client.join_full("/", None).await.unwrap();
+    let (sid, pid) =
+        (connect["sid"].as_str().unwrap().to_string(), connect["pid"].as_str().unwrap().to_string());
+    a.sockets().sockets()[0].join("vip");
+    a.sockets().sockets()[0].set_data(&serde_json::json!({"n": 1})).unwrap();
+    b.to("vip").emit("news", ("one",)).unwrap();
+    let (args, _) = client.recv_event("news").await;
+    assert_eq!(args[0], Value::from("one"));
+    let offset = args.last().and_then(Value::as_str).unwrap().to_string();
+    let (mut watcher, _) = Client::connect(addr_b, "/", None).await;
+    client.close().await;
+    while !a.sockets().sockets().is_empty() {
+        tokio::task::yield_now().await;
+    }
+    b.to("vip").emit("news", ("two", bin(b"\x02"))).unwrap();
+    b.to("elsewhere").emit("news", ("not for us",)).unwrap();
+    a.emit("news", ("three",)).unwrap();
+    b.emit("marker", ()).unwrap();
+    // The stream holds all of it once b delivered both to a socket of its own.
+    assert_eq!(watcher.recv_event("news").await.0[0], Value::from("three"));
+    watcher.recv_event("marker").await;
+    // Back on the other node: same id, rooms and data, and what was missed, in order.
+    let mut client = Client::open(addr_b, Arc::new(JsonParser::default())).await;
+    let auth = serde_json::json!({"pid": pid, "offset": offset});
+    let connect = client.join_full("/", Some(auth.clone())).await.unwrap();
+    assert_eq!(connect["sid"].as_str(), Some(sid.as_str()));
+    let mut missed = Vec::new();
+    while missed.len() < 3 {
+        let p = client.recv().await.unwrap();
+        if let PacketData::Event(args) = p.data {
+            missed.push(args);
+        }
+    }
+    let names: Vec<Value> = missed.iter().map(|m| m[0].clone()).collect();
+    assert_eq!(names, vec![Value::from("news"), Value::from("news"), Value::from("marker")]);
+    assert_eq!(&missed[0][1..3], &[Value::from("two"), bin(b"\x02")]);
+    assert_eq!(missed[1][1], Value::from("three"));
+    let recovered = b.sockets().sockets().into_iter().find(|s| s.id() == sid).unwrap();
+    assert!(recovered.recovered());
+    assert!(recovered.rooms().contains(&"vip".into()));
+    assert_eq!(recovered.data_value(), socketio_server::parser::Value::from(serde_json::json!({"n": 1})));
+    // Taken once: a second attempt is a fresh session.
+    let mut other = Client::open(addr_a, Arc::new(JsonParser::default())).await;
+    let connect = other.join_full("/", Some(auth)).await.unwrap();
+    assert_ne!(connect["sid"].as_str(), Some(sid.as_str()));
+}
+
+/// `PUBSUB SHARDNUMSUB channel` over a raw connection.
+async fn shard_subscribers(channel: &str) -> usize {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect("127.0.0.1:6379").await.unwrap();
+    let command = format!("*3\r\n$6\r\nPUBSUB\r\n$11\r\nSHARDNUMSUB\r\n${}\r\n{channel}\r\n", channel.len());
+    s.write_all(command.as_bytes()).await.unwrap();
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 256];
+    // The reply ends with the count, an integer line.
+    while !reply.ends_with(b"\r\n") || !String::from_utf8_lossy(&reply).contains("\r\n:") {
+        let n = s.read(&mut buf).await.unwrap();
+        assert!(n > 0, "redis closed the connection");
+        reply.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&reply).into_owned();
+    text.rsplit(':').next().unwrap().trim().parse().unwrap()
+}
