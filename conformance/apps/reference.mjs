@@ -89,6 +89,11 @@ function setup(nsp, o) {
       socket.nsp.in(target).socketsJoin(room);
       if (typeof ack === "function") ack("ok");
     });
+    // Beyond the shared contract: the counterpart of sockets-join, for the cluster conformance.
+    socket.on("sockets-leave", (room, target, ack) => {
+      socket.nsp.in(target).socketsLeave(room);
+      if (typeof ack === "function") ack("ok");
+    });
     socket.on("disconnect-room", (room) => socket.nsp.in(room).disconnectSockets(true));
     socket.on("server-side-emit", (...args) => socket.nsp.serverSideEmit("relay", ...args));
     socket.on("ask-all", async (ack) => {

@@ -131,13 +131,20 @@ for (const [name, kinds] of Object.entries(TOPOLOGIES)) {
       await quietB;
     });
 
-    it("fetchSockets and socketsJoin span the cluster", async () => {
+    it("fetchSockets, socketsJoin and socketsLeave span the cluster", async () => {
       const [a, b] = await pair();
       const [ids] = await ack(b, "fetch-sockets");
       assert.deepEqual(ids, [a.id, b.id].sort());
       await ack(b, "join", "source");
       assert.deepEqual(await ack(a, "sockets-join", "dest", "source"), ["ok"]);
       await eventually(async () => assert.deepEqual((await ack(b, "whoami"))[0].rooms, [b.id, "dest", "source"].sort()));
+      // socketsLeave from the other side.
+      assert.deepEqual(await ack(b, "sockets-leave", "dest", "source"), ["ok"]);
+      await eventually(async () => assert.deepEqual((await ack(b, "whoami"))[0].rooms, [b.id, "source"].sort()));
+      await ack(a, "join", "source");
+      assert.deepEqual(await ack(a, "sockets-leave", "source", "source"), ["ok"]);
+      await eventually(async () => assert.deepEqual((await ack(b, "whoami"))[0].rooms, [b.id]));
+      await eventually(async () => assert.deepEqual((await ack(a, "whoami"))[0].rooms, [a.id]));
     });
 
     it("broadcast with acks collects both nodes' answers", async () => {

@@ -177,6 +177,17 @@ fn setup(nsp: &Namespace, node: String) {
                     let _ = ack.send(("ok",));
                 }
             });
+            // Beyond the shared contract: the counterpart of sockets-join, for the cluster conformance.
+            socket.on("sockets-leave", |s, args: Vec<Value>, ack| async move {
+                if let (Some(room), Some(target)) =
+                    (args.first().and_then(Value::as_str), args.get(1).and_then(Value::as_str))
+                {
+                    let _ = s.namespace().to(target).sockets_leave(room).await;
+                }
+                if let Some(ack) = ack {
+                    let _ = ack.send(("ok",));
+                }
+            });
             socket.on("disconnect-room", |s, args: Vec<Value>, _| async move {
                 if let Some(room) = args.first().and_then(Value::as_str) {
                     let _ = s.namespace().to(room).disconnect_sockets(true).await;
