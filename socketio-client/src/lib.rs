@@ -1,14 +1,262 @@
-//! Socket.IO client for Rust: an Engine.IO client, a manager with reconnection and namespace multiplexing,
-//! and sockets with events and acknowledgements.
+//! Socket.IO client for Rust: an Engine.IO v4 client (polling, websocket, upgrade, heartbeat), a
+//! [`Manager`] that shares one connection between namespaces and reconnects with backoff, and
+//! [`Socket`]s with events, acknowledgements both ways, buffering while disconnected and connection
+//! state recovery — what `socket.io-client` 4.8 does, for bots and services.
 //!
-//! Not written yet: this crate is a placeholder in the workspace so the layout of the protocol stack is in
-//! place. It will speak the wire formats of [`engineio_parser`] and [`socketio_parser`].
-//!
-//! ```
-//! use socketio_client::parser::{Packet, Value};
-//! let packet = Packet::connect("/", None);
-//! assert_eq!(packet.nsp, "/");
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use socketio_client::ClientBuilder;
+//! let socket = ClientBuilder::new("http://localhost:3000/").build()?;
+//! socket.on("news", |_socket, event| async move {
+//!     println!("news: {:?}", event.args);
+//! });
+//! socket.connect().await?;
+//! let answer = socket.emit_with_ack("echo", ("hello",)).await?;
+//! println!("{answer:?}");
+//! # Ok(()) }
 //! ```
 
+mod engine;
+mod error;
+mod manager;
+mod socket;
+
+pub use engine::{CloseReason, EngineEvent, EngineHandle, EngineOptions, Transport};
 pub use engineio_parser as engine_parser;
+pub use error::{AckError, ConnectError, EmitError, Error};
+pub use manager::{backoff, Manager, ManagerEvent, ManagerOptions};
+pub use socket::{AckSender, Auth, Emitter, Event, Socket, SocketOptions, Status};
 pub use socketio_parser as parser;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
+
+/// Opens an Engine.IO session directly (no Socket.IO), for tools that speak Engine.IO only.
+pub use engine::connect as connect_engine;
+
+/// Builds a socket from a URL, as `io(url, options)` does: the URL's path is the namespace, and
+/// sockets of the same origin share one manager (one connection) unless `force_new` or
+/// `multiplex(false)`.
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    url: String,
+    manager: ManagerOptions,
+    socket: SocketOptions,
+    force_new: bool,
+    multiplex: bool,
+    auto_connect: bool,
+}
+
+fn managers() -> &'static Mutex<HashMap<String, Weak<manager::ManagerInner>>> {
+    static MANAGERS: OnceLock<Mutex<HashMap<String, Weak<manager::ManagerInner>>>> = OnceLock::new();
+    MANAGERS.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+impl ClientBuilder {
+    /// A socket for `url` (`http://host:port/namespace`, `https://`, `ws://` or `wss://`).
+    pub fn new(url: impl Into<String>) -> Self {
+        ClientBuilder {
+            url: url.into(),
+            manager: ManagerOptions::default(),
+            socket: SocketOptions::default(),
+            force_new: false,
+            multiplex: true,
+            auto_connect: true,
+        }
+    }
+
+    /// The Engine.IO path (default `/socket.io/`).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.manager.engine.path = path.into();
+        self
+    }
+
+    /// The transports, the first one to open (default polling then websocket).
+    pub fn transports(mut self, transports: &[Transport]) -> Self {
+        self.manager.engine.transports = transports.to_vec();
+        self
+    }
+
+    /// Whether polling upgrades to websocket (default true).
+    pub fn upgrade(mut self, upgrade: bool) -> Self {
+        self.manager.engine.upgrade = upgrade;
+        self
+    }
+
+    /// Adds a query parameter.
+    pub fn query(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.manager.engine.query.push((key.into(), value.into()));
+        self
+    }
+
+    /// Adds an HTTP header to every request.
+    pub fn extra_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.manager.engine.extra_headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The msgpack parser (`socket.io-msgpack-parser`) instead of the default one.
+    pub fn msgpack(mut self) -> Self {
+        self.manager.parser = Arc::new(socketio_parser::MsgpackParser);
+        self
+    }
+
+    /// The CONNECT payload (`auth`), the same each time.
+    pub fn auth(mut self, auth: impl Into<socketio_parser::Value>) -> Self {
+        self.socket.auth = Auth::Static(auth.into());
+        self
+    }
+
+    /// The CONNECT payload, computed at each (re)connection.
+    pub fn auth_fn<F, Fut>(mut self, auth: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = socketio_parser::Value> + Send + 'static,
+    {
+        self.socket.auth = Auth::Dynamic(Arc::new(move || Box::pin(auth())));
+        self
+    }
+
+    /// The default acknowledgement timeout of the socket (`ackTimeout`).
+    pub fn ack_timeout(mut self, timeout: Duration) -> Self {
+        self.socket.ack_timeout = Some(timeout);
+        self
+    }
+
+    /// Whether to reconnect (default true).
+    pub fn reconnection(mut self, on: bool) -> Self {
+        self.manager.reconnection = on;
+        self
+    }
+
+    /// How many reconnection attempts (default unlimited).
+    pub fn reconnection_attempts(mut self, attempts: u32) -> Self {
+        self.manager.reconnection_attempts = Some(attempts);
+        self
+    }
+
+    /// The first reconnection delay (default 1 s).
+    pub fn reconnection_delay(mut self, delay: Duration) -> Self {
+        self.manager.reconnection_delay = delay;
+        self
+    }
+
+    /// The largest reconnection delay (default 5 s).
+    pub fn reconnection_delay_max(mut self, delay: Duration) -> Self {
+        self.manager.reconnection_delay_max = delay;
+        self
+    }
+
+    /// The randomization of reconnection delays, 0 to 1 (default 0.5).
+    pub fn randomization_factor(mut self, factor: f64) -> Self {
+        self.manager.randomization_factor = factor;
+        self
+    }
+
+    /// How long opening the connection may take (default 20 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.manager.timeout = timeout;
+        self
+    }
+
+    /// A connection of its own, not shared with other sockets (`forceNew`).
+    pub fn force_new(mut self, on: bool) -> Self {
+        self.force_new = on;
+        self
+    }
+
+    /// Whether sockets of the same origin share a connection (default true).
+    pub fn multiplex(mut self, on: bool) -> Self {
+        self.multiplex = on;
+        self
+    }
+
+    /// Whether the socket starts connecting when built (default true).
+    pub fn auto_connect(mut self, on: bool) -> Self {
+        self.auto_connect = on;
+        self
+    }
+
+    /// The socket. Must be called within a tokio runtime.
+    pub fn build(self) -> Result<Socket, Error> {
+        let (secure, host, port, nsp) = parse_url(&self.url)?;
+        let mut options = self.manager;
+        options.engine.secure = secure;
+        options.engine.host = host;
+        options.engine.port = port;
+        let key = format!(
+            "{}://{}:{}{}",
+            if secure { "https" } else { "http" },
+            options.engine.host,
+            port,
+            options.engine.path
+        );
+        let manager = if self.force_new || !self.multiplex {
+            Manager::new(options)
+        } else {
+            let mut cache = managers().lock().unwrap_or_else(|e| e.into_inner());
+            match cache.get(&key).and_then(Weak::upgrade) {
+                Some(inner) => Manager(inner),
+                None => {
+                    let manager = Manager::new(options);
+                    cache.insert(key, Arc::downgrade(&manager.0));
+                    manager
+                }
+            }
+        };
+        let socket = manager.socket(&nsp, self.socket);
+        if self.auto_connect {
+            socket.open();
+        }
+        Ok(socket)
+    }
+}
+
+/// `(secure, host, port, namespace)` of a URL.
+fn parse_url(url: &str) -> Result<(bool, String, u16, String), Error> {
+    let uri: http::Uri = url.parse().map_err(|e: http::uri::InvalidUri| Error::InvalidUrl(e.to_string()))?;
+    let secure = match uri.scheme_str() {
+        Some("http" | "ws") => false,
+        Some("https" | "wss") => true,
+        other => return Err(Error::InvalidUrl(format!("unsupported scheme {other:?}"))),
+    };
+    let host = uri.host().ok_or_else(|| Error::InvalidUrl("no host".into()))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
+    let nsp = match uri.path() {
+        "" => "/".to_string(),
+        p => p.to_string(),
+    };
+    Ok((secure, host, port, nsp))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_give_origin_and_namespace() {
+        assert_eq!(
+            parse_url("http://localhost:3000").unwrap(),
+            (false, "localhost".into(), 3000, "/".into())
+        );
+        assert_eq!(
+            parse_url("wss://example.com/admin").unwrap(),
+            (true, "example.com".into(), 443, "/admin".into())
+        );
+        assert!(parse_url("ftp://x").is_err());
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let options = ManagerOptions { randomization_factor: 0.0, ..ManagerOptions::default() };
+        let delays: Vec<u64> = (0..5).map(|i| backoff(&options, i).as_millis() as u64).collect();
+        assert_eq!(delays, vec![1000, 2000, 4000, 5000, 5000]);
+        let jittered = ManagerOptions::default();
+        for i in 0..20 {
+            let d = backoff(&jittered, 0).as_millis();
+            assert!((500..=1500).contains(&d), "attempt {i}: {d}");
+        }
+    }
+}

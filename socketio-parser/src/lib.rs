@@ -31,6 +31,7 @@
 //! assert_eq!(decoder.add(frames[1].clone()).unwrap(), Some(packet));
 //! ```
 
+mod args;
 mod error;
 mod json;
 mod msgpack;
@@ -38,6 +39,7 @@ mod packet;
 mod parser;
 mod value;
 
+pub use args::IntoArgs;
 pub use engineio_parser::{Frame, Str};
 pub use error::{DecodeError, ValueError};
 pub use json::{JsonDecoder, JsonParser};

@@ -1,0 +1,328 @@
+//! The Rust client (socketio-client) against our server over real sockets: every transport, both
+//! parsers, acks both ways, multiplexing, auth and connect errors, buffering, timeouts, reconnection
+//! and connection state recovery.
+
+#![allow(clippy::unwrap_used)]
+
+use socketio_client::{AckError, ClientBuilder, ManagerEvent, Socket as ClientSocket, Transport};
+use socketio_e2e::client::start;
+use socketio_server::parser::Value;
+use socketio_server::{ConnectError, RecoveryConfig, ServerConfig, Socket, SocketIo};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+async fn within<F: std::future::Future>(fut: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(10), fut).await.expect("in time")
+}
+
+/// A server with an `echo` event (acked with its arguments) and a `hello` the client must answer.
+async fn server(config: ServerConfig) -> (SocketIo, SocketAddr) {
+    let (io, addr) = start(config).await;
+    for nsp in ["/", "/admin"] {
+        io.of(nsp).on_connection(|socket: Socket| async move {
+            socket.on("echo", |_s, args: Vec<Value>, ack| async move {
+                if let Some(ack) = ack {
+                    let _ = ack.send(args);
+                }
+            });
+            socket.on("ask-me", |s: Socket, _args: Vec<Value>, _| async move {
+                let answer = s
+                    .timeout(Duration::from_secs(5))
+                    .emit_with_ack("question", ("q", bytes::Bytes::from_static(b"\x07")))
+                    .await;
+                let _ = s.emit("answered", (format!("{answer:?}"),));
+            });
+            socket.on("kick", |s: Socket, _args: Vec<Value>, _| async move { s.disconnect(false) });
+            socket.on("drop-transport", |s: Socket, _args: Vec<Value>, _| async move { s.conn().close() });
+            socket.on("whoami", |s: Socket, _args: Vec<Value>, ack| async move {
+                if let Some(ack) = ack {
+                    let _ = ack.send((s.id().to_string(), s.recovered()));
+                }
+            });
+        });
+    }
+    (io, addr)
+}
+
+fn url(addr: SocketAddr, nsp: &str) -> String {
+    format!("http://{addr}{nsp}")
+}
+
+async fn echo_both_ways(socket: &ClientSocket) {
+    let bin = Value::Binary(bytes::Bytes::from_static(&[1, 2, 3]));
+    let nested = Value::from(serde_json::json!({"a": [1, {"b": null}]}));
+    let answer = within(socket.emit_with_ack("echo", vec![Value::from("hi"), bin.clone(), nested.clone()]))
+        .await
+        .unwrap();
+    assert_eq!(answer, vec![Value::from("hi"), bin, nested]);
+    // The server asks; the handler answers through the event's ack.
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    socket.off("question", None);
+    socket.off("answered", None);
+    socket.on("question", |_s, mut event| async move {
+        assert_eq!(event.args[1], Value::Binary(bytes::Bytes::from_static(b"\x07")));
+        event.ack(("answer", bytes::Bytes::from_static(b"\x08"))).unwrap();
+    });
+    socket.on("answered", move |_s, event| {
+        let tx = tx.clone();
+        async move { tx.send(event.parse::<(String,)>().unwrap().0).unwrap() }
+    });
+    socket.emit("ask-me", ()).unwrap();
+    let answered = within(rx.recv()).await.unwrap();
+    assert!(answered.starts_with("Ok([String(\"answer\"), Binary("), "{answered}");
+}
+
+#[tokio::test]
+async fn every_transport_and_both_parsers_carry_events_and_acks_both_ways() {
+    for msgpack in [false, true] {
+        let config = ServerConfig {
+            parser: if msgpack {
+                socketio_server::ParserKind::Msgpack
+            } else {
+                socketio_server::ParserKind::Default
+            },
+            ..ServerConfig::default()
+        };
+        let (_io, addr) = server(config).await;
+        for transports in [
+            vec![Transport::Websocket],
+            vec![Transport::Polling],
+            vec![Transport::Polling, Transport::Websocket],
+        ] {
+            let mut builder = ClientBuilder::new(url(addr, "/")).transports(&transports).force_new(true);
+            if msgpack {
+                builder = builder.msgpack();
+            }
+            if transports == [Transport::Polling] {
+                builder = builder.upgrade(false);
+            }
+            let socket = builder.build().unwrap();
+            within(socket.connect()).await.unwrap();
+            assert!(socket.id().is_some());
+            echo_both_ways(&socket).await;
+            if transports.len() == 2 {
+                // Upgraded by now or soon; events go on working over the websocket.
+                let engine = socket.manager().engine().unwrap();
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+                while engine.transport() != Transport::Websocket {
+                    assert!(tokio::time::Instant::now() < deadline, "never upgraded");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                echo_both_ways(&socket).await;
+            }
+            socket.disconnect();
+        }
+    }
+}
+
+#[tokio::test]
+async fn namespaces_share_one_connection() {
+    let (io, addr) = server(ServerConfig::default()).await;
+    let main = ClientBuilder::new(url(addr, "/")).transports(&[Transport::Websocket]).build().unwrap();
+    let admin = ClientBuilder::new(url(addr, "/admin")).transports(&[Transport::Websocket]).build().unwrap();
+    within(main.connect()).await.unwrap();
+    within(admin.connect()).await.unwrap();
+    let (a, b) = (main.manager().engine().unwrap(), admin.manager().engine().unwrap());
+    assert_eq!(a.handshake().sid, b.handshake().sid, "one Engine.IO session");
+    let s1 = io.sockets().sockets();
+    let s2 = io.of("/admin").sockets();
+    assert_eq!(s1[0].conn().id(), s2[0].conn().id());
+    assert_eq!(within(admin.emit_with_ack("echo", ("x",))).await.unwrap(), vec![Value::from("x")]);
+    // Leaving one namespace keeps the connection for the other.
+    admin.disconnect();
+    assert_eq!(within(main.emit_with_ack("echo", ("y",))).await.unwrap(), vec![Value::from("y")]);
+    main.disconnect();
+}
+
+#[tokio::test]
+async fn auth_reaches_the_middleware_and_refusals_carry_message_and_data() {
+    let (io, addr) = server(ServerConfig::default()).await;
+    io.sockets().use_middleware(|s: Socket| async move {
+        let token = s.handshake().auth.get("token").and_then(Value::as_str).map(str::to_owned);
+        match token.as_deref() {
+            Some("good") => Ok(()),
+            _ => {
+                Err(ConnectError::new("not authorized")
+                    .with_data(Value::from(serde_json::json!({"code": 401}))))
+            }
+        }
+    });
+    let refused = ClientBuilder::new(url(addr, "/"))
+        .transports(&[Transport::Websocket])
+        .auth(serde_json::json!({"token": "bad"}))
+        .build()
+        .unwrap();
+    let error = within(refused.connect()).await.unwrap_err();
+    assert_eq!(error.message, "not authorized");
+    assert_eq!(error.data, Some(Value::from(serde_json::json!({"code": 401}))));
+    assert!(!refused.active(), "a refused socket does not retry by itself");
+    // An auth function is called for each connection.
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = calls.clone();
+    let accepted = ClientBuilder::new(url(addr, "/"))
+        .transports(&[Transport::Websocket])
+        .force_new(true)
+        .auth_fn(move || {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async { Value::from(serde_json::json!({"token": "good"})) }
+        })
+        .build()
+        .unwrap();
+    within(accepted.connect()).await.unwrap();
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn emits_are_buffered_until_connected_and_volatile_ones_dropped() {
+    let (io, addr) = server(ServerConfig::default()).await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.on_connection(move |socket: Socket| {
+        let tx = tx.clone();
+        async move {
+            socket.on("note", move |_s, (text,): (String,), _| {
+                let tx = tx.clone();
+                async move { tx.send(text).unwrap() }
+            });
+        }
+    });
+    let socket = ClientBuilder::new(url(addr, "/")).auto_connect(false).force_new(true).build().unwrap();
+    socket.emit("note", ("buffered 1",)).unwrap();
+    socket.volatile().emit("note", ("volatile",)).unwrap();
+    socket.emit("note", ("buffered 2",)).unwrap();
+    assert!(matches!(socket.emit("connect", ()), Err(socketio_client::EmitError::Reserved(_))));
+    within(socket.connect()).await.unwrap();
+    socket.emit("note", ("live",)).unwrap();
+    for expected in ["buffered 1", "buffered 2", "live"] {
+        assert_eq!(within(rx.recv()).await.unwrap(), expected);
+    }
+}
+
+#[tokio::test]
+async fn ack_timeouts_and_acks_pending_at_disconnection_fail() {
+    let (io, addr) = server(ServerConfig::default()).await;
+    io.of("/").on_connection(|socket: Socket| async move {
+        socket.on("never", |_s, _args: Vec<Value>, _ack| async move {});
+    });
+    let socket = ClientBuilder::new(url(addr, "/"))
+        .transports(&[Transport::Websocket])
+        .force_new(true)
+        .build()
+        .unwrap();
+    within(socket.connect()).await.unwrap();
+    let timed_out = socket.timeout(Duration::from_millis(50)).emit_with_ack("never", ()).await;
+    assert_eq!(timed_out, Err(AckError::Timeout));
+    let pending = {
+        let socket = socket.clone();
+        tokio::spawn(async move { socket.emit_with_ack("never", ()).await })
+    };
+    // Once the emit is out, the server disconnects the socket.
+    assert_eq!(within(socket.emit_with_ack("echo", ())).await.unwrap(), Vec::<Value>::new());
+    socket.emit("kick", ()).unwrap();
+    assert_eq!(within(pending).await.unwrap(), Err(AckError::Disconnected));
+}
+
+#[tokio::test]
+async fn reconnects_after_a_lost_connection_but_not_after_a_server_disconnect() {
+    let (_io, addr) = server(ServerConfig::default()).await;
+    let socket = ClientBuilder::new(url(addr, "/"))
+        .transports(&[Transport::Websocket])
+        .force_new(true)
+        .reconnection_delay(Duration::from_millis(20))
+        .reconnection_delay_max(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let (tx, mut events) = mpsc::unbounded_channel();
+    socket.manager().on(move |e| drop(tx.send(e.clone())));
+    let (dtx, mut reasons) = mpsc::unbounded_channel();
+    socket.on_disconnect(move |_s, reason| {
+        let dtx = dtx.clone();
+        async move { dtx.send(reason).unwrap() }
+    });
+    within(socket.connect()).await.unwrap();
+    let first_id = socket.id().unwrap();
+    let mut status = socket.status();
+    socket.emit("drop-transport", ()).unwrap();
+    assert_eq!(within(reasons.recv()).await.unwrap(), "transport close");
+    // Back by itself, with a new id.
+    within(status.wait_for(|s| matches!(s, socketio_client::Status::Connected(id) if *id != first_id)))
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        seen.push(e);
+    }
+    assert!(seen.contains(&ManagerEvent::Close("transport close".into())), "{seen:?}");
+    assert!(seen.contains(&ManagerEvent::ReconnectAttempt(1)), "{seen:?}");
+    assert!(seen.contains(&ManagerEvent::Reconnect(1)), "{seen:?}");
+    // The server disconnects the socket: no reconnection.
+    socket.emit("kick", ()).unwrap();
+    assert_eq!(within(reasons.recv()).await.unwrap(), "io server disconnect");
+    assert!(!socket.active());
+    assert!(tokio::time::timeout(Duration::from_millis(200), reasons.recv()).await.is_err());
+}
+
+#[tokio::test]
+async fn reconnection_attempts_back_off_and_give_up() {
+    // A port nothing listens on.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let socket = ClientBuilder::new(url(addr, "/"))
+        .force_new(true)
+        .reconnection_attempts(3)
+        .reconnection_delay(Duration::from_millis(10))
+        .randomization_factor(0.0)
+        .build()
+        .unwrap();
+    let (tx, mut events) = mpsc::unbounded_channel();
+    socket.manager().on(move |e| drop(tx.send((tokio::time::Instant::now(), e.clone()))));
+    let mut attempts = Vec::new();
+    loop {
+        let (at, event) = within(events.recv()).await.unwrap();
+        match event {
+            ManagerEvent::ReconnectAttempt(n) => attempts.push((n, at)),
+            ManagerEvent::ReconnectFailed => break,
+            _ => {}
+        }
+    }
+    assert_eq!(attempts.iter().map(|(n, _)| *n).collect::<Vec<_>>(), vec![1, 2, 3]);
+    // The delays grow: 10, 20, 40 ms between attempts.
+    let gaps: Vec<Duration> = attempts.windows(2).map(|w| w[1].1 - w[0].1).collect();
+    assert!(gaps[1] > gaps[0], "{gaps:?}");
+}
+
+#[tokio::test]
+async fn recovers_missed_events_after_a_lost_connection() {
+    let config = ServerConfig {
+        connection_state_recovery: Some(RecoveryConfig {
+            max_disconnection_duration: Duration::from_secs(60),
+            skip_middlewares: true,
+        }),
+        ..ServerConfig::default()
+    };
+    let (io, addr) = server(config).await;
+    let socket = ClientBuilder::new(url(addr, "/"))
+        .transports(&[Transport::Websocket])
+        .force_new(true)
+        .reconnection_delay(Duration::from_millis(20))
+        .build()
+        .unwrap();
+    let (tx, mut news) = mpsc::unbounded_channel();
+    socket.on("news", move |_s, event| {
+        let tx = tx.clone();
+        async move { tx.send(event.args[0].clone()).unwrap() }
+    });
+    within(socket.connect()).await.unwrap();
+    let id = socket.id().unwrap();
+    io.emit("news", ("one",)).unwrap();
+    assert_eq!(within(news.recv()).await.unwrap(), Value::from("one"));
+    let mut status = socket.status();
+    socket.emit("drop-transport", ()).unwrap();
+    within(status.wait_for(|s| *s == socketio_client::Status::Disconnected)).await.unwrap();
+    io.emit("news", ("two",)).unwrap();
+    within(status.wait_for(|s| matches!(s, socketio_client::Status::Connected(_)))).await.unwrap();
+    assert!(socket.recovered());
+    assert_eq!(socket.id().unwrap(), id);
+    assert_eq!(within(news.recv()).await.unwrap(), Value::from("two"));
+}
