@@ -124,6 +124,13 @@ impl ClientBuilder {
         self
     }
 
+    /// With [`ClientBuilder::ack_timeout`]: emits go one at a time and are sent again up to `retries`
+    /// times until the server acknowledges them (`retries`).
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.socket.retries = Some(retries);
+        self
+    }
+
     /// Whether to reconnect (default true).
     pub fn reconnection(mut self, on: bool) -> Self {
         self.manager.reconnection = on;

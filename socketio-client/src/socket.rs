@@ -43,6 +43,10 @@ pub struct SocketOptions {
     pub auth: Auth,
     /// The timeout of every `emit_with_ack` that sets none (`ackTimeout`).
     pub ack_timeout: Option<Duration>,
+    /// With `ack_timeout`: how many times an emit is sent again when its acknowledgement does not come
+    /// (`retries`). Emits then go one at a time through a queue, each waiting for the server's
+    /// acknowledgement (plain emits too): at-least-once delivery, in order.
+    pub retries: Option<u32>,
 }
 
 /// An event received from the server.
@@ -157,6 +161,8 @@ pub(crate) struct SocketInner {
     handlers: RwLock<Handlers>,
     dispatch: mpsc::UnboundedSender<Dispatch>,
     status: watch::Sender<Status>,
+    /// The queue of emits with retries (first come, first served).
+    queue: tokio::sync::Mutex<()>,
 }
 
 /// A socket of one namespace. Cloning shares it.
@@ -194,6 +200,7 @@ impl Socket {
             handlers: RwLock::new(Handlers::default()),
             dispatch,
             status: watch::Sender::new(Status::Disconnected),
+            queue: tokio::sync::Mutex::new(()),
         });
         tokio::spawn(dispatcher(Arc::downgrade(&inner), queue));
         Socket(inner)
@@ -652,13 +659,49 @@ impl Emitter {
     /// Emits the event.
     pub fn emit(&self, name: &str, args: impl IntoArgs) -> Result<(), EmitError> {
         let packet = self.packet(name, args)?;
+        if let (Some(retries), Some(timeout)) = (self.socket.0.options.retries, self.timeout) {
+            // Queued like an emit with ack; the answer is not wanted.
+            let emitter = self.clone();
+            tokio::spawn(async move { emitter.queued(packet, retries, timeout).await });
+            return Ok(());
+        }
         self.dispatch(packet);
         Ok(())
+    }
+
+    /// Sends `packet` when it is its turn, and again until acknowledged or `retries` more tries
+    /// timed out; each try waits for the connection.
+    async fn queued(&self, packet: Packet, retries: u32, timeout: Duration) -> Result<Vec<Value>, AckError> {
+        // The turn is taken now, in the order of the emits (the mutex is first come, first served).
+        let _turn = self.socket.0.queue.lock().await;
+        let mut tries = 0;
+        loop {
+            let mut status = self.socket.status();
+            if status.wait_for(|s| matches!(s, Status::Connected(_))).await.is_err() {
+                return Err(AckError::Disconnected);
+            }
+            tries += 1;
+            match self.clone().timeout(timeout).send_with_ack(packet.clone()).await {
+                Ok(answer) => return Ok(answer),
+                Err(AckError::Timeout) if tries > retries => return Err(AckError::Timeout),
+                // Timed out with tries left, or disconnected: again (after reconnection).
+                Err(_) => {}
+            }
+        }
     }
 
     /// Emits the event and waits for the answer.
     pub async fn emit_with_ack(&self, name: &str, args: impl IntoArgs) -> Result<Vec<Value>, AckError> {
         let packet = self.packet(name, args)?;
+        if let (Some(retries), Some(timeout)) = (self.socket.0.options.retries, self.timeout) {
+            let emitter = self.clone();
+            let queued = tokio::spawn(async move { emitter.queued(packet, retries, timeout).await });
+            return queued.await.unwrap_or(Err(AckError::Disconnected));
+        }
+        self.send_with_ack(packet).await
+    }
+
+    async fn send_with_ack(&self, packet: Packet) -> Result<Vec<Value>, AckError> {
         let (tx, rx) = oneshot::channel();
         let id = {
             let mut state = lock(&self.socket.0.state);

@@ -326,3 +326,60 @@ async fn recovers_missed_events_after_a_lost_connection() {
     assert_eq!(socket.id().unwrap(), id);
     assert_eq!(within(news.recv()).await.unwrap(), Value::from("two"));
 }
+
+#[tokio::test]
+async fn retries_resend_until_acknowledged_one_emit_at_a_time() {
+    let (io, addr) = server(ServerConfig::default()).await;
+    let (tx, mut seen) = mpsc::unbounded_channel();
+    io.of("/").on_connection(move |socket: Socket| {
+        let tx = tx.clone();
+        async move {
+            let tries = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            socket.on("flaky", move |_s, (n,): (u32,), ack| {
+                let (tx, tries) = (tx.clone(), tries.clone());
+                async move {
+                    let attempt = tries.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                    tx.send((n, attempt)).unwrap();
+                    // The first emit is answered at its third try; later ones at once.
+                    if n != 1 || attempt == 3 {
+                        ack.unwrap().send((n,)).unwrap();
+                    }
+                }
+            });
+        }
+    });
+    let socket = ClientBuilder::new(url(addr, "/"))
+        .transports(&[Transport::Websocket])
+        .force_new(true)
+        .ack_timeout(Duration::from_millis(100))
+        .retries(3)
+        .build()
+        .unwrap();
+    within(socket.connect()).await.unwrap();
+    let first = {
+        let socket = socket.clone();
+        tokio::spawn(async move { socket.emit_with_ack("flaky", (1,)).await })
+    };
+    // Once emit 1 is out (and waiting for its ack), emit 2 queues behind it.
+    let mut order = vec![within(seen.recv()).await.unwrap()];
+    socket.emit("flaky", (2,)).unwrap();
+    assert_eq!(within(first).await.unwrap().unwrap(), vec![Value::from(1)]);
+    // Emit 2 waited for emit 1: the server saw 1 three times, then 2.
+    while order.len() < 4 {
+        order.push(within(seen.recv()).await.unwrap());
+    }
+    assert_eq!(order, vec![(1, 1), (1, 2), (1, 3), (2, 4)]);
+    // Retries exhausted: the emit fails with a timeout after 1 + retries tries.
+    let never = ClientBuilder::new(url(addr, "/"))
+        .transports(&[Transport::Websocket])
+        .force_new(true)
+        .ack_timeout(Duration::from_millis(50))
+        .retries(1)
+        .build()
+        .unwrap();
+    within(never.connect()).await.unwrap();
+    io.of("/").sockets().iter().for_each(|s| {
+        s.on("ignored", |_s, _args: Vec<Value>, _ack| async move {});
+    });
+    assert_eq!(within(never.emit_with_ack("ignored", ())).await, Err(AckError::Timeout));
+}
