@@ -115,15 +115,35 @@ for (const [name, kinds] of Object.entries(TOPOLOGIES)) {
       assert.deepEqual(norm(missed), norm([["room-msg", "missed 1", Buffer.from([1])], ["bcast", "missed 2"]]));
     });
 
+    /**
+     * With sharded pub/sub, a node subscribes a room's own channel when the room appears there, and the
+     * subscription completes after the join (in the Node adapter too): wait until `nodes` nodes listen.
+     */
+    async function roomChannelReady(nsp, room, nodes) {
+      if (bus !== "Redis sharded") return;
+      const redis = createClient({ url: REDIS });
+      await redis.connect();
+      try {
+        await eventually(async () => {
+          const [, count] = await redis.sendCommand(["PUBSUB", "SHARDNUMSUB", `socket.io#${nsp}#${room}#`]);
+          assert.equal(Number(count), nodes);
+        });
+      } finally {
+        await redis.quit();
+      }
+    }
+
     it("room broadcast and except-me across nodes", async () => {
       const [a, b] = await pair();
       await ack(b, "join", "r");
+      await roomChannelReady(a.nsp, "r", 1);
       const quiet = notWithin(a, "room-msg", 400);
       const got = recv(b, "room-msg");
       a.emit("to-room", "r", "to the room");
       assert.deepEqual(await got, ["to the room"]);
       await quiet;
       await ack(a, "join", "r");
+      await roomChannelReady(a.nsp, "r", 2);
       const quietB = notWithin(b, "room-msg", 400);
       const gotA = recv(a, "room-msg");
       b.emit("to-room-except-me", "r", "not me");
