@@ -1,50 +1,97 @@
-//! What the two Redis buses of the cluster protocol (sharded pub/sub, streams) share: which adapter a
-//! channel leads to, and how messages are read.
+//! What the two Redis buses of the cluster protocol (sharded pub/sub, streams) share: the subscriber
+//! with the adapter each channel leads to, and how messages are read.
 
 use crate::cluster::{message_type as kind, ClusterAdapter};
-use crate::types::AdapterError;
+use crate::resp::{Mode, Subscriber, Target};
+use crate::types::{AdapterError, ErrorHooks};
 use bytes::Bytes;
 use socketio_parser::msgpack_codec::decode_value;
 use socketio_parser::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, Weak};
+use std::time::Duration;
 
 pub(crate) fn bus_error(e: impl std::fmt::Display) -> AdapterError {
     AdapterError::Bus(e.to_string())
 }
 
-/// Channel → the adapter that listens to it.
-#[derive(Default)]
-pub(crate) struct Routes(RwLock<HashMap<String, (String, Weak<ClusterAdapter>)>>);
+/// Channel → (its namespace, the adapter that listens to it).
+type Routes = Arc<RwLock<HashMap<String, (String, Weak<ClusterAdapter>)>>>;
 
-impl Routes {
-    pub(crate) fn insert(&self, channel: String, nsp: &str, adapter: Weak<ClusterAdapter>) {
-        self.0.write().unwrap_or_else(|e| e.into_inner()).insert(channel, (nsp.to_string(), adapter));
+/// The pub/sub side of a Redis bus: a subscriber connection, and which adapter each subscribed
+/// channel leads to. Every message received is decoded and handed to its adapter.
+pub(crate) struct RoutedPubSub {
+    routes: Routes,
+    subscriber: Arc<Subscriber>,
+}
+
+impl RoutedPubSub {
+    /// Connects the subscriber; `label` names the adapter in error reports.
+    pub(crate) fn start(
+        target: Target,
+        mode: Mode,
+        errors: &ErrorHooks,
+        label: &'static str,
+    ) -> RoutedPubSub {
+        let routes = Routes::default();
+        let on_message = {
+            let (routes, errors) = (routes.clone(), errors.clone());
+            Arc::new(move |channel: &str, payload: Bytes| {
+                let adapter = routes
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(channel)
+                    .and_then(|(_, a)| a.upgrade());
+                let Some(adapter) = adapter else { return };
+                match decode_payload(payload) {
+                    Ok(message) => adapter.on_message(message, None),
+                    Err(e) => errors.report(bus_error(format!("{label}: invalid message: {e}"))),
+                }
+            })
+        };
+        let subscriber = Subscriber::start(target, mode, on_message, errors.clone());
+        RoutedPubSub { routes, subscriber }
     }
 
-    pub(crate) fn remove(&self, channel: &str) -> bool {
-        self.0.write().unwrap_or_else(|e| e.into_inner()).remove(channel).is_some()
+    /// Subscribes `channel` for the adapter of namespace `nsp`.
+    pub(crate) fn listen(&self, channel: String, nsp: &str, adapter: Weak<ClusterAdapter>) {
+        self.routes
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(channel.clone(), (nsp.to_string(), adapter));
+        self.subscriber.subscribe(&channel);
     }
 
-    /// Forgets every channel of namespace `nsp`; gives them back.
-    pub(crate) fn remove_namespace(&self, nsp: &str) -> Vec<String> {
-        let mut routes = self.0.write().unwrap_or_else(|e| e.into_inner());
-        let channels: Vec<String> =
-            routes.iter().filter(|(_, (n, _))| n == nsp).map(|(c, _)| c.clone()).collect();
-        for channel in &channels {
-            routes.remove(channel);
+    /// Unsubscribes `channel`, if it was subscribed.
+    pub(crate) fn forget(&self, channel: &str) {
+        if self.routes.write().unwrap_or_else(|e| e.into_inner()).remove(channel).is_some() {
+            self.subscriber.unsubscribe(channel);
         }
-        channels
     }
 
-    /// The channels of namespace `nsp`.
-    pub(crate) fn channels_of(&self, nsp: &str) -> Vec<String> {
-        let routes = self.0.read().unwrap_or_else(|e| e.into_inner());
-        routes.iter().filter(|(_, (n, _))| n == nsp).map(|(c, _)| c.clone()).collect()
+    /// Unsubscribes every channel of namespace `nsp`.
+    pub(crate) fn forget_namespace(&self, nsp: &str) {
+        let channels: Vec<String> = {
+            let mut routes = self.routes.write().unwrap_or_else(|e| e.into_inner());
+            let channels: Vec<String> =
+                routes.iter().filter(|(_, (n, _))| n == nsp).map(|(c, _)| c.clone()).collect();
+            for channel in &channels {
+                routes.remove(channel);
+            }
+            channels
+        };
+        for channel in &channels {
+            self.subscriber.unsubscribe(channel);
+        }
     }
 
-    pub(crate) fn get(&self, channel: &str) -> Option<Arc<ClusterAdapter>> {
-        self.0.read().unwrap_or_else(|e| e.into_inner()).get(channel).and_then(|(_, a)| a.upgrade())
+    /// Waits (5 s at most) until Redis confirmed every channel of namespace `nsp`.
+    pub(crate) async fn subscribed(&self, nsp: &str) {
+        let channels: Vec<String> = {
+            let routes = self.routes.read().unwrap_or_else(|e| e.into_inner());
+            routes.iter().filter(|(_, (n, _))| n == nsp).map(|(c, _)| c.clone()).collect()
+        };
+        self.subscriber.wait_confirmed(&channels, Duration::from_secs(5)).await;
     }
 }
 

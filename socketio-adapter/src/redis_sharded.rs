@@ -20,15 +20,14 @@
 //! ```
 
 use crate::cluster::{ClusterAdapter, ClusterBus, ClusterConfig};
-use crate::redis_common::{bus_error, decode_payload, may_carry_binary, nsp_of, Routes};
-use crate::resp::{Mode, Subscriber, Target};
+use crate::redis_common::{bus_error, may_carry_binary, nsp_of, RoutedPubSub};
+use crate::resp::{Mode, Target};
 use crate::types::{Adapter, AdapterError, AdapterFactory, ErrorHooks, RoomEvent};
 use async_trait::async_trait;
 use bytes::Bytes;
 use socketio_parser::msgpack_codec::encode_value;
 use socketio_parser::Value;
 use std::sync::{Arc, Weak};
-use std::time::Duration;
 
 /// Which rooms get a channel of their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -69,8 +68,7 @@ impl Default for ShardedRedisConfig {
 pub struct ShardedRedisBus {
     config: ShardedRedisConfig,
     commands: redis::aio::ConnectionManager,
-    subscriber: Arc<Subscriber>,
-    routes: Arc<Routes>,
+    pubsub: RoutedPubSub,
     errors: ErrorHooks,
     me: Weak<ShardedRedisBus>,
 }
@@ -90,29 +88,9 @@ impl ShardedRedisBus {
         let client = redis::Client::open(url).map_err(bus_error)?;
         let target = Target::of(&client)?;
         let commands = redis::aio::ConnectionManager::new(client).await.map_err(bus_error)?;
-        let routes = Arc::new(Routes::default());
         let errors = ErrorHooks::default();
-        let on_message = {
-            let (routes, errors) = (routes.clone(), errors.clone());
-            Arc::new(move |channel: &str, payload: Bytes| {
-                let Some(adapter) = routes.get(channel) else { return };
-                match decode_payload(payload) {
-                    Ok(message) => adapter.on_message(message, None),
-                    Err(e) => {
-                        errors.report(bus_error(format!("sharded redis adapter: invalid message: {e}")))
-                    }
-                }
-            })
-        };
-        let subscriber = Subscriber::start(target, Mode::Sharded, on_message, errors.clone());
-        Ok(Arc::new_cyclic(|me| ShardedRedisBus {
-            config,
-            commands,
-            subscriber,
-            routes,
-            errors,
-            me: me.clone(),
-        }))
+        let pubsub = RoutedPubSub::start(target, Mode::Sharded, &errors, "sharded redis adapter");
+        Ok(Arc::new_cyclic(|me| ShardedRedisBus { config, commands, pubsub, errors, me: me.clone() }))
     }
 
     /// The adapter factory to give the server.
@@ -197,16 +175,11 @@ impl ShardedRedisBus {
                     // A socket's own room is private: the socket is known under that id.
                     let private = !adapter.socket_rooms(room).is_empty();
                     if mode == SubscriptionMode::DynamicPrivate || !private {
-                        let channel = bus.sub_channel(&nsp, room);
-                        bus.routes.insert(channel.clone(), &nsp, weak.clone());
-                        bus.subscriber.subscribe(&channel);
+                        bus.pubsub.listen(bus.sub_channel(&nsp, room), &nsp, weak.clone());
                     }
                 }
                 RoomEvent::Delete(room) => {
-                    let channel = bus.sub_channel(&nsp, room);
-                    if bus.routes.remove(&channel) {
-                        bus.subscriber.unsubscribe(&channel);
-                    }
+                    bus.pubsub.forget(&bus.sub_channel(&nsp, room));
                 }
                 _ => {}
             }
@@ -229,21 +202,17 @@ impl ClusterBus for ShardedRedisBus {
     fn register(&self, nsp: &str, adapter: Weak<ClusterAdapter>) {
         let Some(strong) = adapter.upgrade() else { return };
         for channel in [self.channel(nsp), self.sub_channel(nsp, strong.uid())] {
-            self.routes.insert(channel.clone(), nsp, adapter.clone());
-            self.subscriber.subscribe(&channel);
+            self.pubsub.listen(channel, nsp, adapter.clone());
         }
         self.follow_rooms(nsp, &strong);
     }
 
     fn unregister(&self, nsp: &str) {
-        for channel in self.routes.remove_namespace(nsp) {
-            self.subscriber.unsubscribe(&channel);
-        }
+        self.pubsub.forget_namespace(nsp);
     }
 
     async fn subscribed(&self, nsp: &str) {
-        let channels = self.routes.channels_of(nsp);
-        self.subscriber.wait_confirmed(&channels, Duration::from_secs(5)).await;
+        self.pubsub.subscribed(nsp).await;
     }
 
     fn counts_servers(&self) -> bool {

@@ -25,8 +25,8 @@
 use crate::cluster::{
     message_type as kind, options_from, session_wants, ClusterAdapter, ClusterBus, ClusterConfig,
 };
-use crate::redis_common::{bus_error, decode_payload, may_carry_binary, nsp_of, Routes};
-use crate::resp::{Mode, Subscriber, Target};
+use crate::redis_common::{bus_error, may_carry_binary, nsp_of, RoutedPubSub};
+use crate::resp::{Mode, Target};
 use crate::types::{AdapterError, AdapterFactory, ErrorHooks, RestoredSession, Room, SessionState};
 use async_trait::async_trait;
 use base64::Engine as _;
@@ -89,8 +89,7 @@ pub struct RedisStreamsBus {
     config: RedisStreamsConfig,
     client: redis::Client,
     commands: redis::aio::ConnectionManager,
-    subscriber: Arc<Subscriber>,
-    routes: Arc<Routes>,
+    pubsub: RoutedPubSub,
     /// Namespace → adapter, for the stream entries.
     namespaces: RwLock<HashMap<String, Weak<ClusterAdapter>>>,
     /// The streams being read.
@@ -120,28 +119,14 @@ impl RedisStreamsBus {
         let client = redis::Client::open(url).map_err(bus_error)?;
         let target = Target::of(&client)?;
         let commands = redis::aio::ConnectionManager::new(client.clone()).await.map_err(bus_error)?;
-        let routes = Arc::new(Routes::default());
         let errors = ErrorHooks::default();
-        let on_message = {
-            let (routes, errors) = (routes.clone(), errors.clone());
-            Arc::new(move |channel: &str, payload: Bytes| {
-                let Some(adapter) = routes.get(channel) else { return };
-                match decode_payload(payload) {
-                    Ok(message) => adapter.on_message(message, None),
-                    Err(e) => {
-                        errors.report(bus_error(format!("redis streams adapter: invalid message: {e}")))
-                    }
-                }
-            })
-        };
         let mode = if config.use_sharded_pubsub { Mode::Sharded } else { Mode::Classic };
-        let subscriber = Subscriber::start(target, mode, on_message, errors.clone());
+        let pubsub = RoutedPubSub::start(target, mode, &errors, "redis streams adapter");
         Ok(Arc::new_cyclic(|me| RedisStreamsBus {
             config,
             client,
             commands,
-            subscriber,
-            routes,
+            pubsub,
             namespaces: RwLock::new(HashMap::new()),
             readers: std::sync::Mutex::new(std::collections::HashSet::new()),
             errors,
@@ -437,22 +422,18 @@ impl ClusterBus for RedisStreamsBus {
         let Some(strong) = adapter.upgrade() else { return };
         self.namespaces.write().unwrap_or_else(|e| e.into_inner()).insert(nsp.to_string(), adapter.clone());
         for channel in [self.channel(nsp), self.private_channel(nsp, strong.uid())] {
-            self.routes.insert(channel.clone(), nsp, adapter.clone());
-            self.subscriber.subscribe(&channel);
+            self.pubsub.listen(channel, nsp, adapter.clone());
         }
     }
 
     fn unregister(&self, nsp: &str) {
         self.namespaces.write().unwrap_or_else(|e| e.into_inner()).remove(nsp);
-        for channel in self.routes.remove_namespace(nsp) {
-            self.subscriber.unsubscribe(&channel);
-        }
+        self.pubsub.forget_namespace(nsp);
     }
 
     async fn subscribed(&self, nsp: &str) {
         self.read_stream(&self.stream_of(nsp)).await;
-        let channels = self.routes.channels_of(nsp);
-        self.subscriber.wait_confirmed(&channels, Duration::from_secs(5)).await;
+        self.pubsub.subscribed(nsp).await;
     }
 
     fn counts_servers(&self) -> bool {
