@@ -86,3 +86,30 @@ async fn cluster_node(
     io.sockets().adapter().ready().await;
     (io, addr)
 }
+
+/// serverSideEmit from node `a` reaches node `b`, without and with an acknowledgement.
+#[allow(clippy::unwrap_used)]
+pub async fn assert_server_side_emit(a: &socketio_server::SocketIo, b: &socketio_server::SocketIo) {
+    use socketio_server::parser::Value;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    b.sockets().on_server_event("hello", move |args, ack| {
+        let tx = tx.clone();
+        async move {
+            tx.send(args).unwrap();
+            if let Some(ack) = ack {
+                ack.send(&"hi from b").unwrap();
+            }
+        }
+    });
+    a.sockets().server_side_emit("hello", ("plain",)).await.unwrap();
+    assert_eq!(
+        tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv()).await.expect("in time").unwrap(),
+        vec![Value::from("plain")]
+    );
+    let answers = a.sockets().server_side_emit_with_ack("hello", ("ask",)).await.unwrap();
+    assert_eq!(answers, vec![Value::from("hi from b")]);
+    assert_eq!(
+        tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv()).await.expect("in time").unwrap(),
+        vec![Value::from("ask")]
+    );
+}

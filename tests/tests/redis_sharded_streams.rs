@@ -41,10 +41,6 @@ fn args_of(bus: Bus, mut args: Vec<Value>) -> Vec<Value> {
     args
 }
 
-async fn within<F: std::future::Future>(fut: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(5), fut).await.expect("in time")
-}
-
 async fn cluster(bus: Bus, name: &str) -> (SocketIo, Client, SocketIo, Client) {
     let prefix = unique_key(name);
     let (a, addr_a) = node(bus, &prefix).await;
@@ -114,21 +110,7 @@ async fn acks_fetch_and_bulk_operations(bus: Bus) {
 
 async fn server_side_emit(bus: Bus) {
     let (a, _ca, b, _cb) = cluster(bus, "ssemit").await;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    b.sockets().on_server_event("hello", move |args, ack| {
-        let tx = tx.clone();
-        async move {
-            tx.send(args).unwrap();
-            if let Some(ack) = ack {
-                ack.send(&"hi from b").unwrap();
-            }
-        }
-    });
-    a.sockets().server_side_emit("hello", ("plain",)).await.unwrap();
-    assert_eq!(within(rx.recv()).await.unwrap(), vec![Value::from("plain")]);
-    let answers = a.sockets().server_side_emit_with_ack("hello", ("ask",)).await.unwrap();
-    assert_eq!(answers, vec![Value::from("hi from b")]);
-    assert_eq!(within(rx.recv()).await.unwrap(), vec![Value::from("ask")]);
+    socketio_e2e::assert_server_side_emit(&a, &b).await;
 }
 
 #[tokio::test]
