@@ -271,7 +271,11 @@ impl EngineIo {
         B::Error: std::fmt::Display,
     {
         let remote = req.extensions().get::<RemoteAddr>().map(|r| r.0);
-        let info = RequestInfo::new(req.method().clone(), req.uri().clone(), req.headers().clone(), remote);
+        let mut info =
+            RequestInfo::new(req.method().clone(), req.uri().clone(), req.headers().clone(), remote);
+        if req.extensions().get::<request::Secure>().is_some() {
+            info = info.secured();
+        }
         let config = &self.shared.config;
 
         let transport_name = info.query("transport").unwrap_or_default().to_string();

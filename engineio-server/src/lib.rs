@@ -52,6 +52,9 @@ pub use config::{
 pub use engine::{generate_id, EngineIo};
 pub use engineio_parser as parser;
 pub use handler::{CloseReason, ConnectionError, ErrorCode, Handler, NoopHandler, SessionEvent};
-pub use request::{DropConnection, EngineBody, RemoteAddr, RequestInfo};
+pub use request::{DropConnection, EngineBody, RemoteAddr, RequestInfo, Secure};
+/// The TLS library of [`EngineIo::serve_tls`] (feature `tls`).
+#[cfg(feature = "tls")]
+pub use rustls;
 pub use service::{EngineLayer, EngineService, ServerHandle};
 pub use session::{EncodedMessage, ReadyState, SendError, SendOptions, Socket};

@@ -19,16 +19,23 @@ pub type EngineBody = Full<Bytes>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RemoteAddr(pub SocketAddr);
 
+/// Marks a request that came over TLS, so the engine reports it as `secure`. The standalone TLS
+/// server sets it itself; put it in the request extensions when TLS ends in front of the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Secure;
+
 /// The request that opened a session (or was refused): method, URI, headers, peer address and time.
 /// Cheap to clone.
 #[derive(Clone)]
 pub struct RequestInfo(Arc<RequestData>);
 
+#[derive(Clone)]
 struct RequestData {
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     remote_addr: Option<SocketAddr>,
+    secure: bool,
     time: SystemTime,
     query: Vec<(String, String)>,
 }
@@ -57,9 +64,21 @@ impl RequestInfo {
             uri,
             headers,
             remote_addr,
+            secure: false,
             time: SystemTime::now(),
             query,
         }))
+    }
+
+    /// The same request, marked as received over TLS (see [`Secure`]).
+    pub fn secured(self) -> Self {
+        let data = Arc::unwrap_or_clone(self.0);
+        RequestInfo(Arc::new(RequestData { secure: true, ..data }))
+    }
+
+    /// Whether the request came over TLS.
+    pub fn secure(&self) -> bool {
+        self.0.secure
     }
 
     /// The HTTP method.

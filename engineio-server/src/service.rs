@@ -2,7 +2,7 @@
 //! standalone server.
 
 use crate::engine::EngineIo;
-use crate::request::{DropConnection, EngineBody, RemoteAddr};
+use crate::request::{DropConnection, EngineBody, RemoteAddr, Secure};
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body::Body;
@@ -124,6 +124,44 @@ impl ServerHandle {
     }
 }
 
+/// How long a client may take over its TLS handshake.
+#[cfg(feature = "tls")]
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serves the HTTP/1.1 requests of one connection, plain or TLS.
+async fn serve_connection<I>(engine: EngineIo, io: I, peer: SocketAddr, secure: bool)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+        req.extensions_mut().insert(RemoteAddr(peer));
+        if secure {
+            req.extensions_mut().insert(Secure);
+        }
+        let engine = engine.clone();
+        async move {
+            if engine.handles_path(req.uri().path()) {
+                let res = engine.handle(req).await;
+                // A request the reference drops: hyper closes the connection unanswered.
+                if res.extensions().get::<DropConnection>().is_some() {
+                    return Err(std::io::Error::other("request dropped"));
+                }
+                Ok(res)
+            } else {
+                Ok(crate::request::empty_response(StatusCode::NOT_FOUND))
+            }
+        }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(std::time::Duration::from_secs(10))
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades();
+    if let Err(e) = conn.await {
+        tracing::debug!("connection from {peer} ended: {e}");
+    }
+}
+
 impl EngineIo {
     /// Listens on `addr` and serves the engine's path over HTTP/1.1 (other paths get 404). Resolves once
     /// the socket is bound; [`EngineIo::close`] stops the server.
@@ -134,6 +172,41 @@ impl EngineIo {
 
     /// Serves the engine on an already bound listener.
     pub fn serve(&self, listener: TcpListener) -> ServerHandle {
+        self.accept_loop(
+            listener,
+            #[cfg(feature = "tls")]
+            None,
+        )
+    }
+
+    /// Listens on `addr` and serves the engine over HTTPS (feature `tls`): like [`EngineIo::listen`],
+    /// with every connection a TLS one; handshakes then report `secure`.
+    #[cfg(feature = "tls")]
+    pub async fn listen_tls(
+        &self,
+        addr: SocketAddr,
+        tls: std::sync::Arc<rustls::ServerConfig>,
+    ) -> std::io::Result<ServerHandle> {
+        let listener = TcpListener::bind(addr).await?;
+        Ok(self.serve_tls(listener, tls))
+    }
+
+    /// Serves the engine over HTTPS on an already bound listener (feature `tls`). The configuration's
+    /// ALPN protocols should be empty or `http/1.1`.
+    #[cfg(feature = "tls")]
+    pub fn serve_tls(
+        &self,
+        listener: TcpListener,
+        tls: std::sync::Arc<rustls::ServerConfig>,
+    ) -> ServerHandle {
+        self.accept_loop(listener, Some(tokio_rustls::TlsAcceptor::from(tls)))
+    }
+
+    fn accept_loop(
+        &self,
+        listener: TcpListener,
+        #[cfg(feature = "tls")] tls: Option<tokio_rustls::TlsAcceptor>,
+    ) -> ServerHandle {
         let local_addr = listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
         let engine = self.clone();
         let task = tokio::spawn(async move {
@@ -157,32 +230,19 @@ impl EngineIo {
                 };
                 let _ = stream.set_nodelay(true);
                 let engine = engine.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
-                        req.extensions_mut().insert(RemoteAddr(peer));
-                        let engine = engine.clone();
-                        async move {
-                            if engine.handles_path(req.uri().path()) {
-                                let res = engine.handle(req).await;
-                                // A request the reference drops: hyper closes the connection unanswered.
-                                if res.extensions().get::<DropConnection>().is_some() {
-                                    return Err(std::io::Error::other("request dropped"));
-                                }
-                                Ok(res)
-                            } else {
-                                Ok(crate::request::empty_response(StatusCode::NOT_FOUND))
-                            }
+                #[cfg(feature = "tls")]
+                if let Some(acceptor) = tls.clone() {
+                    tokio::spawn(async move {
+                        let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+                        match handshake.await {
+                            Ok(Ok(stream)) => serve_connection(engine, stream, peer, true).await,
+                            Ok(Err(e)) => tracing::debug!("TLS handshake with {peer} failed: {e}"),
+                            Err(_) => tracing::debug!("TLS handshake with {peer} timed out"),
                         }
                     });
-                    let conn = hyper::server::conn::http1::Builder::new()
-                        .timer(hyper_util::rt::TokioTimer::new())
-                        .header_read_timeout(std::time::Duration::from_secs(10))
-                        .serve_connection(TokioIo::new(stream), service)
-                        .with_upgrades();
-                    if let Err(e) = conn.await {
-                        tracing::debug!("connection from {peer} ended: {e}");
-                    }
-                });
+                    continue;
+                }
+                tokio::spawn(serve_connection(engine, stream, peer, false));
             }
         });
         ServerHandle { local_addr, task }

@@ -6,12 +6,14 @@
 //! and the close, with its reason, on a channel.
 
 use crate::error::Error;
+use crate::tls::{Io, TlsConfig};
 use bytes::Bytes;
 use engineio_parser::{v4, Frame, Handshake, Packet, PacketData, PacketType};
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
+use rustls::ClientConfig;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest, Message};
@@ -54,6 +56,8 @@ pub struct EngineOptions {
     pub transports: Vec<Transport>,
     /// Whether a polling session upgrades to websocket when the server offers it (default true).
     pub upgrade: bool,
+    /// The certificates trusted when `secure` (default: the platform's roots).
+    pub tls: Option<TlsConfig>,
 }
 
 impl Default for EngineOptions {
@@ -67,6 +71,7 @@ impl Default for EngineOptions {
             extra_headers: Vec::new(),
             transports: vec![Transport::Polling, Transport::Websocket],
             upgrade: true,
+            tls: None,
         }
     }
 }
@@ -195,8 +200,56 @@ impl EngineHandle {
     }
 }
 
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
-type WsStream = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+/// The HTTP client of the polling transport, over TLS or not.
+#[derive(Clone)]
+enum HttpClient {
+    Plain(Client<HttpConnector, Full<Bytes>>),
+    Tls(Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>),
+}
+
+impl HttpClient {
+    fn new(tls: Option<&TlsConfig>) -> Self {
+        let mut http = HttpConnector::new();
+        http.set_nodelay(true);
+        let builder = Client::builder(TokioExecutor::new());
+        match tls {
+            None => HttpClient::Plain(builder.build(http)),
+            Some(tls) => {
+                http.enforce_http(false);
+                let mut config = ClientConfig::clone(&tls.0);
+                // The connector sets ALPN itself (and refuses a config that has some).
+                config.alpn_protocols.clear();
+                let connector = hyper_rustls::HttpsConnectorBuilder::new()
+                    .with_tls_config(config)
+                    .https_only()
+                    .enable_http1()
+                    .wrap_connector(http);
+                HttpClient::Tls(builder.build(connector))
+            }
+        }
+    }
+
+    async fn request(
+        &self,
+        request: http::Request<Full<Bytes>>,
+    ) -> Result<http::Response<hyper::body::Incoming>, hyper_util::client::legacy::Error> {
+        match self {
+            HttpClient::Plain(client) => client.request(request).await,
+            HttpClient::Tls(client) => client.request(request).await,
+        }
+    }
+}
+
+type WsStream = tokio_tungstenite::WebSocketStream<Box<dyn Io>>;
+
+/// The TLS configuration a session uses: the given one, or the process default when secure.
+fn tls_of(options: &EngineOptions) -> Result<Option<TlsConfig>, Error> {
+    match (&options.tls, options.secure) {
+        (_, false) => Ok(None),
+        (Some(tls), true) => Ok(Some(tls.clone())),
+        (None, true) => TlsConfig::default_for_process().map(Some),
+    }
+}
 
 /// What the transports hand the session task.
 enum Input {
@@ -222,7 +275,8 @@ pub async fn connect(
 ) -> Result<(EngineHandle, mpsc::UnboundedReceiver<EngineEvent>), Error> {
     let first = options.transports.first().copied().unwrap_or(Transport::Polling);
     let (inputs_tx, inputs) = mpsc::unbounded_channel();
-    let http: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    let tls = tls_of(&options)?;
+    let http = HttpClient::new(tls.as_ref());
     let (handshake, transport) = match first {
         Transport::Websocket => {
             let mut ws = open_websocket(&options, None).await?;
@@ -235,8 +289,10 @@ pub async fn connect(
             (handshake, Active::Websocket(spawn_websocket(ws, inputs_tx.clone())))
         }
         Transport::Polling => {
-            let packets =
-                poll(&http, &options, None, usize::MAX).await.map_err(|e| Error::Transport(e.to_string()))?;
+            let packets = poll(&http, &options, None, usize::MAX).await.map_err(|reason| match reason {
+                CloseReason::TransportError(message) => Error::Transport(message),
+                other => Error::Transport(other.to_string()),
+            })?;
             let open = packets.first().ok_or_else(|| Error::Handshake("empty handshake response".into()))?;
             let handshake = handshake_of(open)?;
             let polling = Polling::start(&http, &options, &handshake, inputs_tx.clone());
@@ -284,8 +340,9 @@ async fn open_websocket(options: &EngineOptions, sid: Option<&str>) -> Result<Ws
         };
         request.headers_mut().insert(name, value);
     }
+    let io = crate::tls::connect(&options.host, options.port, tls_of(options)?.as_ref()).await?;
     let (ws, _) =
-        tokio_tungstenite::connect_async(request).await.map_err(|e| Error::Transport(e.to_string()))?;
+        tokio_tungstenite::client_async(request, io).await.map_err(|e| Error::Transport(e.to_string()))?;
     Ok(ws)
 }
 
@@ -303,7 +360,7 @@ async fn poll(
     }
     let request =
         request.body(Full::new(Bytes::new())).map_err(|e| CloseReason::TransportError(e.to_string()))?;
-    let response = http.request(request).await.map_err(|e| CloseReason::TransportError(e.to_string()))?;
+    let response = http.request(request).await.map_err(|e| CloseReason::TransportError(error_chain(&e)))?;
     let status = response.status();
     let body =
         response.into_body().collect().await.map_err(|e| CloseReason::TransportError(e.to_string()))?;
@@ -311,6 +368,18 @@ async fn poll(
         return Err(CloseReason::TransportError(format!("polling GET answered {status}")));
     }
     v4::decode_payload(body.to_bytes(), max).map_err(|_| CloseReason::ParseError)
+}
+
+/// An error with its sources, which hyper's client errors keep apart ("client error (Connect): ...").
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
 }
 
 fn cache_buster() -> String {
@@ -405,7 +474,7 @@ async fn post(
     }
     let request =
         request.body(Full::new(Bytes::from(body))).map_err(|e| CloseReason::TransportError(e.to_string()))?;
-    let response = http.request(request).await.map_err(|e| CloseReason::TransportError(e.to_string()))?;
+    let response = http.request(request).await.map_err(|e| CloseReason::TransportError(error_chain(&e)))?;
     let status = response.status();
     let _ = response.into_body().collect().await;
     if status.is_success() {

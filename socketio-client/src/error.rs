@@ -15,6 +15,9 @@ pub enum Error {
     /// The server's first answer was not an Engine.IO handshake.
     #[error("handshake error: {0}")]
     Handshake(String),
+    /// TLS could not be set up or the server's certificate was refused.
+    #[error("tls error: {0}")]
+    Tls(String),
     /// The connection did not open within the manager's `timeout`.
     #[error("timeout")]
     Timeout,

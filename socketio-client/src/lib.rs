@@ -20,13 +20,17 @@ mod engine;
 mod error;
 mod manager;
 mod socket;
+mod tls;
 
 pub use engine::{CloseReason, EngineEvent, EngineHandle, EngineOptions, Transport};
 pub use engineio_parser as engine_parser;
 pub use error::{AckError, ConnectError, EmitError, Error};
 pub use manager::{backoff, Manager, ManagerEvent, ManagerOptions};
+/// The TLS library of the client, for [`TlsConfig::from_rustls`].
+pub use rustls;
 pub use socket::{AckSender, Auth, Emitter, Event, Socket, SocketOptions, Status};
 pub use socketio_parser as parser;
+pub use tls::{TlsConfig, TlsConfigBuilder};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -93,6 +97,12 @@ impl ClientBuilder {
     /// Adds an HTTP header to every request.
     pub fn extra_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.manager.engine.extra_headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The certificates trusted on `https://` and `wss://` (default: the platform's roots).
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        self.manager.engine.tls = Some(tls);
         self
     }
 

@@ -50,7 +50,7 @@ impl Handshake {
             time: js_date_string(issued),
             address: request.remote_addr().map(|a| a.ip().to_string()),
             xdomain: request.headers().contains_key(http::header::ORIGIN),
-            secure: false,
+            secure: request.secure(),
             issued,
             url: request.uri().to_string(),
             query,

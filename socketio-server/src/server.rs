@@ -375,6 +375,16 @@ impl SocketIo {
         self.engine().listen(addr).await
     }
 
+    /// Listens on `addr` over HTTPS (feature `tls`); handshakes report `secure: true`.
+    #[cfg(feature = "tls")]
+    pub async fn listen_tls(
+        &self,
+        addr: SocketAddr,
+        tls: std::sync::Arc<engineio_server::rustls::ServerConfig>,
+    ) -> std::io::Result<ServerHandle> {
+        self.engine().listen_tls(addr, tls).await
+    }
+
     /// A tower layer serving the server's path in front of another service (axum, tower).
     pub fn layer(&self) -> EngineLayer {
         EngineLayer::new(self.engine().clone())

@@ -383,3 +383,89 @@ async fn retries_resend_until_acknowledged_one_emit_at_a_time() {
     });
     assert_eq!(within(never.emit_with_ack("ignored", ())).await, Err(AckError::Timeout));
 }
+
+/// A server over HTTPS with the test certificate for `localhost` (see tests/fixtures/tls).
+async fn tls_server() -> (SocketIo, SocketAddr) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/tls/");
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(format!("{dir}server.pem")).unwrap().map(Result::unwrap).collect();
+    let key = PrivateKeyDer::from_pem_file(format!("{dir}server.key")).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    let io = SocketIo::new(ServerConfig::default());
+    io.on_connection(|socket: Socket| async move {
+        socket.on("secure?", |s: Socket, _args: Vec<Value>, ack| async move {
+            if let Some(ack) = ack {
+                let _ = ack.send((s.handshake().secure, bytes::Bytes::from_static(b"\x01\x02")));
+            }
+        });
+    });
+    let handle = io.listen_tls("127.0.0.1:0".parse().unwrap(), std::sync::Arc::new(config)).await.unwrap();
+    let addr = handle.local_addr();
+    std::mem::forget(handle);
+    (io, addr)
+}
+
+fn test_ca() -> socketio_client::TlsConfig {
+    let ca = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/tls/ca.pem")).unwrap();
+    socketio_client::TlsConfig::builder()
+        .native_roots(false)
+        .root_certificates_pem(&ca)
+        .unwrap()
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn https_and_wss_with_custom_roots_on_every_transport() {
+    let (_io, addr) = tls_server().await;
+    for (transports, upgrade) in [
+        (vec![Transport::Websocket], true),
+        (vec![Transport::Polling], false),
+        (vec![Transport::Polling, Transport::Websocket], true),
+    ] {
+        let socket = ClientBuilder::new(format!("https://localhost:{}/", addr.port()))
+            .tls(test_ca())
+            .transports(&transports)
+            .upgrade(upgrade)
+            .force_new(true)
+            .build()
+            .unwrap();
+        within(socket.connect()).await.unwrap();
+        let answer = within(socket.emit_with_ack("secure?", ())).await.unwrap();
+        assert_eq!(answer, vec![Value::Bool(true), Value::Binary(bytes::Bytes::from_static(b"\x01\x02"))]);
+        socket.disconnect();
+    }
+    // wss:// is read as https:// (the path is the namespace either way).
+    let socket = ClientBuilder::new(format!("wss://127.0.0.1:{}/", addr.port()))
+        .tls(test_ca())
+        .transports(&[Transport::Websocket])
+        .force_new(true)
+        .build()
+        .unwrap();
+    within(socket.connect()).await.unwrap();
+    socket.disconnect();
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_is_a_connect_error() {
+    let (_io, addr) = tls_server().await;
+    // The platform's roots (the default) do not include the test CA.
+    for transports in [vec![Transport::Websocket], vec![Transport::Polling]] {
+        let socket = ClientBuilder::new(format!("https://localhost:{}/", addr.port()))
+            .transports(&transports)
+            .reconnection(false)
+            .force_new(true)
+            .build()
+            .unwrap();
+        let err = within(socket.connect()).await.unwrap_err();
+        assert!(err.message.contains("certificate"), "{transports:?}: {err}");
+    }
+}
