@@ -315,6 +315,7 @@ pub async fn connect(
         transport: transport_tx,
         active: transport,
         upgrade: None,
+        closing: false,
     };
     tokio::spawn(session.run(inputs, commands_rx));
     Ok((EngineHandle { commands, handshake, transport: transport_rx }, events))
@@ -551,6 +552,9 @@ struct Session {
     transport: watch::Sender<Transport>,
     active: Active,
     upgrade: Option<Upgrade>,
+    /// Closed by the user while the upgrade was switching transports: the close packet waits for the
+    /// websocket, as the JS client waits for the upgrade before closing.
+    closing: bool,
 }
 
 impl Session {
@@ -570,6 +574,7 @@ impl Session {
         let reason = loop {
             tokio::select! {
                 command = commands.recv() => match command {
+                    Some(Command::Send(_)) if self.closing => {}
                     Some(Command::Send(frames)) => {
                         for frame in frames {
                             let packet = match frame {
@@ -581,6 +586,11 @@ impl Session {
                     }
                     Some(Command::Close) | None => {
                         self.write(Packet::empty(PacketType::Close));
+                        if self.upgrade.as_ref().is_some_and(|u| u.ws.is_some()) {
+                            // Held until the websocket takes over (see `finish_upgrade`).
+                            self.closing = true;
+                            continue;
+                        }
                         break CloseReason::ForcedClose;
                     }
                 },
@@ -697,6 +707,10 @@ impl Session {
                 }
                 self.finish_upgrade();
             }
+        }
+        if self.closing && self.upgrade.is_none() {
+            // The close packet went out on the websocket with what was held.
+            return Err(CloseReason::ForcedClose);
         }
         Ok(())
     }

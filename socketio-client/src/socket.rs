@@ -151,6 +151,8 @@ struct State {
     acks: HashMap<u64, oneshot::Sender<Result<Vec<Value>, AckError>>>,
     /// Packets emitted while disconnected, sent on connection.
     send_buffer: Vec<Packet>,
+    /// Events received before the CONNECT packet, handled on connection.
+    receive_buffer: Vec<Event>,
 }
 
 pub(crate) struct SocketInner {
@@ -161,8 +163,9 @@ pub(crate) struct SocketInner {
     handlers: RwLock<Handlers>,
     dispatch: mpsc::UnboundedSender<Dispatch>,
     status: watch::Sender<Status>,
-    /// The queue of emits with retries (first come, first served).
-    queue: tokio::sync::Mutex<()>,
+    /// The queue of emits with retries: the ticket the next emit takes, and the one being served.
+    next_ticket: std::sync::atomic::AtomicU64,
+    serving: watch::Sender<u64>,
 }
 
 /// A socket of one namespace. Cloning shares it.
@@ -196,11 +199,13 @@ impl Socket {
                 next_ack: 0,
                 acks: HashMap::new(),
                 send_buffer: Vec::new(),
+                receive_buffer: Vec::new(),
             }),
             handlers: RwLock::new(Handlers::default()),
             dispatch,
             status: watch::Sender::new(Status::Disconnected),
-            queue: tokio::sync::Mutex::new(()),
+            next_ticket: std::sync::atomic::AtomicU64::new(0),
+            serving: watch::Sender::new(0),
         });
         tokio::spawn(dispatcher(Arc::downgrade(&inner), queue));
         Socket(inner)
@@ -443,9 +448,14 @@ impl Socket {
         self.emitter().emit(name, args)
     }
 
-    /// Emits an event and waits for the server's answer (with the socket's `ack_timeout`, if set).
-    pub async fn emit_with_ack(&self, name: &str, args: impl IntoArgs) -> Result<Vec<Value>, AckError> {
-        self.emitter().emit_with_ack(name, args).await
+    /// Emits an event and gives the server's answer (with the socket's `ack_timeout`, if set). The
+    /// packet goes out (or into the buffer or the retry queue) at the call, before the first poll.
+    pub fn emit_with_ack(
+        &self,
+        name: &str,
+        args: impl IntoArgs,
+    ) -> impl Future<Output = Result<Vec<Value>, AckError>> + Send + 'static {
+        self.emitter().emit_with_ack(name, args)
     }
 
     /// Sends a `message` event (`send`).
@@ -517,6 +527,19 @@ impl Socket {
         let _ = self.0.dispatch.send(Dispatch::ConnectError(error));
     }
 
+    /// Hands an event to the handlers, noting its offset when the session is recoverable.
+    fn deliver(&self, event: Event) {
+        {
+            let mut state = lock(&self.0.state);
+            if state.pid.is_some() {
+                if let Some(Value::String(offset)) = event.args.last() {
+                    state.last_offset = Some(offset.clone());
+                }
+            }
+        }
+        let _ = self.0.dispatch.send(Dispatch::Event(event));
+    }
+
     pub(crate) fn on_packet(&self, packet: Packet) {
         match packet.data {
             PacketData::Connect(data) => {
@@ -529,9 +552,14 @@ impl Socket {
                     state.pid = pid;
                     state.id = Some(sid.clone());
                     state.connected = true;
-                    std::mem::take(&mut state.send_buffer)
+                    (std::mem::take(&mut state.receive_buffer), std::mem::take(&mut state.send_buffer))
                 };
-                for packet in &buffered {
+                // Events that came before the CONNECT (a recovered session's missed packets) are
+                // handled first, then the emits buffered while disconnected go out, then `connect`.
+                for event in buffered.0 {
+                    self.deliver(event);
+                }
+                for packet in &buffered.1 {
                     self.manager().send_packet(packet);
                 }
                 self.0.status.send_replace(Status::Connected(sid));
@@ -551,24 +579,22 @@ impl Socket {
                 self.manager().destroy(&self.0.nsp);
             }
             PacketData::Event(args) => {
-                if !self.connected() {
-                    return;
-                }
                 let Some((Value::String(name), rest)) =
                     args.split_first().map(|(n, r)| (n.clone(), r.to_vec()))
                 else {
                     return;
                 };
+                let ack = packet.id.map(|id| AckSender { socket: Arc::downgrade(&self.0), id });
+                let event = Event { name, args: rest, ack };
                 {
                     let mut state = lock(&self.0.state);
-                    if state.pid.is_some() {
-                        if let Some(Value::String(offset)) = rest.last() {
-                            state.last_offset = Some(offset.clone());
-                        }
+                    if !state.connected {
+                        // The Node server sends a recovered session's missed packets before the CONNECT.
+                        state.receive_buffer.push(event);
+                        return;
                     }
                 }
-                let ack = packet.id.map(|id| AckSender { socket: Arc::downgrade(&self.0), id });
-                let _ = self.0.dispatch.send(Dispatch::Event(Event { name, args: rest, ack }));
+                self.deliver(event);
             }
             PacketData::Ack(args) => {
                 let Some(id) = packet.id else { return };
@@ -661,19 +687,47 @@ impl Emitter {
         let packet = self.packet(name, args)?;
         if let (Some(retries), Some(timeout)) = (self.socket.0.options.retries, self.timeout) {
             // Queued like an emit with ack; the answer is not wanted.
-            let emitter = self.clone();
-            tokio::spawn(async move { emitter.queued(packet, retries, timeout).await });
+            drop(self.enqueue(packet, retries, timeout));
             return Ok(());
         }
         self.dispatch(packet);
         Ok(())
     }
 
-    /// Sends `packet` when it is its turn, and again until acknowledged or `retries` more tries
-    /// timed out; each try waits for the connection.
-    async fn queued(&self, packet: Packet, retries: u32, timeout: Duration) -> Result<Vec<Value>, AckError> {
-        // The turn is taken now, in the order of the emits (the mutex is first come, first served).
-        let _turn = self.socket.0.queue.lock().await;
+    /// Takes a place in the retry queue now (emits keep the order of the calls) and serves it in a
+    /// task; the answer comes on the handle.
+    fn enqueue(
+        &self,
+        packet: Packet,
+        retries: u32,
+        timeout: Duration,
+    ) -> tokio::task::JoinHandle<Result<Vec<Value>, AckError>> {
+        let ticket = self.socket.0.next_ticket.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let emitter = self.clone();
+        tokio::spawn(async move { emitter.queued(ticket, packet, retries, timeout).await })
+    }
+
+    /// Waits for the turn of `ticket`, then sends `packet`, and again until acknowledged or `retries`
+    /// more tries timed out; each try waits for the connection.
+    async fn queued(
+        &self,
+        ticket: u64,
+        packet: Packet,
+        retries: u32,
+        timeout: Duration,
+    ) -> Result<Vec<Value>, AckError> {
+        /// Hands the turn to the next ticket however the emit ends.
+        struct Turn<'a>(&'a watch::Sender<u64>);
+        impl Drop for Turn<'_> {
+            fn drop(&mut self) {
+                self.0.send_modify(|serving| *serving += 1);
+            }
+        }
+        let mut serving = self.socket.0.serving.subscribe();
+        if serving.wait_for(|s| *s == ticket).await.is_err() {
+            return Err(AckError::Disconnected);
+        }
+        let _turn = Turn(&self.socket.0.serving);
         let mut tries = 0;
         loop {
             let mut status = self.socket.status();
@@ -690,18 +744,33 @@ impl Emitter {
         }
     }
 
-    /// Emits the event and waits for the answer.
-    pub async fn emit_with_ack(&self, name: &str, args: impl IntoArgs) -> Result<Vec<Value>, AckError> {
-        let packet = self.packet(name, args)?;
-        if let (Some(retries), Some(timeout)) = (self.socket.0.options.retries, self.timeout) {
-            let emitter = self.clone();
-            let queued = tokio::spawn(async move { emitter.queued(packet, retries, timeout).await });
-            return queued.await.unwrap_or(Err(AckError::Disconnected));
+    /// Emits the event and gives the answer. The packet is sent (or buffered, or queued) by this call,
+    /// before the future is first polled, as `emitWithAck` does.
+    pub fn emit_with_ack(
+        &self,
+        name: &str,
+        args: impl IntoArgs,
+    ) -> impl Future<Output = Result<Vec<Value>, AckError>> + Send + 'static {
+        let started = self.packet(name, args).map(|packet| {
+            if let (Some(retries), Some(timeout)) = (self.socket.0.options.retries, self.timeout) {
+                Either::Queued(self.enqueue(packet, retries, timeout))
+            } else {
+                Either::Sent(self.start_with_ack(packet))
+            }
+        });
+        async move {
+            match started? {
+                Either::Queued(handle) => handle.await.unwrap_or(Err(AckError::Disconnected)),
+                Either::Sent(answer) => answer.await,
+            }
         }
-        self.send_with_ack(packet).await
     }
 
-    async fn send_with_ack(&self, packet: Packet) -> Result<Vec<Value>, AckError> {
+    /// Sends `packet` with a new ack id now; the future waits for the answer (or the timeout).
+    fn start_with_ack(
+        &self,
+        packet: Packet,
+    ) -> impl Future<Output = Result<Vec<Value>, AckError>> + Send + 'static {
         let (tx, rx) = oneshot::channel();
         let id = {
             let mut state = lock(&self.socket.0.state);
@@ -711,20 +780,35 @@ impl Emitter {
             id
         };
         self.dispatch(packet.with_ack_id(id));
-        let outcome = match self.timeout {
-            Some(limit) => match tokio::time::timeout(limit, rx).await {
-                Ok(outcome) => outcome,
-                Err(_) => {
-                    let mut state = lock(&self.socket.0.state);
-                    state.acks.remove(&id);
-                    state.send_buffer.retain(|p| p.id != Some(id));
-                    return Err(AckError::Timeout);
-                }
-            },
-            None => rx.await,
-        };
-        outcome.unwrap_or(Err(AckError::Disconnected))
+        let (socket, limit) = (Arc::downgrade(&self.socket.0), self.timeout);
+        async move {
+            let outcome = match limit {
+                Some(limit) => match tokio::time::timeout(limit, rx).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => {
+                        if let Some(socket) = socket.upgrade() {
+                            let mut state = lock(&socket.state);
+                            state.acks.remove(&id);
+                            state.send_buffer.retain(|p| p.id != Some(id));
+                        }
+                        return Err(AckError::Timeout);
+                    }
+                },
+                None => rx.await,
+            };
+            outcome.unwrap_or(Err(AckError::Disconnected))
+        }
     }
+
+    async fn send_with_ack(&self, packet: Packet) -> Result<Vec<Value>, AckError> {
+        self.start_with_ack(packet).await
+    }
+}
+
+/// An emit with ack once started: sent and waiting, or queued behind others.
+enum Either<Q, S> {
+    Queued(Q),
+    Sent(S),
 }
 
 /// Runs the handlers of one socket, one event at a time.

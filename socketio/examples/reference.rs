@@ -8,7 +8,7 @@
 //! `--allow-eio3`, `--parser json|msgpack`, `--node-name NAME`, `--recovery-ms MS`,
 //! `--adapter memory|redis://host:port|redis-streams://host:port|redis-sharded://host:port|postgres://user@host/db`
 //! (with the `redis` / `postgres` features).
-//! Not yet: `redis-streams://`, `--admin-ui` (refused with an error).
+//! Not yet: `--admin-ui` (refused with an error).
 
 use socketio::parser::Value;
 use socketio::server::engine::{CorsConfig, CorsOrigin, TransportKind};

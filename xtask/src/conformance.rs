@@ -3,8 +3,8 @@
 //! 1. Copies `conformance/` (package.json, package-lock.json, the test files) to `target/conformance/`
 //!    and installs the pinned npm packages there with `npm ci` (skipped while the lock file is unchanged).
 //! 2. Builds the reference apps in release mode.
-//! 3. Runs the Node test files (`node --test`) with the binaries' paths in `ENGINE_BIN` and
-//!    `SOCKETIO_BIN`; each test file starts the servers it needs on free ports and stops them.
+//! 3. Runs the Node test files (`node --test`) with the binaries' paths in `ENGINE_BIN`,
+//!    `SOCKETIO_BIN` and `CLIENT_BIN` (the Rust client under remote control); each test file starts the servers it needs on free ports and stops them.
 //! 4. Prints a table scenario × result per file and exits non-zero on any failure.
 //!
 //! `--against-node` runs the Socket.IO files against the Node twin of the reference app
@@ -18,8 +18,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The release binaries the tests drive: `(environment variable, package, example)`.
-const BINARIES: &[(&str, &str, &str)] =
-    &[("ENGINE_BIN", "engineio-server", "reference-engine"), ("SOCKETIO_BIN", "socketio", "reference")];
+const BINARIES: &[(&str, &str, &str)] = &[
+    ("ENGINE_BIN", "engineio-server", "reference-engine"),
+    ("SOCKETIO_BIN", "socketio", "reference"),
+    ("CLIENT_BIN", "socketio", "client-driver"),
+];
 
 /// Runs the conformance suite; `args` are filters (keep only the test files whose name contains one of
 /// them) and `--against-node`.
