@@ -512,6 +512,10 @@ fn spawn_websocket(ws: WsStream, inputs: mpsc::UnboundedSender<Input>) -> Websoc
                 Some(Ok(Message::Binary(data))) => Ok(Packet::binary(data)),
                 Some(Ok(Message::Close(_))) | None => Err(CloseReason::TransportClose),
                 Some(Ok(_)) => continue,
+                // The server went away without a close frame: a close, as the JS client sees it (1006).
+                Some(Err(tungstenite::Error::Protocol(
+                    tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+                ))) => Err(CloseReason::TransportClose),
                 Some(Err(e)) => Err(CloseReason::TransportError(e.to_string())),
             };
             let end = packet.is_err();

@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod blocking;
 mod engine;
 mod error;
 mod manager;

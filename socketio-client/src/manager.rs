@@ -378,11 +378,15 @@ async fn drive(manager: Weak<ManagerInner>, mut events: tokio::sync::mpsc::Unbou
         state.status = Status::Closed;
         state.engine = None;
     }
+    let details = match &reason {
+        CloseReason::TransportError(detail) => Some(detail.as_str()),
+        _ => None,
+    };
     let reason = match &reason {
         CloseReason::ForcedClose => "forced close",
         other => other.as_str(),
     };
-    manager.each_socket(|s| s.on_close(reason));
+    manager.each_socket(|s| s.on_close(reason, details));
     manager.emit(&ManagerEvent::Close(reason.to_string()));
     manager.maybe_reconnect();
 }

@@ -107,7 +107,7 @@ type EventHandler = Arc<dyn Fn(Socket, Event) -> BoxFuture + Send + Sync>;
 type AnyHandler = Arc<dyn Fn(&str, &[Value]) + Send + Sync>;
 type ConnectHandler = Arc<dyn Fn(Socket) -> BoxFuture + Send + Sync>;
 type ErrorHandler = Arc<dyn Fn(Socket, ConnectError) -> BoxFuture + Send + Sync>;
-type DisconnectHandler = Arc<dyn Fn(Socket, String) -> BoxFuture + Send + Sync>;
+type DisconnectHandler = Arc<dyn Fn(Socket, String, Option<String>) -> BoxFuture + Send + Sync>;
 
 #[derive(Default)]
 struct Handlers {
@@ -124,7 +124,7 @@ struct Handlers {
 enum Dispatch {
     Connect,
     ConnectError(ConnectError),
-    Disconnect(String),
+    Disconnect(String, Option<String>),
     Event(Event),
 }
 
@@ -301,7 +301,7 @@ impl Socket {
         if was_connected {
             self.manager().send_packet(&Packet::disconnect(self.0.nsp.clone()));
         }
-        self.on_close("io client disconnect");
+        self.on_close("io client disconnect", None);
         self.manager().destroy(&self.0.nsp);
     }
 
@@ -439,7 +439,18 @@ impl Socket {
         F: Fn(Socket, String) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let handler: DisconnectHandler = Arc::new(move |s, r| Box::pin(handler(s, r)));
+        let handler: DisconnectHandler = Arc::new(move |s, r, _| Box::pin(handler(s, r)));
+        self.0.handlers.write().unwrap_or_else(|e| e.into_inner()).disconnect.push(handler);
+    }
+
+    /// Like [`Socket::on_disconnect`], with the details of the reason when there are some (what
+    /// failed, for `transport error`), as the JS client's second `disconnect` argument.
+    pub fn on_disconnect_with_details<F, Fut>(&self, handler: F)
+    where
+        F: Fn(Socket, String, Option<String>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let handler: DisconnectHandler = Arc::new(move |s, r, d| Box::pin(handler(s, r, d)));
         self.0.handlers.write().unwrap_or_else(|e| e.into_inner()).disconnect.push(handler);
     }
 
@@ -575,7 +586,7 @@ impl Socket {
             }
             PacketData::Disconnect => {
                 lock(&self.0.state).active = false;
-                self.on_close("io server disconnect");
+                self.on_close("io server disconnect", None);
                 self.manager().destroy(&self.0.nsp);
             }
             PacketData::Event(args) => {
@@ -608,7 +619,7 @@ impl Socket {
 
     /// The connection of this socket ended (the manager's closed, or the server or the user
     /// disconnected it): pending acks fail, handlers hear the reason.
-    pub(crate) fn on_close(&self, reason: &str) {
+    pub(crate) fn on_close(&self, reason: &str, details: Option<&str>) {
         let acks = {
             let mut state = lock(&self.0.state);
             if !state.connected {
@@ -623,7 +634,7 @@ impl Socket {
             let _ = ack.send(Err(AckError::Disconnected));
         }
         self.0.status.send_replace(Status::Disconnected);
-        let _ = self.0.dispatch.send(Dispatch::Disconnect(reason.to_string()));
+        let _ = self.0.dispatch.send(Dispatch::Disconnect(reason.to_string(), details.map(str::to_owned)));
     }
 }
 
@@ -823,9 +834,11 @@ async fn dispatcher(socket: Weak<SocketInner>, mut queue: mpsc::UnboundedReceive
                 Dispatch::ConnectError(e) => {
                     handlers.connect_error.iter().map(|h| h(socket.clone(), e.clone())).collect()
                 }
-                Dispatch::Disconnect(reason) => {
-                    handlers.disconnect.iter().map(|h| h(socket.clone(), reason.clone())).collect()
-                }
+                Dispatch::Disconnect(reason, details) => handlers
+                    .disconnect
+                    .iter()
+                    .map(|h| h(socket.clone(), reason.clone(), details.clone()))
+                    .collect(),
                 Dispatch::Event(mut event) => {
                     for (_, any) in &handlers.any {
                         any(&event.name, &event.args);

@@ -33,6 +33,9 @@ async fn server(config: ServerConfig) -> (SocketIo, SocketAddr) {
                     .await;
                 let _ = s.emit("answered", (format!("{answer:?}"),));
             });
+            socket.on("say-back", |s: Socket, args: Vec<Value>, _| async move {
+                let _ = s.emit("message-back", args);
+            });
             socket.on("kick", |s: Socket, _args: Vec<Value>, _| async move { s.disconnect(false) });
             socket.on("drop-transport", |s: Socket, _args: Vec<Value>, _| async move { s.conn().close() });
             socket.on("whoami", |s: Socket, _args: Vec<Value>, ack| async move {
@@ -467,5 +470,262 @@ async fn an_untrusted_certificate_is_a_connect_error() {
             .unwrap();
         let err = within(socket.connect()).await.unwrap_err();
         assert!(err.message.contains("certificate"), "{transports:?}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn catch_all_listeners_once_and_off() {
+    let (_io, addr) = server(ServerConfig::default()).await;
+    let socket = ClientBuilder::new(url(addr, "/"))
+        .transports(&[Transport::Websocket])
+        .force_new(true)
+        .build()
+        .unwrap();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let entry = |tag: &'static str| {
+        let log = log.clone();
+        move |name: &str, args: &[Value]| log.lock().unwrap().push(format!("{tag} {name} {}", args.len()))
+    };
+    let second = socket.on_any(entry("any"));
+    socket.prepend_any(entry("first"));
+    socket.on_any_outgoing(entry("out"));
+    let (tx, mut answered) = mpsc::unbounded_channel();
+    let once_tx = tx.clone();
+    socket.once("question", move |_s, mut event| {
+        let tx = once_tx.clone();
+        async move {
+            event.ack(("once",)).unwrap();
+            tx.send("once").unwrap();
+        }
+    });
+    let on_id = socket.on("answered", move |_s, _event| {
+        let tx = tx.clone();
+        async move { tx.send("answered").unwrap() }
+    });
+    within(socket.connect()).await.unwrap();
+    socket.emit("ask-me", ()).unwrap();
+    assert_eq!(within(answered.recv()).await.unwrap(), "once");
+    assert_eq!(within(answered.recv()).await.unwrap(), "answered");
+    // The `once` handler is gone and `answered` is removed; a new handler sees the second question
+    // (without answering it), after the catch-all listeners.
+    socket.off("answered", Some(on_id));
+    let (qtx, mut questions) = mpsc::unbounded_channel();
+    socket.on("question", move |_s, _event| {
+        let qtx = qtx.clone();
+        async move { qtx.send(()).unwrap() }
+    });
+    socket.emit("ask-me", ()).unwrap();
+    within(questions.recv()).await.unwrap();
+    socket.off_any(Some(second));
+    let echo = within(socket.emit_with_ack("echo", (1,))).await.unwrap();
+    assert_eq!(echo, vec![Value::from(1)]);
+    let log = log.lock().unwrap().clone();
+    let expected = [
+        "out ask-me 0",
+        "first question 2",
+        "any question 2",
+        "first answered 1",
+        "any answered 1",
+        "out ask-me 0",
+        "first question 2",
+        "any question 2",
+        "out echo 1",
+    ];
+    assert_eq!(log, expected);
+    assert!(answered.try_recv().is_err(), "handlers removed by once/off did not run");
+}
+
+#[tokio::test]
+async fn query_and_extra_headers_reach_the_handshake() {
+    let (io, addr) = server(ServerConfig::default()).await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.of("/").on_connection(move |socket: Socket| {
+        let tx = tx.clone();
+        async move {
+            let handshake = socket.handshake();
+            let query = handshake.query.get("room").and_then(Value::as_str).map(str::to_owned);
+            let header = handshake.headers.get("x-token").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            tx.send((query, header)).unwrap();
+        }
+    });
+    for transports in [vec![Transport::Polling], vec![Transport::Websocket]] {
+        let socket = ClientBuilder::new(url(addr, "/"))
+            .transports(&transports)
+            .query("room", "a b&c")
+            .extra_header("x-token", "secret")
+            .force_new(true)
+            .build()
+            .unwrap();
+        within(socket.connect()).await.unwrap();
+        let (query, header) = within(rx.recv()).await.unwrap();
+        assert_eq!(query.as_deref(), Some("a b&c"), "{transports:?}");
+        assert_eq!(header.as_deref(), Some("secret"), "{transports:?}");
+        socket.disconnect();
+    }
+}
+
+#[tokio::test]
+async fn events_sent_before_the_connect_packet_are_handled_on_connection() {
+    // An engine that answers a namespace CONNECT with an event first, as the Node server does when it
+    // replays a recovered session's missed packets.
+    struct EarlyEvents;
+    impl engineio_server::Handler for EarlyEvents {
+        fn on_message(&self, socket: &engineio_server::Socket, data: engineio_server::parser::PacketData) {
+            if data.as_text().is_some_and(|t| t.starts_with('0')) {
+                socket.send_text(r#"2["early",1]"#).unwrap();
+                socket.send_text(r#"0{"sid":"s1"}"#).unwrap();
+            }
+        }
+    }
+    let engine = engineio_server::EngineIo::new(
+        engineio_server::EngineConfig { path: "/socket.io/".into(), ..Default::default() },
+        EarlyEvents,
+    );
+    let handle = engine.listen("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let socket = ClientBuilder::new(url(handle.local_addr(), "/"))
+        .transports(&[Transport::Websocket])
+        .auto_connect(false)
+        .force_new(true)
+        .build()
+        .unwrap();
+    let (tx, mut seen) = mpsc::unbounded_channel();
+    let early_tx = tx.clone();
+    socket.on("early", move |s, event| {
+        let tx = early_tx.clone();
+        async move { tx.send(format!("early {:?} connected={}", event.args, s.connected())).unwrap() }
+    });
+    socket.on_connect(move |_s| {
+        let tx = tx.clone();
+        async move { tx.send("connect".to_string()).unwrap() }
+    });
+    within(socket.connect()).await.unwrap();
+    assert_eq!(within(seen.recv()).await.unwrap(), "early [Number(1)] connected=true");
+    assert_eq!(within(seen.recv()).await.unwrap(), "connect");
+}
+
+#[test]
+fn the_blocking_facade_connects_emits_and_receives() {
+    use socketio_client::blocking;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (io, addr) = runtime.block_on(server(ServerConfig::default()));
+    let (tx, gone) = std::sync::mpsc::channel();
+    runtime.block_on(async {
+        io.of("/").on_connection(move |socket: Socket| {
+            let tx = tx.clone();
+            async move {
+                socket.on_disconnect(move |_s, reason| {
+                    let tx = tx.clone();
+                    async move { tx.send(reason.to_string()).unwrap() }
+                });
+            }
+        });
+        io.of("/").use_middleware(|s: Socket| async move {
+            match s.handshake().auth.get("deny") {
+                Some(_) => Err(ConnectError::new("denied")),
+                None => Ok(()),
+            }
+        });
+    });
+    let socket = blocking::Socket::connect(ClientBuilder::new(url(addr, "/"))).unwrap();
+    assert!(socket.connected());
+    socket.on("question", |event| {
+        event.ack(("blocking answer",)).unwrap();
+    });
+    let answer = socket.emit_with_ack_timeout("echo", ("hi", 2), Duration::from_secs(5)).unwrap();
+    assert_eq!(answer, vec![Value::from("hi"), Value::from(2)]);
+    socket.emit("ask-me", ()).unwrap();
+    let mut names = Vec::new();
+    while let Some(event) = socket.recv_timeout(Duration::from_secs(5)) {
+        names.push(event.name.clone());
+        if event.name == "answered" {
+            assert!(event.args[0].as_str().unwrap().contains("blocking answer"), "{:?}", event.args);
+            break;
+        }
+    }
+    assert_eq!(names, ["question", "answered"]);
+    drop(socket);
+    assert_eq!(gone.recv_timeout(Duration::from_secs(5)).unwrap(), "client namespace disconnect");
+    let refused = blocking::Socket::connect(
+        ClientBuilder::new(url(addr, "/")).auth(serde_json::json!({"deny": true})).reconnection(false),
+    );
+    assert!(matches!(refused, Err(blocking::ConnectFailure::Refused(e)) if e.message == "denied"));
+}
+
+#[tokio::test]
+async fn typed_arguments_through_serde_with_binary_as_bytes() {
+    #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq, Clone)]
+    struct Move {
+        player: String,
+        to: (u8, u8),
+        replay: bytes::Bytes,
+    }
+    for msgpack in [false, true] {
+        let config = ServerConfig {
+            parser: if msgpack {
+                socketio_server::ParserKind::Msgpack
+            } else {
+                socketio_server::ParserKind::Default
+            },
+            ..ServerConfig::default()
+        };
+        let (_io, addr) = server(config).await;
+        let mut builder =
+            ClientBuilder::new(url(addr, "/")).transports(&[Transport::Websocket]).force_new(true);
+        if msgpack {
+            builder = builder.msgpack();
+        }
+        let socket = builder.build().unwrap();
+        within(socket.connect()).await.unwrap();
+        let sent = Move { player: "ada".into(), to: (3, 4), replay: bytes::Bytes::from_static(&[0, 255, 7]) };
+        let answer = within(socket.emit_with_ack("echo", (sent.clone(), 7u32))).await.unwrap();
+        assert!(matches!(&answer[0], Value::Object(m) if matches!(m.get("replay"), Some(Value::Binary(_)))));
+        let (back, n): (Move, u32) = socketio_parser::from_value(Value::Array(answer)).unwrap();
+        assert_eq!((back, n), (sent.clone(), 7));
+        // Received events parse the same way.
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        socket.on("message-back", move |_s, event| {
+            let tx = tx.clone();
+            async move { tx.send(event.parse::<(Move,)>()).unwrap() }
+        });
+        socket.emit("say-back", (sent.clone(),)).unwrap();
+        assert_eq!(within(rx.recv()).await.unwrap().unwrap().0, sent);
+        // Arguments of the wrong shape are a typed error, not a panic.
+        let wrong = socketio_parser::from_value::<(u32,)>(Value::Array(vec![Value::from("x")]));
+        assert!(wrong.is_err());
+    }
+}
+
+#[test]
+fn a_server_gone_without_a_word_is_a_transport_close_or_error_with_details() {
+    let client_runtime = tokio::runtime::Runtime::new().unwrap();
+    for transports in [vec![Transport::Websocket], vec![Transport::Polling]] {
+        // The server lives on a runtime of its own; dropping it cuts every connection at once.
+        let server_runtime = tokio::runtime::Runtime::new().unwrap();
+        let (_io, addr) = server_runtime.block_on(server(ServerConfig::default()));
+        let socket = client_runtime.block_on(async {
+            let socket = ClientBuilder::new(url(addr, "/"))
+                .transports(&transports)
+                .reconnection(false)
+                .force_new(true)
+                .build()
+                .unwrap();
+            within(socket.connect()).await.unwrap();
+            socket
+        });
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        socket.on_disconnect_with_details(move |_s, reason, details| {
+            let tx = tx.clone();
+            async move { tx.send((reason, details)).unwrap() }
+        });
+        drop(server_runtime);
+        let (reason, details) = client_runtime.block_on(within(rx.recv())).unwrap();
+        // As the JS client: a websocket closed without a close frame is a close; a failed poll is an
+        // error, with what failed.
+        if transports == [Transport::Websocket] {
+            assert_eq!((reason.as_str(), details), ("transport close", None));
+        } else {
+            assert_eq!(reason, "transport error");
+            assert!(details.is_some_and(|d| d.contains("connection closed")), "no details");
+        }
     }
 }
