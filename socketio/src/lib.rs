@@ -1,8 +1,8 @@
 //! Socket.IO for Rust: one crate that re-exports the whole stack (parsers, engine, server, adapters and
 //! client).
 //!
-//! Today only the two parser crates are complete; the other layers are placeholders that will fill in
-//! issue by issue (see the README's feature table).
+//! Every layer works (see the README's feature table); this crate only re-exports them for now, and
+//! its features, prelude and manual are still to come.
 //!
 //! ```
 //! use socketio::parser::{JsonParser, Packet, Parser, Value};
