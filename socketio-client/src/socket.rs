@@ -291,6 +291,11 @@ impl Socket {
         }
     }
 
+    /// The same as [`Socket::disconnect`] (`socket.close()`).
+    pub fn close(&self) {
+        self.disconnect();
+    }
+
     /// Disconnects (`io client disconnect`): the server is told, and there is no reconnection.
     pub fn disconnect(&self) {
         let was_connected = {

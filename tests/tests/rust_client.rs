@@ -729,3 +729,109 @@ fn a_server_gone_without_a_word_is_a_transport_close_or_error_with_details() {
         }
     }
 }
+
+#[tokio::test]
+async fn polling_posts_stay_under_the_servers_max_payload() {
+    let mut config = ServerConfig::default();
+    config.engine.max_http_buffer_size = 1_000;
+    let (io, addr) = server(config).await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.on_connection(move |socket: Socket| {
+        let tx = tx.clone();
+        async move {
+            socket.on("chunk", move |_s, (n, _text): (u32, String), _| {
+                let tx = tx.clone();
+                async move { tx.send(n).unwrap() }
+            });
+        }
+    });
+    let socket = ClientBuilder::new(url(addr, "/"))
+        .transports(&[Transport::Polling])
+        .upgrade(false)
+        .reconnection(false)
+        .force_new(true)
+        .build()
+        .unwrap();
+    within(socket.connect()).await.unwrap();
+    // 30 emits of ~300 bytes queued at once: a single POST would be 9 kB, far over the limit, and the
+    // server would close the session; batched under 1000 bytes, every one arrives.
+    for n in 0..30u32 {
+        socket.emit("chunk", (n, "x".repeat(280))).unwrap();
+    }
+    for n in 0..30u32 {
+        assert_eq!(within(rx.recv()).await.unwrap(), n);
+    }
+    assert!(socket.connected());
+}
+
+/// A TCP proxy that can stop forwarding (a network that goes silent without closing anything).
+async fn freezable_proxy(upstream: SocketAddr) -> (SocketAddr, tokio::sync::watch::Sender<bool>) {
+    async fn pipe(
+        mut from: impl tokio::io::AsyncRead + Unpin,
+        mut to: impl tokio::io::AsyncWrite + Unpin,
+        mut frozen: tokio::sync::watch::Receiver<bool>,
+    ) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = match from.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            // Frozen: everything is held, for as long as it stays frozen.
+            if frozen.wait_for(|f| !*f).await.is_err() || to.write_all(&buf[..n]).await.is_err() {
+                return;
+            }
+        }
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (freeze, frozen) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = tokio::net::TcpStream::connect(upstream).await else { return };
+            let (cr, cw) = client.into_split();
+            let (sr, sw) = server.into_split();
+            tokio::spawn(pipe(cr, sw, frozen.clone()));
+            tokio::spawn(pipe(sr, cw, frozen.clone()));
+        }
+    });
+    (addr, freeze)
+}
+
+#[tokio::test]
+async fn a_silent_server_is_a_ping_timeout_on_every_transport() {
+    let mut config = ServerConfig::default();
+    config.engine.ping_interval = Duration::from_millis(100);
+    config.engine.ping_timeout = Duration::from_millis(100);
+    let (_io, addr) = server(config).await;
+    for transports in [vec![Transport::Websocket], vec![Transport::Polling]] {
+        let (proxy, freeze) = freezable_proxy(addr).await;
+        let socket = ClientBuilder::new(url(proxy, "/"))
+            .transports(&transports)
+            .upgrade(false)
+            .reconnection(false)
+            .force_new(true)
+            .build()
+            .unwrap();
+        let (tx, mut pings) = mpsc::unbounded_channel();
+        socket.manager().on(move |event| {
+            if *event == ManagerEvent::Ping {
+                let _ = tx.send(());
+            }
+        });
+        let (dtx, mut reasons) = mpsc::unbounded_channel();
+        socket.on_disconnect(move |_s, reason| {
+            let dtx = dtx.clone();
+            async move { dtx.send(reason).unwrap() }
+        });
+        within(socket.connect()).await.unwrap();
+        // Pings come and are answered: the connection holds past several heartbeats.
+        for _ in 0..3 {
+            within(pings.recv()).await.unwrap();
+        }
+        assert!(socket.connected());
+        freeze.send_replace(true);
+        assert_eq!(within(reasons.recv()).await.unwrap(), "ping timeout", "{transports:?}");
+    }
+}
