@@ -91,7 +91,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
 }
 
 /// Copies the suite to `work` and runs `npm ci` there unless the installed lock file is the same.
-fn prepare(source: &Path, work: &Path) -> Result<(), String> {
+pub(crate) fn prepare(source: &Path, work: &Path) -> Result<(), String> {
     for dir in ["apps", "lib", "tests"] {
         let _ = fs::remove_dir_all(work.join(dir));
         copy_dir(&source.join(dir), &work.join(dir))?;

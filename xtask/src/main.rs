@@ -2,9 +2,11 @@
 //!
 //! - `cargo xtask ci`: what `.ci/run` runs: format check, clippy with warnings as errors, the tests, and
 //!   the conformance suite.
-//! - `cargo xtask bench`: the parser benchmarks (criterion).
+//! - `cargo xtask bench [--quick] [SCENARIO...]`: our server and the Node server under the same load,
+//!   side by side (see `bench.rs`); `cargo xtask bench-parsers`: the parsers' criterion benchmarks.
 //! - `cargo xtask conformance [FILTER...]`: the stack against the real Node peers (see `conformance.rs`).
 
+mod bench;
 mod conformance;
 
 use std::process::{Command, ExitCode};
@@ -16,15 +18,19 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
-        Some("bench") => cargo(&["bench", "-p", "engineio-parser", "-p", "socketio-parser"]),
+        Some("bench") => bench::run(&workspace_root(), &args[1..]),
+        Some("bench-parsers") => cargo(&["bench", "-p", "engineio-parser", "-p", "socketio-parser"]),
         Some("conformance") => conformance::run(&workspace_root(), &args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <ci | bench | conformance [--against-node] [FILTER...]>");
+            eprintln!(
+                "usage: cargo xtask <ci | bench [--quick] [SCENARIO...] | bench-parsers | conformance [--against-node] [FILTER...]>"
+            );
             eprintln!(
                 "  ci      format check, clippy (-D warnings), `cargo {}`, then conformance",
                 TEST_COMMAND.join(" ")
             );
-            eprintln!("  bench   criterion benchmarks of both parsers");
+            eprintln!("  bench   our server and the Node server under the same load (idle, echo, broadcast)");
+            eprintln!("  bench-parsers  criterion benchmarks of both parsers");
             eprintln!(
                 "  conformance  the reference apps against the official Node clients (FILTER: test files)"
             );
