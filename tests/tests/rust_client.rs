@@ -835,3 +835,24 @@ async fn a_silent_server_is_a_ping_timeout_on_every_transport() {
         assert_eq!(within(reasons.recv()).await.unwrap(), "ping timeout", "{transports:?}");
     }
 }
+
+#[tokio::test]
+async fn a_custom_path_on_every_transport() {
+    let mut config = ServerConfig::default();
+    config.engine.path = "/realtime/".into();
+    let (_io, addr) = server(config).await;
+    for transports in [vec![Transport::Polling], vec![Transport::Websocket]] {
+        let socket = ClientBuilder::new(url(addr, "/"))
+            .path("/realtime/")
+            .transports(&transports)
+            .force_new(true)
+            .build()
+            .unwrap();
+        within(socket.connect()).await.unwrap();
+        assert_eq!(within(socket.emit_with_ack("echo", ("p",))).await.unwrap(), vec![Value::from("p")]);
+        socket.disconnect();
+    }
+    // The default path is not served: the connection fails.
+    let lost = ClientBuilder::new(url(addr, "/")).reconnection(false).force_new(true).build().unwrap();
+    assert!(within(lost.connect()).await.is_err());
+}
