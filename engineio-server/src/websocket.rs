@@ -54,7 +54,7 @@ pub(crate) fn switching_protocols(headers: &HeaderMap) -> Response<EngineBody> {
 pub(crate) fn ws_config(max_payload: usize) -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(4096)
-        .write_buffer_size(0)
+        .write_buffer_size(64 * 1024)
         .max_message_size(Some(max_payload))
         .max_frame_size(Some(max_payload))
 }
