@@ -48,6 +48,13 @@ async fn server(config: ServerConfig) -> (SocketIo, SocketAddr) {
     (io, addr)
 }
 
+/// A server configuration with the msgpack parser or the default one.
+fn with_parser(msgpack: bool) -> ServerConfig {
+    let parser =
+        if msgpack { socketio_server::ParserKind::Msgpack } else { socketio_server::ParserKind::Default };
+    ServerConfig { parser, ..ServerConfig::default() }
+}
+
 fn url(addr: SocketAddr, nsp: &str) -> String {
     format!("http://{addr}{nsp}")
 }
@@ -79,15 +86,7 @@ async fn echo_both_ways(socket: &ClientSocket) {
 #[tokio::test]
 async fn every_transport_and_both_parsers_carry_events_and_acks_both_ways() {
     for msgpack in [false, true] {
-        let config = ServerConfig {
-            parser: if msgpack {
-                socketio_server::ParserKind::Msgpack
-            } else {
-                socketio_server::ParserKind::Default
-            },
-            ..ServerConfig::default()
-        };
-        let (_io, addr) = server(config).await;
+        let (_io, addr) = server(with_parser(msgpack)).await;
         for transports in [
             vec![Transport::Websocket],
             vec![Transport::Polling],
@@ -660,15 +659,7 @@ async fn typed_arguments_through_serde_with_binary_as_bytes() {
         replay: bytes::Bytes,
     }
     for msgpack in [false, true] {
-        let config = ServerConfig {
-            parser: if msgpack {
-                socketio_server::ParserKind::Msgpack
-            } else {
-                socketio_server::ParserKind::Default
-            },
-            ..ServerConfig::default()
-        };
-        let (_io, addr) = server(config).await;
+        let (_io, addr) = server(with_parser(msgpack)).await;
         let mut builder =
             ClientBuilder::new(url(addr, "/")).transports(&[Transport::Websocket]).force_new(true);
         if msgpack {
