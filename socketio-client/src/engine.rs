@@ -242,7 +242,8 @@ impl HttpClient {
 
 type WsStream = tokio_tungstenite::WebSocketStream<Box<dyn Io>>;
 
-/// The TLS configuration a session uses: the given one, or the process default when secure.
+/// The TLS configuration a session uses: the given one, or the process default when secure; none
+/// when not secure.
 fn tls_of(options: &EngineOptions) -> Result<Option<TlsConfig>, Error> {
     match (&options.tls, options.secure) {
         (_, false) => Ok(None),
@@ -275,8 +276,10 @@ pub async fn connect(
 ) -> Result<(EngineHandle, mpsc::UnboundedReceiver<EngineEvent>), Error> {
     let first = options.transports.first().copied().unwrap_or(Transport::Polling);
     let (inputs_tx, inputs) = mpsc::unbounded_channel();
-    let tls = tls_of(&options)?;
-    let http = HttpClient::new(tls.as_ref());
+    // Resolved once for the session: the polling client, the websocket and the upgrade probe share it.
+    let mut options = options;
+    options.tls = tls_of(&options)?;
+    let http = HttpClient::new(options.tls.as_ref());
     let (handshake, transport) = match first {
         Transport::Websocket => {
             let mut ws = open_websocket(&options, None).await?;
@@ -341,7 +344,7 @@ async fn open_websocket(options: &EngineOptions, sid: Option<&str>) -> Result<Ws
         };
         request.headers_mut().insert(name, value);
     }
-    let io = crate::tls::connect(&options.host, options.port, tls_of(options)?.as_ref()).await?;
+    let io = crate::tls::connect(&options.host, options.port, options.tls.as_ref()).await?;
     let (ws, _) =
         tokio_tungstenite::client_async(request, io).await.map_err(|e| Error::Transport(e.to_string()))?;
     Ok(ws)
