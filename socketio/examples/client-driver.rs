@@ -252,32 +252,36 @@ impl Driver {
     /// Starts one command in the order they come (emits go out in that order); the future gives its
     /// reply.
     fn start(self: &Arc<Self>, command: JsonMap<String, Json>) -> Reply {
-        if command.get("op").and_then(Json::as_str) == Some("emitWithAck") {
-            let socket = match self.socket(&command) {
-                Ok(socket) => socket,
-                Err(e) => return Box::pin(async move { Err(e) }),
-            };
-            let event = command.get("event").and_then(Json::as_str).unwrap_or_default();
-            let answer: std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>> =
-                match ms_of(&command, "timeout") {
-                    Some(timeout) => {
-                        Box::pin(socket.timeout(timeout).emit_with_ack(event, args_of(&command)))
-                    }
-                    None => Box::pin(socket.emit_with_ack(event, args_of(&command))),
+        match command.get("op").and_then(Json::as_str) {
+            Some("emitWithAck") => {
+                let socket = match self.socket(&command) {
+                    Ok(socket) => socket,
+                    Err(e) => return Box::pin(async move { Err(e) }),
                 };
-            return Box::pin(async move {
-                match answer.await {
-                    Ok(args) => Ok(json!({"ack": args.iter().map(to_json).collect::<Vec<_>>()})),
-                    Err(e) => Ok(json!({"error": e.to_string()})),
-                }
-            });
+                let event = command.get("event").and_then(Json::as_str).unwrap_or_default();
+                let answer: std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>> =
+                    match ms_of(&command, "timeout") {
+                        Some(timeout) => {
+                            Box::pin(socket.timeout(timeout).emit_with_ack(event, args_of(&command)))
+                        }
+                        None => Box::pin(socket.emit_with_ack(event, args_of(&command))),
+                    };
+                Box::pin(async move {
+                    match answer.await {
+                        Ok(args) => Ok(json!({"ack": args.iter().map(to_json).collect::<Vec<_>>()})),
+                        Err(e) => Ok(json!({"error": e.to_string()})),
+                    }
+                })
+            }
+            Some("emit") => {
+                let reply = self.run_now(&command);
+                Box::pin(async move { reply })
+            }
+            _ => {
+                let driver = self.clone();
+                Box::pin(async move { driver.run(command).await })
+            }
         }
-        if command.get("op").and_then(Json::as_str) == Some("emit") {
-            let reply = self.run_now(&command);
-            return Box::pin(async move { reply });
-        }
-        let driver = self.clone();
-        Box::pin(async move { driver.run(command).await })
     }
 
     /// Runs an emit.
