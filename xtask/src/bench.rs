@@ -7,7 +7,9 @@
 //! with the ratio ours / Node for each.
 //!
 //! `cargo xtask bench [--quick] [SCENARIO...]`: `--quick` runs smaller loads (a smoke run);
-//! scenarios: idle, echo, broadcast. `cargo xtask bench-parsers` runs the parsers' criterion benchmarks.
+//! scenarios: idle, echo, broadcast, polling, rooms, cluster (two nodes on the Redis at 127.0.0.1:6379,
+//! started if it is not running). A PNG chart of the headline figures goes next to the report
+//! (`target/bench/report.png`). `cargo xtask bench-parsers` runs the parsers' criterion benchmarks.
 
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -15,13 +17,16 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-/// A scenario: its name, the load generator's flags (full, quick), and the figures it reports as
-/// `(key, label, lower is better)`.
-struct Scenario {
-    name: &'static str,
+/// A scenario: its name, the load generator's flags (full, quick), how many server nodes it needs
+/// (two share a Redis adapter), and the figures it reports as `(key, label, lower is better)`; the
+/// first `charted` of them are drawn in the chart.
+pub(crate) struct Scenario {
+    pub(crate) name: &'static str,
     full: &'static [&'static str],
     quick: &'static [&'static str],
-    figures: &'static [(&'static str, &'static str, bool)],
+    nodes: usize,
+    pub(crate) figures: &'static [(&'static str, &'static str, bool)],
+    pub(crate) charted: usize,
 }
 
 const SCENARIOS: &[Scenario] = &[
@@ -29,6 +34,8 @@ const SCENARIOS: &[Scenario] = &[
         name: "idle",
         full: &["--clients", "10000"],
         quick: &["--clients", "500"],
+        nodes: 1,
+        charted: 1,
         figures: &[
             ("rss_per_connection_bytes", "server RSS per connection (bytes)", true),
             ("connections_per_second", "connections opened per second", false),
@@ -38,6 +45,8 @@ const SCENARIOS: &[Scenario] = &[
         name: "echo",
         full: &["--clients", "50", "--messages", "2000"],
         quick: &["--clients", "10", "--messages", "200"],
+        nodes: 1,
+        charted: 1,
         figures: &[
             ("cpu_us_per_message", "server CPU per message (µs)", true),
             ("messages_per_second", "messages per second", false),
@@ -50,12 +59,53 @@ const SCENARIOS: &[Scenario] = &[
         name: "broadcast",
         full: &["--clients", "1000", "--messages", "200"],
         quick: &["--clients", "100", "--messages", "50"],
+        nodes: 1,
+        charted: 1,
         figures: &[
             ("cpu_ns_per_delivery", "server CPU per delivery (ns)", true),
             ("deliveries_per_second", "deliveries per second", false),
         ],
     },
+    Scenario {
+        name: "polling",
+        full: &["--clients", "500", "--messages", "100"],
+        quick: &["--clients", "20", "--messages", "20"],
+        nodes: 1,
+        charted: 1,
+        figures: &[
+            ("cpu_us_per_message", "server CPU per message (µs)", true),
+            ("messages_per_second", "messages per second", false),
+            ("p50_us", "latency p50 (µs)", true),
+            ("p99_us", "latency p99 (µs)", true),
+        ],
+    },
+    Scenario {
+        name: "rooms",
+        full: &["--clients", "10000", "--rooms", "100", "--messages", "2000"],
+        quick: &["--clients", "500", "--rooms", "10", "--messages", "100"],
+        nodes: 1,
+        charted: 1,
+        figures: &[
+            ("cpu_ns_per_delivery", "server CPU per delivery (ns)", true),
+            ("deliveries_per_second", "deliveries per second", false),
+        ],
+    },
+    Scenario {
+        name: "cluster",
+        full: &["--clients", "1000", "--messages", "200"],
+        quick: &["--clients", "100", "--messages", "50"],
+        nodes: 2,
+        charted: 2,
+        figures: &[
+            ("cpu_ns_per_delivery_first", "sender's node: CPU per delivery (ns)", true),
+            ("cpu_ns_per_delivery_second", "other node: CPU per delivery (ns)", true),
+            ("deliveries_per_second", "deliveries per second", false),
+        ],
+    },
 ];
+
+/// The Redis the cluster scenario uses.
+const REDIS: &str = "127.0.0.1:6379";
 
 /// The servers under test: a label and how to start it.
 const SERVERS: &[&str] = &["rust", "node"];
@@ -83,6 +133,9 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     crate::cargo(&[
         "build",
         "--release",
+        // The conformance run's features, so that both share one build of the reference app.
+        "--features",
+        "socketio/redis socketio/postgres",
         "-p",
         "socketio",
         "--example",
@@ -95,26 +148,34 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let loadgen = target_dir.join("release").join("loadgen");
     let reference = target_dir.join("release").join("examples").join("reference");
 
+    let chosen: Vec<&Scenario> =
+        SCENARIOS.iter().filter(|s| wanted.is_empty() || wanted.iter().any(|w| *w == s.name)).collect();
+    if chosen.iter().any(|s| s.nodes > 1) {
+        ensure_redis()?;
+    }
     let mut results: Vec<(&Scenario, Vec<Value>)> = Vec::new();
-    for scenario in SCENARIOS.iter().filter(|s| wanted.is_empty() || wanted.iter().any(|w| *w == s.name)) {
+    for scenario in chosen {
         let mut row = Vec::new();
         for server in SERVERS {
             eprintln!("xtask bench: {} on the {server} server", scenario.name);
-            let mut child = start_server(server, &reference, &work)?;
+            let adapter = if scenario.nodes > 1 { format!("redis://{REDIS}") } else { "memory".into() };
+            let mut children = Vec::new();
             let outcome = (|| {
-                let port = read_port(&mut child)?;
+                let mut target = Vec::new();
+                for (i, ports_flag) in ["--port", "--port2"].iter().enumerate().take(scenario.nodes) {
+                    let mut child = start_server(server, &reference, &work, &adapter)?;
+                    let port = read_port(&mut child);
+                    let pid = child.id();
+                    children.push(child);
+                    target.extend([ports_flag.to_string(), port?.to_string()]);
+                    target.extend([if i == 0 { "--pid" } else { "--pid2" }.to_string(), pid.to_string()]);
+                }
                 let flags = if quick { scenario.quick } else { scenario.full };
                 let output = Command::new("taskset")
                     .args(["-c", "0"])
                     .arg(&loadgen)
-                    .args([
-                        "--scenario",
-                        scenario.name,
-                        "--port",
-                        &port.to_string(),
-                        "--pid",
-                        &child.id().to_string(),
-                    ])
+                    .args(["--scenario", scenario.name])
+                    .args(&target)
                     .args(flags)
                     .stderr(Stdio::inherit())
                     .output()
@@ -127,8 +188,10 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
                     .map(|v| v["figures"].clone())
                     .map_err(|e| format!("unreadable figures {line:?}: {e}"))
             })();
-            let _ = child.kill();
-            let _ = child.wait();
+            for mut child in children {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
             row.push(outcome?);
         }
         results.push((scenario, row));
@@ -140,11 +203,36 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     std::fs::write(dir.join("report.md"), &report).map_err(|e| format!("cannot write the report: {e}"))?;
     eprintln!("xtask bench: written to {}", dir.join("report.md").display());
+    let chart = dir.join("report.png");
+    match crate::chart::draw(&chart, &results, quick) {
+        Ok(()) => eprintln!("xtask bench: chart in {}", chart.display()),
+        Err(e) => return Err(format!("cannot draw the chart: {e}")),
+    }
     Ok(())
 }
 
+/// Checks that Redis answers at [`REDIS`]; starts it (as CI does) if it does not.
+fn ensure_redis() -> Result<(), String> {
+    let answers = || std::net::TcpStream::connect(REDIS).is_ok();
+    if answers() {
+        return Ok(());
+    }
+    eprintln!("xtask bench: starting redis-server for the cluster scenario");
+    let started = Command::new("redis-server")
+        .args(["--daemonize", "yes", "--port", "6379", "--save", "", "--appendonly", "no"])
+        .status()
+        .map_err(|e| format!("the cluster scenario needs Redis at {REDIS}, and redis-server failed: {e}"))?;
+    for _ in 0..50 {
+        if answers() {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Err(format!("Redis does not answer at {REDIS} (redis-server exited with {started})"))
+}
+
 /// Starts a server pinned to CPU 1, printing `listening on PORT` when ready.
-fn start_server(server: &str, reference: &Path, work: &Path) -> Result<Child, String> {
+fn start_server(server: &str, reference: &Path, work: &Path, adapter: &str) -> Result<Child, String> {
     let mut command = Command::new("taskset");
     command.args(["-c", "1"]);
     match server {
@@ -152,7 +240,7 @@ fn start_server(server: &str, reference: &Path, work: &Path) -> Result<Child, St
         _ => command.arg("node").arg(work.join("apps").join("reference.mjs")).current_dir(work),
     };
     command
-        .args(["--port", "0"])
+        .args(["--port", "0", "--adapter", adapter])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -175,6 +263,7 @@ fn read_port(child: &mut Child) -> Result<u16, String> {
 
 /// The markdown table: one row per figure, the two servers and the ratio ours / Node.
 fn render(results: &[(&Scenario, Vec<Value>)], quick: bool) -> String {
+    let with_nodes = results.iter().any(|(s, _)| s.nodes > 1);
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -197,7 +286,8 @@ fn render(results: &[(&Scenario, Vec<Value>)], quick: bool) -> String {
     }
     let _ = writeln!(
         out,
-        "\nOne server core (taskset -c 1), the load generator on the other; CPU and RSS read from /proc.{}",
+        "\nOne server core (taskset -c 1), the load generator on the other; CPU and RSS read from /proc.{}{}",
+        if with_nodes { " The cluster's two nodes share that core; Redis runs unpinned." } else { "" },
         if quick { " Quick (smoke) loads: not the benchmark's figures." } else { "" }
     );
     out

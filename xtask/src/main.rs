@@ -7,6 +7,7 @@
 //! - `cargo xtask conformance [FILTER...]`: the stack against the real Node peers (see `conformance.rs`).
 
 mod bench;
+mod chart;
 mod conformance;
 
 use std::process::{Command, ExitCode};
@@ -29,7 +30,7 @@ fn main() -> ExitCode {
                 "  ci      format check, clippy (-D warnings), `cargo {}`, then conformance",
                 TEST_COMMAND.join(" ")
             );
-            eprintln!("  bench   our server and the Node server under the same load (idle, echo, broadcast)");
+            eprintln!("  bench   our server and the Node server under the same load (idle, echo, broadcast, polling, rooms, cluster)");
             eprintln!("  bench-parsers  criterion benchmarks of both parsers");
             eprintln!(
                 "  conformance  the reference apps against the official Node clients (FILTER: test files)"

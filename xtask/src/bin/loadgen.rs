@@ -2,12 +2,17 @@
 //! directly (no client library in the hot path), drives one scenario against a running server, reads
 //! the server's CPU time and RSS from /proc, and prints one JSON line of figures.
 //!
-//! `loadgen --scenario idle|echo|broadcast --port PORT --pid PID [--clients N] [--messages N]`
+//! `loadgen --scenario idle|echo|broadcast|polling|rooms|cluster --port PORT --pid PID [--clients N]
+//! [--messages N] [--rooms N] [--port2 PORT --pid2 PID]` (`cluster` drives two servers, the second given by
+//! `--port2`/`--pid2`).
 //!
 //! It runs on one thread (`cargo xtask bench` pins it to one core and the server to the other), so the
 //! figures that count are the server's: CPU time per message or delivery, RSS per connection.
 
+use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
 use serde_json::json;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -25,10 +30,22 @@ struct Options {
     pid: u32,
     clients: usize,
     messages: usize,
+    rooms: usize,
+    port2: u16,
+    pid2: u32,
 }
 
 fn parse_args() -> Result<Options, String> {
-    let mut options = Options { scenario: String::new(), port: 0, pid: 0, clients: 0, messages: 0 };
+    let mut options = Options {
+        scenario: String::new(),
+        port: 0,
+        pid: 0,
+        clients: 0,
+        messages: 0,
+        rooms: 0,
+        port2: 0,
+        pid2: 0,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -39,6 +56,9 @@ fn parse_args() -> Result<Options, String> {
             "--pid" => options.pid = number(&value)? as u32,
             "--clients" => options.clients = number(&value)?,
             "--messages" => options.messages = number(&value)?,
+            "--rooms" => options.rooms = number(&value)?,
+            "--port2" => options.port2 = number(&value)? as u16,
+            "--pid2" => options.pid2 = number(&value)? as u32,
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -181,12 +201,22 @@ async fn echo(o: &Options) -> Result<serde_json::Value, String> {
     for task in tasks {
         latencies.extend(task.await.map_err(|e| e.to_string())??);
     }
-    let elapsed = started.elapsed();
-    let cpu = cpu_ns(o.pid) - cpu_before;
+    Ok(latency_figures(latencies, clients, started.elapsed(), cpu_ns(o.pid) - cpu_before))
+}
+
+/// The figures of a request/answer scenario: CPU per message, throughput, latency percentiles.
+fn latency_figures(
+    mut latencies: Vec<u64>,
+    clients: usize,
+    elapsed: Duration,
+    cpu: u64,
+) -> serde_json::Value {
     latencies.sort_unstable();
-    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
-    let total = (clients * messages) as f64;
-    Ok(json!({
+    let pct = |p: f64| {
+        latencies.get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1))).copied()
+    };
+    let total = latencies.len() as f64;
+    json!({
         "clients": clients,
         "messages": total,
         "cpu_us_per_message": cpu as f64 / 1000.0 / total,
@@ -194,7 +224,206 @@ async fn echo(o: &Options) -> Result<serde_json::Value, String> {
         "p50_us": pct(0.50),
         "p99_us": pct(0.99),
         "p999_us": pct(0.999),
-    }))
+    })
+}
+
+/// One HTTP/1.1 keep-alive connection, for the polling transport.
+struct Http {
+    send: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+}
+
+impl Http {
+    async fn open(port: u16) -> Result<Self, String> {
+        let stream = TcpStream::connect(("127.0.0.1", port)).await.map_err(|e| e.to_string())?;
+        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        let (send, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+        tokio::task::spawn_local(async move {
+            let _ = connection.await;
+        });
+        Ok(Http { send })
+    }
+
+    /// A polling request (`query` is appended to the Engine.IO query); the response's body.
+    async fn request(&mut self, post: Option<String>, query: &str) -> Result<String, String> {
+        self.send.ready().await.map_err(|e| e.to_string())?;
+        let request = hyper::Request::builder()
+            .method(if post.is_some() { hyper::Method::POST } else { hyper::Method::GET })
+            .uri(format!("/socket.io/?EIO=4&transport=polling{query}"))
+            .header(hyper::header::HOST, "127.0.0.1")
+            .header(hyper::header::CONTENT_TYPE, "text/plain;charset=UTF-8")
+            .body(Full::new(Bytes::from(post.unwrap_or_default())))
+            .map_err(|e| e.to_string())?;
+        let response = self.send.send_request(request).await.map_err(|e| e.to_string())?;
+        let status = response.status();
+        let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+        let body = String::from_utf8(body.to_vec()).map_err(|e| e.to_string())?;
+        if !status.is_success() {
+            return Err(format!("{status}: {body}"));
+        }
+        Ok(body)
+    }
+}
+
+/// A polling client: one long-polling GET always outstanding (its packets go to `packets`), POSTs on a
+/// second connection, as a browser does.
+struct PollingClient {
+    post: Http,
+    query: String,
+    packets: mpsc::UnboundedReceiver<String>,
+}
+
+impl PollingClient {
+    async fn connect(port: u16) -> Result<Self, String> {
+        let mut get = Http::open(port).await?;
+        let open = get.request(None, "").await?;
+        let handshake: serde_json::Value =
+            serde_json::from_str(open.strip_prefix('0').ok_or_else(|| format!("no open packet: {open:?}"))?)
+                .map_err(|e| e.to_string())?;
+        let sid = handshake["sid"].as_str().ok_or("no sid")?;
+        let query = format!("&sid={sid}");
+        let (tx, packets) = mpsc::unbounded_channel();
+        let get_query = query.clone();
+        tokio::task::spawn_local(async move {
+            while let Ok(payload) = get.request(None, &get_query).await {
+                for packet in payload.split('\x1e') {
+                    if packet == "1" || tx.send(packet.to_owned()).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        let mut client = PollingClient { post: Http::open(port).await?, query, packets };
+        client.send("40".into()).await?;
+        client.wait_for(|p| p.starts_with("40")).await?;
+        Ok(client)
+    }
+
+    async fn send(&mut self, packet: String) -> Result<(), String> {
+        self.post.request(Some(packet), &self.query).await.map(drop)
+    }
+
+    /// Waits for a packet that `wanted` accepts, answering pings meanwhile.
+    async fn wait_for(&mut self, wanted: impl Fn(&str) -> bool) -> Result<(), String> {
+        loop {
+            let packet = self.packets.recv().await.ok_or("the long poll ended")?;
+            if packet == "2" {
+                self.send("3".into()).await?;
+            } else if wanted(&packet) {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// 500 polling-only clients, each `messages` sequential `echo` emits with ack: CPU per message.
+async fn polling(o: &Options) -> Result<serde_json::Value, String> {
+    let clients = if o.clients == 0 { 500 } else { o.clients };
+    let messages = if o.messages == 0 { 100 } else { o.messages };
+    let connected: Vec<Result<PollingClient, String>> =
+        futures_util::stream::iter((0..clients).map(|_| PollingClient::connect(o.port)))
+            .buffer_unordered(100)
+            .collect()
+            .await;
+    let connected = connected.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let cpu_before = cpu_ns(o.pid);
+    let started = Instant::now();
+    let tasks: Vec<_> = connected
+        .into_iter()
+        .map(|mut client| {
+            tokio::task::spawn_local(async move {
+                let mut latencies = Vec::with_capacity(messages);
+                for i in 0..messages {
+                    let sent = Instant::now();
+                    client.send(format!("42{i}[\"echo\",\"hello\",{i}]")).await?;
+                    let answer = format!("43{i}[");
+                    client.wait_for(|p| p.starts_with(&answer)).await?;
+                    latencies.push(sent.elapsed().as_micros() as u64);
+                }
+                let _ = client.send("1".into()).await;
+                Ok::<_, String>(latencies)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::with_capacity(clients * messages);
+    for task in tasks {
+        latencies.extend(task.await.map_err(|e| e.to_string())??);
+    }
+    Ok(latency_figures(latencies, clients, started.elapsed(), cpu_ns(o.pid) - cpu_before))
+}
+
+/// Numbered events fanned out to many clients: message `n` is complete once `per_message` clients got
+/// it, which frees a place in the sender's window.
+struct Tally {
+    prefix: String,
+    per_message: usize,
+    counts: RefCell<Vec<usize>>,
+    window: Semaphore,
+    done: Cell<usize>,
+    finished: tokio::sync::Notify,
+}
+
+impl Tally {
+    fn new(event: &str, messages: usize, per_message: usize, window: usize) -> Rc<Self> {
+        Rc::new(Tally {
+            prefix: format!("42[\"{event}\","),
+            per_message,
+            counts: RefCell::new(vec![0; messages]),
+            window: Semaphore::new(window),
+            done: Cell::new(0),
+            finished: tokio::sync::Notify::new(),
+        })
+    }
+
+    /// Counts `text` if it is one of the numbered events.
+    fn count(&self, text: &str) {
+        let Some(rest) = text.strip_prefix(self.prefix.as_str()) else { return };
+        let Some(n) = rest.split([']', ',']).next().and_then(|n| n.parse::<usize>().ok()) else { return };
+        let mut counts = self.counts.borrow_mut();
+        let Some(count) = counts.get_mut(n) else { return };
+        *count += 1;
+        if *count == self.per_message {
+            self.window.add_permits(1);
+            self.done.set(self.done.get() + 1);
+            if self.done.get() == counts.len() {
+                self.finished.notify_one();
+            }
+        }
+    }
+}
+
+/// Drives a fan-out: `conns[0]` sends `emit(n)` for every message, 8 in flight, until every message
+/// reached `per_message` clients. The elapsed time and the CPU time each server in `pids` spent.
+async fn fan_out(
+    pids: &[u32],
+    conns: Vec<Ws>,
+    event: &str,
+    per_message: usize,
+    messages: usize,
+    emit: impl Fn(usize) -> String,
+) -> Result<(Duration, Vec<u64>), String> {
+    let tally = Tally::new(event, messages, per_message, 8);
+    let senders: Vec<_> = conns
+        .into_iter()
+        .map(|ws| {
+            let tally = tally.clone();
+            spawn_conn(ws, move |text| tally.count(text))
+        })
+        .collect();
+    let cpu_before: Vec<u64> = pids.iter().map(|pid| cpu_ns(*pid)).collect();
+    let started = Instant::now();
+    let sender = senders.first().ok_or("no client")?.clone();
+    for n in 0..messages {
+        tally.window.acquire().await.map_err(|e| e.to_string())?.forget();
+        sender.send(emit(n)).map_err(|e| e.to_string())?;
+    }
+    tokio::time::timeout(Duration::from_secs(300), tally.finished.notified()).await.map_err(|_| {
+        format!("only {} of {messages} messages reached all {per_message} of their clients", tally.done.get())
+    })?;
+    let elapsed = started.elapsed();
+    let cpu = pids.iter().zip(cpu_before).map(|(pid, before)| cpu_ns(*pid) - before).collect();
+    drop(senders);
+    Ok((elapsed, cpu))
 }
 
 /// 1,000 clients; one more emits `broadcast` 200 times, 8 in flight: CPU per delivery.
@@ -204,49 +433,89 @@ async fn broadcast(o: &Options) -> Result<serde_json::Value, String> {
     let (conns, _) = connect_many(o.port, clients + 1, 200).await?;
     // Every socket of the namespace gets each broadcast, the sender's included.
     let recipients = clients + 1;
-    let counts = Rc::new(RefCell::new(vec![0usize; messages]));
-    let window = Rc::new(Semaphore::new(8));
-    let done = Rc::new(Cell::new(0usize));
-    let finished = Rc::new(tokio::sync::Notify::new());
-    let mut senders = Vec::with_capacity(recipients);
-    for ws in conns {
-        let (counts, window, done, finished) =
-            (counts.clone(), window.clone(), done.clone(), finished.clone());
-        senders.push(spawn_conn(ws, move |text| {
-            let Some(rest) = text.strip_prefix("42[\"bcast\",") else { return };
-            let Some(n) = rest.split(']').next().and_then(|n| n.parse::<usize>().ok()) else { return };
-            let mut counts = counts.borrow_mut();
-            let Some(count) = counts.get_mut(n) else { return };
-            *count += 1;
-            if *count == recipients {
-                window.add_permits(1);
-                done.set(done.get() + 1);
-                if done.get() == messages {
-                    finished.notify_one();
-                }
-            }
-        }));
-    }
-    let cpu_before = cpu_ns(o.pid);
-    let started = Instant::now();
-    let sender = senders[0].clone();
-    for n in 0..messages {
-        window.acquire().await.map_err(|e| e.to_string())?.forget();
-        sender.send(format!("42[\"broadcast\",{n}]")).map_err(|e| e.to_string())?;
-    }
-    tokio::time::timeout(Duration::from_secs(300), finished.notified())
-        .await
-        .map_err(|_| format!("only {} of {messages} broadcasts reached every client", done.get()))?;
-    let elapsed = started.elapsed();
-    let cpu = cpu_ns(o.pid) - cpu_before;
+    let (elapsed, cpu) =
+        fan_out(&[o.pid], conns, "bcast", recipients, messages, |n| format!("42[\"broadcast\",{n}]")).await?;
     let deliveries = (messages * recipients) as f64;
-    drop(senders);
     Ok(json!({
         "clients": recipients,
         "messages": messages,
         "deliveries": deliveries,
-        "cpu_ns_per_delivery": cpu as f64 / deliveries,
+        "cpu_ns_per_delivery": cpu[0] as f64 / deliveries,
         "deliveries_per_second": deliveries / elapsed.as_secs_f64(),
+    }))
+}
+
+/// Asks the server to put the client in `room` (the reference app's `join`, with an ack).
+async fn join(mut ws: Ws, room: usize) -> Result<Ws, String> {
+    ws.send(Message::text(format!("420[\"join\",\"room-{room}\"]"))).await.map_err(|e| e.to_string())?;
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) if t.starts_with("430[") => return Ok(ws),
+            Some(Ok(Message::Text(t))) if t.as_str() == "2" => {
+                ws.send(Message::text("3")).await.map_err(|e| e.to_string())?;
+            }
+            Some(Ok(_)) => {}
+            other => return Err(format!("no answer to join: {other:?}")),
+        }
+    }
+}
+
+/// 10,000 clients in 100 rooms; one more client (in no room) emits `to-room` to each room in turn,
+/// 8 in flight: CPU per delivery.
+async fn rooms(o: &Options) -> Result<serde_json::Value, String> {
+    let rooms = if o.rooms == 0 { 100 } else { o.rooms };
+    let clients = if o.clients == 0 { 10_000 } else { o.clients };
+    let messages = if o.messages == 0 { 2_000 } else { o.messages };
+    let per_room = clients / rooms;
+    let (conns, _) = connect_many(o.port, per_room * rooms + 1, 200).await?;
+    let mut conns = conns.into_iter();
+    let sender = conns.next().ok_or("no client")?;
+    let members: Vec<Ws> = futures_util::stream::iter(conns.enumerate().map(|(i, ws)| join(ws, i % rooms)))
+        .buffer_unordered(200)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    let all = std::iter::once(sender).chain(members).collect();
+    let (elapsed, cpu) = fan_out(&[o.pid], all, "room-msg", per_room, messages, |n| {
+        format!("42[\"to-room\",\"room-{}\",{n}]", n % rooms)
+    })
+    .await?;
+    let deliveries = (messages * per_room) as f64;
+    Ok(json!({
+        "clients": per_room * rooms,
+        "rooms": rooms,
+        "messages": messages,
+        "deliveries": deliveries,
+        "cpu_ns_per_delivery": cpu[0] as f64 / deliveries,
+        "deliveries_per_second": deliveries / elapsed.as_secs_f64(),
+    }))
+}
+
+/// Two nodes on one bus (Redis), the clients split over them; one client of the first node emits
+/// `broadcast` 200 times, 8 in flight. Deliveries per second and each node's CPU per delivery it made.
+async fn cluster(o: &Options) -> Result<serde_json::Value, String> {
+    if o.port2 == 0 || o.pid2 == 0 {
+        return Err("cluster needs --port2 and --pid2".into());
+    }
+    let clients = if o.clients == 0 { 1_000 } else { o.clients };
+    let messages = if o.messages == 0 { 200 } else { o.messages };
+    let (on_first, on_second) = (clients / 2 + 1, clients - clients / 2);
+    let (mut conns, _) = connect_many(o.port, on_first, 200).await?;
+    let (second, _) = connect_many(o.port2, on_second, 200).await?;
+    conns.extend(second);
+    let recipients = on_first + on_second;
+    let (elapsed, cpu) =
+        fan_out(&[o.pid, o.pid2], conns, "bcast", recipients, messages, |n| format!("42[\"broadcast\",{n}]"))
+            .await?;
+    let deliveries = (messages * recipients) as f64;
+    Ok(json!({
+        "clients": recipients,
+        "messages": messages,
+        "deliveries": deliveries,
+        "deliveries_per_second": deliveries / elapsed.as_secs_f64(),
+        "cpu_ns_per_delivery_first": cpu[0] as f64 / (messages * on_first) as f64,
+        "cpu_ns_per_delivery_second": cpu[1] as f64 / (messages * on_second) as f64,
     }))
 }
 
@@ -271,6 +540,9 @@ fn main() {
             "idle" => idle(&options).await,
             "echo" => echo(&options).await,
             "broadcast" => broadcast(&options).await,
+            "polling" => polling(&options).await,
+            "rooms" => rooms(&options).await,
+            "cluster" => cluster(&options).await,
             other => Err(format!("unknown scenario {other}")),
         }
     });
