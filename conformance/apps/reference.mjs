@@ -21,6 +21,7 @@ function parseArgs(argv) {
     adapter: "memory",
     recoveryMs: 0,
     nodeName: `node-${process.pid}`,
+    adminUi: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -43,6 +44,7 @@ function parseArgs(argv) {
       case "--adapter": o.adapter = value(); break;
       case "--recovery-ms": o.recoveryMs = Number(value()); break;
       case "--node-name": o.nodeName = value(); break;
+      case "--admin-ui": o.adminUi = true; break;
       default: throw new Error(`unknown flag ${flag}`);
     }
   }
@@ -177,6 +179,10 @@ async function main() {
   setup(io.of("/"), o);
   setup(io.of("/custom"), o);
   setup(io.of(/^\/dyn-[a-z0-9]+$/), o);
+  if (o.adminUi) {
+    const { instrument } = await import("@socket.io/admin-ui");
+    instrument(io, { auth: false, mode: "development", serverId: o.nodeName });
+  }
   http.listen(o.port, "127.0.0.1", () => console.log(`listening on ${http.address().port}`));
   const stop = () => io.close(() => process.exit(0));
   process.on("SIGINT", stop);

@@ -100,7 +100,7 @@ pub struct ConnectionError {
 }
 
 /// Events of one session, reported through [`Handler::on_session_event`].
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub enum SessionEvent<'a> {
     /// A packet arrived from the client (`packet`).

@@ -73,7 +73,7 @@ impl Client {
         let timer = tokio::spawn(async move {
             tokio::time::sleep(timeout).await;
             if let Some(client) = weak.upgrade() {
-                if client.sockets().is_empty() {
+                if client.socket_list().is_empty() {
                     tracing::debug!(sid = %client.conn.id(), "no namespace joined within connectTimeout");
                     client.conn.close();
                 }
@@ -83,7 +83,8 @@ impl Client {
         client
     }
 
-    fn sockets(&self) -> Vec<Socket> {
+    /// The sockets of this connection, one per namespace joined.
+    pub(crate) fn socket_list(&self) -> Vec<Socket> {
         self.lock_sockets().by_nsp.values().cloned().collect()
     }
 
@@ -139,7 +140,7 @@ impl Client {
 
     /// Disconnects every socket, then closes the connection (`socket.disconnect(true)`).
     pub(crate) fn disconnect_all(&self) {
-        for socket in self.sockets() {
+        for socket in self.socket_list() {
             socket.disconnect(false);
         }
         self.conn.close();
@@ -159,7 +160,7 @@ impl Client {
             Err(e) => {
                 // As the reference: every socket hears of the error, then the connection closes.
                 tracing::debug!(sid = %self.conn.id(), "invalid packet: {e}");
-                for socket in self.sockets() {
+                for socket in self.socket_list() {
                     socket.report_error(&e.to_string());
                 }
                 self.conn.close();

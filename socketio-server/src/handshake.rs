@@ -102,7 +102,7 @@ fn js_date_string(ms: u64) -> String {
 }
 
 /// The proleptic Gregorian (year, month 1-12, day 1-31) of `days` since 1970-01-01.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
+pub(crate) fn civil_from_days(days: u64) -> (u64, u64, u64) {
     // Count from 0000-03-01 so that the leap day ends each 4/100/400-year cycle.
     let z = days + 719_468;
     let era = z / 146_097;

@@ -28,6 +28,7 @@
 //! }
 //! ```
 
+pub mod admin;
 mod args;
 mod client;
 mod config;

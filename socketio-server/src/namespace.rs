@@ -138,6 +138,11 @@ impl NsInner {
         self.ids.fetch_add(1, Ordering::SeqCst)
     }
 
+    /// How many sockets this node has in the namespace.
+    pub(crate) fn socket_count(&self) -> usize {
+        self.sockets.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
     fn socket(&self, sid: &str) -> Option<Socket> {
         self.sockets.read().unwrap_or_else(|e| e.into_inner()).get(sid).cloned()
     }
@@ -206,6 +211,9 @@ impl NsInner {
                 };
                 socket.packet(&packet, &BroadcastFlags::default());
             }
+        }
+        if let Some(admin) = self.server.upgrade().and_then(|server| server.admin.get().cloned()) {
+            admin.on_socket_connected(&socket);
         }
         for handler in self.all_handlers() {
             socket.run(handler(socket.clone()));
@@ -357,6 +365,11 @@ impl Namespace {
     /// The connected socket with id `sid`, on this node.
     pub fn socket(&self, sid: &str) -> Option<Socket> {
         self.0.socket(sid)
+    }
+
+    /// An operator on every socket of the namespace, for the bulk operations.
+    pub(crate) fn within_all(&self) -> BroadcastOperator {
+        self.operator()
     }
 
     fn operator(&self) -> BroadcastOperator {

@@ -20,7 +20,9 @@ type DynamicPredicate =
 pub(crate) struct ServerInner {
     pub(crate) config: ServerConfig,
     pub(crate) parser: Arc<dyn Parser>,
-    engine: OnceLock<EngineIo>,
+    pub(crate) engine: OnceLock<EngineIo>,
+    /// Set by [`crate::admin::instrument`]; the hooks of the admin UI, shared with the engine bridge.
+    pub(crate) admin: Arc<OnceLock<Arc<crate::admin::Admin>>>,
     namespaces: RwLock<HashMap<String, Arc<NsInner>>>,
     dynamic: RwLock<Vec<(DynamicPredicate, Arc<NsInner>)>>,
     clients: Mutex<HashMap<Str, Arc<Client>>>,
@@ -30,6 +32,16 @@ pub(crate) struct ServerInner {
 type NewNamespaceHandler = Arc<dyn Fn(&Namespace) + Send + Sync>;
 
 impl ServerInner {
+    /// The namespaces of this node.
+    pub(crate) fn namespace_list(&self) -> Vec<Arc<NsInner>> {
+        self.namespaces.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect()
+    }
+
+    /// The namespace `name` if it exists.
+    pub(crate) fn existing_namespace(&self, name: &str) -> Option<Arc<NsInner>> {
+        self.namespaces.read().unwrap_or_else(|e| e.into_inner()).get(name).cloned()
+    }
+
     fn namespace(self: &Arc<Self>, name: &str) -> Arc<NsInner> {
         self.namespace_with_parent(name, None)
     }
@@ -85,13 +97,21 @@ impl ServerInner {
     }
 }
 
-/// Bridges engine events to the Socket.IO clients, and to the user's engine handler.
-struct Bridge(Weak<ServerInner>, Option<Arc<dyn engineio_server::Handler>>);
+/// Bridges engine events to the Socket.IO clients, to the admin UI's counters when instrumented, and to
+/// the user's engine handler.
+struct Bridge(
+    Weak<ServerInner>,
+    Option<Arc<dyn engineio_server::Handler>>,
+    Arc<OnceLock<Arc<crate::admin::Admin>>>,
+);
 
 impl engineio_server::Handler for Bridge {
     fn on_connection(&self, conn: &engineio_server::Socket) {
         if let Some(user) = &self.1 {
             user.on_connection(conn);
+        }
+        if let Some(admin) = self.2.get() {
+            admin.on_raw_connection(conn);
         }
         let Some(server) = self.0.upgrade() else { return };
         let client = Client::new(conn.clone(), server.clone());
@@ -121,6 +141,9 @@ impl engineio_server::Handler for Bridge {
         if let Some(user) = &self.1 {
             user.on_close(conn, reason, description);
         }
+        if let Some(admin) = self.2.get() {
+            admin.on_raw_disconnection(conn, reason);
+        }
         let Some(server) = self.0.upgrade() else { return };
         let client = server.clients.lock().unwrap_or_else(|e| e.into_inner()).remove(conn.id());
         if let Some(client) = client {
@@ -131,6 +154,20 @@ impl engineio_server::Handler for Bridge {
     fn on_session_event(&self, conn: &engineio_server::Socket, event: engineio_server::SessionEvent<'_>) {
         if let Some(user) = &self.1 {
             user.on_session_event(conn, event);
+        }
+        let Some(admin) = self.2.get() else { return };
+        match event {
+            engineio_server::SessionEvent::Packet(packet) => admin.on_packet(packet, true),
+            engineio_server::SessionEvent::PacketCreate(packet) => admin.on_packet(packet, false),
+            engineio_server::SessionEvent::Upgrade(_) => {
+                let client = self.0.upgrade().and_then(|server| {
+                    server.clients.lock().unwrap_or_else(|e| e.into_inner()).get(conn.id()).cloned()
+                });
+                if let Some(client) = client {
+                    admin.on_upgrade(&client);
+                }
+            }
+            _ => {}
         }
     }
 
@@ -181,7 +218,7 @@ pub(crate) fn generate_socket_id() -> String {
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
-pub struct SocketIo(Arc<ServerInner>);
+pub struct SocketIo(pub(crate) Arc<ServerInner>);
 
 impl std::fmt::Debug for SocketIo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -200,11 +237,12 @@ impl SocketIo {
             dynamic: RwLock::new(Vec::new()),
             clients: Mutex::new(HashMap::new()),
             new_namespace: RwLock::new(Vec::new()),
+            admin: Arc::new(OnceLock::new()),
             config,
         });
         let engine = EngineIo::new(
             inner.config.engine.clone(),
-            Bridge(Arc::downgrade(&inner), inner.config.engine_handler.clone()),
+            Bridge(Arc::downgrade(&inner), inner.config.engine_handler.clone(), inner.admin.clone()),
         );
         let _ = inner.engine.set(engine);
         inner.namespace("/");

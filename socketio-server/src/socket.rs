@@ -368,6 +368,9 @@ impl Socket {
     /// Sets `socket.data`.
     pub fn set_data<T: Serialize>(&self, data: &T) -> Result<(), socketio_parser::ValueError> {
         *self.0.data.lock().unwrap_or_else(|e| e.into_inner()) = to_value(data)?;
+        if let Some(admin) = self.0.nsp.server.upgrade().and_then(|server| server.admin.get().cloned()) {
+            admin.on_data(self);
+        }
         Ok(())
     }
 

@@ -8,9 +8,11 @@
 //! `--allow-eio3`, `--parser json|msgpack`, `--node-name NAME`, `--recovery-ms MS`,
 //! `--adapter memory|redis://host:port|redis-streams://host:port|redis-sharded://host:port|postgres://user@host/db`
 //! (with the `redis` / `postgres` features).
-//! Not yet: `--admin-ui` (refused with an error).
+//! `--admin-ui` instruments the server for the official admin UI (`/admin`, no authentication,
+//! development mode).
 
 use socketio::parser::Value;
+use socketio::server::admin::{instrument, AdminAuth, AdminOptions};
 use socketio::server::engine::{CorsConfig, CorsOrigin, TransportKind};
 use socketio::server::{ConnectError, Namespace, ParserKind, ServerConfig, Socket, SocketIo};
 use std::net::SocketAddr;
@@ -20,6 +22,7 @@ struct Options {
     port: u16,
     node_name: String,
     adapter: String,
+    admin_ui: bool,
     config: ServerConfig,
 }
 
@@ -27,6 +30,7 @@ fn parse_args() -> Result<Options, String> {
     let mut port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
     let mut node_name = format!("node-{}", std::process::id());
     let mut adapter = "memory".to_string();
+    let mut admin_ui = false;
     let mut config = ServerConfig::default();
     config.engine.cors = Some(CorsConfig { origin: CorsOrigin::Any, ..CorsConfig::default() });
     let mut args = std::env::args().skip(1);
@@ -81,11 +85,11 @@ fn parse_args() -> Result<Options, String> {
                     ..Default::default()
                 })
             }
-            "--admin-ui" => return Err(format!("{flag} is not available yet")),
+            "--admin-ui" => admin_ui = true,
             other => return Err(format!("unknown flag {other}")),
         }
     }
-    Ok(Options { port, node_name, adapter, config })
+    Ok(Options { port, node_name, adapter, admin_ui, config })
 }
 
 fn sorted(mut v: Vec<String>) -> Vec<String> {
@@ -269,6 +273,15 @@ async fn main() {
         }
     };
     setup(&dynamic, options.node_name.clone());
+    if options.admin_ui {
+        let mut admin = AdminOptions::new(AdminAuth::None);
+        admin.server_id = Some(options.node_name.clone());
+        if let Err(e) = instrument(&io, admin) {
+            eprintln!("reference: {e}");
+            std::process::exit(1);
+        }
+        io.of("/admin").adapter().ready().await;
+    }
     // Subscribed to the bus before accepting clients.
     io.sockets().adapter().ready().await;
     io.of("/custom").adapter().ready().await;

@@ -1,0 +1,687 @@
+//! The server side of the official Socket.IO admin UI (`@socket.io/admin-ui` 0.5): [`instrument`] opens
+//! an `/admin` namespace that the real UI connects to, to watch the server (stats every 2 s, and in
+//! development mode every socket, room and event) and to steer it (emit, join, leave, disconnect, on
+//! every node of a cluster through the adapter).
+//!
+//! ```no_run
+//! use socketio_server::admin::{instrument, AdminAuth, AdminOptions};
+//! use socketio_server::{ServerConfig, SocketIo};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let io = SocketIo::new(ServerConfig::default());
+//! // The UI logs in as "admin" with the password "changeit", of which only the bcrypt hash is kept.
+//! let auth = AdminAuth::basic("admin", "$2a$10$/bSVZ.li8ZDO.X1X0rogRuUrMNQs52SWqm4jSPSIQZuFe3Il8x9P2")?;
+//! instrument(&io, AdminOptions::new(auth))?;
+//! io.listen("127.0.0.1:3000".parse()?).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Nothing of this runs unless `instrument` is called: the hooks in the server are one pointer check.
+
+use crate::server::ServerInner;
+use crate::{Namespace, Socket, SocketIo};
+use engineio_server::parser::{Packet as EnginePacket, PacketData as EngineData};
+use engineio_server::{CloseReason, TransportKind};
+use serde_json::json;
+use socketio_adapter::RoomEvent;
+use socketio_parser::{Map, Value};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How often `server_stats` goes out.
+const STATS_INTERVAL: Duration = Duration::from_secs(2);
+
+/// How the admin namespace checks who connects.
+#[derive(Clone)]
+pub enum AdminAuth {
+    /// Anyone may connect (development only).
+    None,
+    /// A username and the bcrypt hash of the password (`$2a$`, `$2b$` or `$2y$`).
+    Basic {
+        /// The username the UI must send.
+        username: String,
+        /// The bcrypt hash the password must match.
+        password_hash: String,
+    },
+}
+
+impl std::fmt::Debug for AdminAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AdminAuth::None => f.write_str("None"),
+            AdminAuth::Basic { username, .. } => f.debug_struct("Basic").field("username", username).finish(),
+        }
+    }
+}
+
+impl AdminAuth {
+    /// Basic authentication, after checking that `password_hash` is a bcrypt hash.
+    pub fn basic(username: impl Into<String>, password_hash: impl Into<String>) -> Result<Self, AdminError> {
+        let password_hash = password_hash.into();
+        password_hash.parse::<bcrypt::HashParts>().map_err(|_| AdminError::InvalidPasswordHash)?;
+        Ok(AdminAuth::Basic { username: username.into(), password_hash })
+    }
+}
+
+/// What the UI is told and may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AdminMode {
+    /// Every socket, room and event is reported (`ALL_EVENTS`), as well as the stats.
+    #[default]
+    Development,
+    /// Only the stats (`server_stats`, with the aggregated events).
+    Production,
+}
+
+/// The options of [`instrument`], as those of `@socket.io/admin-ui`.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct AdminOptions {
+    /// Who may connect.
+    pub auth: AdminAuth,
+    /// The admin namespace (`/admin`).
+    pub namespace_name: String,
+    /// When set, the UI may only watch: no command is carried out.
+    pub readonly: bool,
+    /// The name of this node in the UI (default `hostname#pid`, so that two nodes on one host show apart).
+    pub server_id: Option<String>,
+    /// Development (the default) or production.
+    pub mode: AdminMode,
+}
+
+impl AdminOptions {
+    /// The options with `auth` and the defaults: `/admin`, read-write, development mode.
+    pub fn new(auth: AdminAuth) -> Self {
+        AdminOptions {
+            auth,
+            namespace_name: "/admin".into(),
+            readonly: false,
+            server_id: None,
+            mode: AdminMode::Development,
+        }
+    }
+}
+
+/// Why [`instrument`] refused its options.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdminError {
+    /// The password of basic authentication is not a bcrypt hash.
+    #[error("the `password` field must be a valid bcrypt hash")]
+    InvalidPasswordHash,
+    /// The server is instrumented already.
+    #[error("the server is already instrumented")]
+    AlreadyInstrumented,
+}
+
+/// Opens the admin namespace on `io` and starts reporting to it. Must be called within a tokio runtime;
+/// the reporting stops when the server is dropped.
+pub fn instrument(io: &SocketIo, options: AdminOptions) -> Result<(), AdminError> {
+    if let AdminAuth::Basic { password_hash, .. } = &options.auth {
+        password_hash.parse::<bcrypt::HashParts>().map_err(|_| AdminError::InvalidPasswordHash)?;
+    }
+    let server = io.0.clone();
+    let name = if options.namespace_name.starts_with('/') {
+        options.namespace_name.clone()
+    } else {
+        format!("/{}", options.namespace_name)
+    };
+    let admin_nsp = io.of(&name);
+    let server_id =
+        options.server_id.clone().unwrap_or_else(|| format!("{}#{}", hostname(), std::process::id()));
+    let admin = Arc::new(Admin {
+        server: Arc::downgrade(&server),
+        nsp: admin_nsp.clone(),
+        verbose: options.mode == AdminMode::Development,
+        readonly: options.readonly,
+        server_id,
+        stats: Mutex::new(Stats::default()),
+        sessions: Mutex::new(HashSet::new()),
+    });
+    server.admin.set(admin.clone()).map_err(|_| AdminError::AlreadyInstrumented)?;
+
+    if let AdminAuth::Basic { username, password_hash } = options.auth {
+        let admin = admin.clone();
+        admin_nsp.use_middleware(move |socket: Socket| {
+            let (admin, username, hash) = (admin.clone(), username.clone(), password_hash.clone());
+            async move { admin.authenticate(&socket, &username, &hash).await }
+        });
+    }
+    {
+        let admin = admin.clone();
+        admin_nsp.on_connection(move |socket| {
+            let admin = admin.clone();
+            async move { admin.on_admin_connection(socket).await }
+        });
+    }
+    if admin.verbose {
+        for nsp in server.namespace_list() {
+            admin.watch_rooms(&Namespace(nsp));
+        }
+        let weak = Arc::downgrade(&admin);
+        io.on_new_namespace(move |nsp| {
+            if let Some(admin) = weak.upgrade() {
+                admin.watch_rooms(nsp);
+            }
+        });
+    }
+    let weak = Arc::downgrade(&admin);
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(STATS_INTERVAL);
+        loop {
+            ticks.tick().await;
+            let Some(admin) = weak.upgrade() else { return };
+            if admin.server.strong_count() == 0 {
+                return;
+            }
+            admin.emit_stats();
+        }
+    });
+    Ok(())
+}
+
+/// The state of an instrumented server, reached from the server's hooks.
+pub(crate) struct Admin {
+    server: Weak<ServerInner>,
+    nsp: Namespace,
+    verbose: bool,
+    readonly: bool,
+    server_id: String,
+    stats: Mutex<Stats>,
+    /// Session ids handed out after a password login.
+    sessions: Mutex<HashSet<String>>,
+}
+
+/// What `server_stats` reports besides the namespaces.
+#[derive(Default)]
+struct Stats {
+    /// Connections whose first transport is polling and that have not upgraded or closed.
+    polling: HashSet<String>,
+    /// One-second buckets: (second in ms, type, sub-type) → count.
+    buckets: Vec<Bucket>,
+}
+
+struct Bucket {
+    timestamp: u64,
+    kind: &'static str,
+    sub_kind: Option<&'static str>,
+    count: u64,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// `ms` since the epoch as JavaScript's `Date.prototype.toISOString()` writes it (how a `Date`
+/// argument reaches the UI through the default parser).
+pub(crate) fn iso_date(ms: u64) -> String {
+    let (secs, millis) = (ms / 1000, ms % 1000);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (year, month, day) = crate::handshake::civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// Seconds since this process started (`process.uptime()`), from /proc where it is available.
+fn uptime() -> f64 {
+    static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let fallback = || STARTED.get_or_init(std::time::Instant::now).elapsed().as_secs_f64();
+    let since_boot = std::fs::read_to_string("/proc/uptime")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse::<f64>().ok()));
+    // Field 22 of /proc/self/stat, after the command name (which may hold spaces) closes with ')'.
+    let started_ticks = std::fs::read_to_string("/proc/self/stat").ok().and_then(|s| {
+        let rest = &s[s.rfind(')')? + 1..];
+        rest.split_whitespace().nth(19).and_then(|n| n.parse::<f64>().ok())
+    });
+    match (since_boot, started_ticks) {
+        // Linux reports ticks of 1/100 s (USER_HZ).
+        (Some(up), Some(ticks)) if up >= ticks / 100.0 => up - ticks / 100.0,
+        _ => fallback(),
+    }
+}
+
+fn random_session_id() -> String {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        return engineio_server::generate_id();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Admin {
+    fn count(&self, kind: &'static str, sub_kind: Option<&'static str>, n: u64) {
+        let timestamp = now_ms() / 1000 * 1000;
+        let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+        // Buckets of the current second are at the end.
+        let found = stats
+            .buckets
+            .iter_mut()
+            .rev()
+            .take_while(|b| b.timestamp == timestamp)
+            .find(|b| b.kind == kind && b.sub_kind == sub_kind);
+        match found {
+            Some(bucket) => bucket.count += n,
+            None => stats.buckets.push(Bucket { timestamp, kind, sub_kind, count: n }),
+        }
+    }
+
+    // ---- engine hooks (every mode) -------------------------------------------------------------
+
+    pub(crate) fn on_raw_connection(&self, conn: &engineio_server::Socket) {
+        if conn.transport() == TransportKind::Polling {
+            self.stats.lock().unwrap_or_else(|e| e.into_inner()).polling.insert(conn.id().to_string());
+        }
+        self.count("rawConnection", None, 1);
+    }
+
+    pub(crate) fn on_raw_disconnection(&self, conn: &engineio_server::Socket, reason: CloseReason) {
+        self.stats.lock().unwrap_or_else(|e| e.into_inner()).polling.remove(conn.id());
+        self.count("rawDisconnection", Some(reason.as_str()), 1);
+    }
+
+    pub(crate) fn on_upgrade(&self, client: &crate::client::Client) {
+        self.stats.lock().unwrap_or_else(|e| e.into_inner()).polling.remove(client.conn.id());
+        if self.verbose {
+            for socket in client.socket_list() {
+                let update = json!({ "id": socket.id(), "nsp": socket.nsp(), "transport": "websocket" });
+                self.report("socket_updated", vec![Value::from(update)]);
+            }
+        }
+    }
+
+    /// An engine packet in or out: the message packets count, with the bytes of their data.
+    pub(crate) fn on_packet(&self, packet: &EnginePacket, incoming: bool) {
+        let bytes = match &packet.data {
+            EngineData::Text(t) if packet.ty == engineio_server::parser::PacketType::Message => t.len(),
+            EngineData::Binary(b) if packet.ty == engineio_server::parser::PacketType::Message => b.len(),
+            _ => return,
+        };
+        let (packets, bytes_kind) =
+            if incoming { ("packetsIn", "bytesIn") } else { ("packetsOut", "bytesOut") };
+        self.count(packets, None, 1);
+        self.count(bytes_kind, None, bytes as u64);
+    }
+
+    // ---- socket hooks (development mode) -------------------------------------------------------
+
+    fn report(&self, event: &str, args: Vec<Value>) {
+        let _ = self.nsp.emit(event, args);
+    }
+
+    /// A socket joined a namespace, before the application's connection handlers run.
+    pub(crate) fn on_socket_connected(self: &Arc<Self>, socket: &Socket) {
+        if !self.verbose {
+            return;
+        }
+        self.report("socket_connected", vec![serialize_socket(socket), Value::from(iso_date(now_ms()))]);
+        if socket.nsp() != self.nsp.name() {
+            let weak = Arc::downgrade(self);
+            socket.prepend_any(move |socket, event, args| {
+                if let Some(admin) = weak.upgrade() {
+                    admin.report_event("event_received", socket, event, args);
+                }
+            });
+            let weak = Arc::downgrade(self);
+            socket.prepend_any_outgoing(move |socket, event, args| {
+                if let Some(admin) = weak.upgrade() {
+                    admin.report_event("event_sent", socket, event, args);
+                }
+            });
+        }
+        let weak = Arc::downgrade(self);
+        socket.on_disconnect(move |socket, reason| {
+            let weak = weak.clone();
+            async move {
+                if let Some(admin) = weak.upgrade() {
+                    admin.report(
+                        "socket_disconnected",
+                        vec![
+                            Value::from(socket.nsp()),
+                            Value::from(socket.id()),
+                            Value::from(reason.as_str()),
+                            Value::from(iso_date(now_ms())),
+                        ],
+                    );
+                }
+            }
+        });
+    }
+
+    fn report_event(&self, kind: &str, socket: &Socket, event: &str, args: &[Value]) {
+        let mut all = Vec::with_capacity(args.len() + 1);
+        all.push(Value::from(event));
+        all.extend(args.iter().cloned());
+        self.report(
+            kind,
+            vec![
+                Value::from(socket.nsp()),
+                Value::from(socket.id()),
+                Value::Array(all),
+                Value::from(iso_date(now_ms())),
+            ],
+        );
+    }
+
+    /// `socket.data` changed.
+    pub(crate) fn on_data(&self, socket: &Socket) {
+        if self.verbose {
+            let update = Map::from_iter([
+                ("id".to_string(), Value::from(socket.id())),
+                ("nsp".to_string(), Value::from(socket.nsp())),
+                ("data".to_string(), strip_admin(socket.data_value())),
+            ]);
+            self.report("socket_updated", vec![Value::Object(update)]);
+        }
+    }
+
+    fn watch_rooms(self: &Arc<Self>, nsp: &Namespace) {
+        let weak = Arc::downgrade(self);
+        let name = nsp.name().to_string();
+        nsp.adapter().on_room_event(Arc::new(move |event| {
+            let Some(admin) = weak.upgrade() else { return };
+            let (kind, room, sid) = match event {
+                RoomEvent::Join(room, sid) => ("room_joined", room, sid),
+                RoomEvent::Leave(room, sid) => ("room_left", room, sid),
+                _ => return,
+            };
+            admin.report(
+                kind,
+                vec![
+                    Value::from(name.as_str()),
+                    Value::from(room.as_str()),
+                    Value::from(sid.as_str()),
+                    Value::from(iso_date(now_ms())),
+                ],
+            );
+        }));
+    }
+
+    // ---- the admin namespace -------------------------------------------------------------------
+
+    async fn authenticate(
+        &self,
+        socket: &Socket,
+        username: &str,
+        hash: &str,
+    ) -> Result<(), crate::ConnectError> {
+        let refused = || crate::ConnectError::new("invalid credentials");
+        let auth = &socket.handshake().auth;
+        if let Some(session) = auth["sessionId"].as_str() {
+            if self.sessions.lock().unwrap_or_else(|e| e.into_inner()).contains(session) {
+                return Ok(());
+            }
+        }
+        if auth["username"].as_str() != Some(username) {
+            return Err(refused());
+        }
+        let Some(password) = auth["password"].as_str().map(str::to_string) else { return Err(refused()) };
+        let hash = hash.to_string();
+        // bcrypt is slow on purpose: off the runtime's threads.
+        let matches = tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash).unwrap_or(false))
+            .await
+            .unwrap_or(false);
+        if !matches {
+            return Err(refused());
+        }
+        let session = random_session_id();
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner()).insert(session.clone());
+        socket.extensions().insert(NewSession(session));
+        Ok(())
+    }
+
+    async fn on_admin_connection(self: Arc<Self>, socket: Socket) {
+        // Sent once connected (the reference sends it from the middleware, before CONNECT, where the UI
+        // is not listening yet).
+        let session = socket.extensions().remove::<NewSession>();
+        if let Some(NewSession(id)) = session {
+            let _ = socket.emit("session", (id,));
+        }
+        if !self.readonly {
+            self.register_commands(&socket);
+        }
+        let mut features = Vec::new();
+        if !self.readonly {
+            features.extend(["EMIT", "JOIN", "LEAVE", "DISCONNECT", "MJOIN", "MLEAVE", "MDISCONNECT"]);
+        }
+        features.push("AGGREGATED_EVENTS");
+        if self.verbose {
+            features.push("ALL_EVENTS");
+        }
+        let _ = socket.emit("config", (Value::from(json!({ "supportedFeatures": features })),));
+        if self.verbose {
+            if let Some(all) = self.all_sockets().await {
+                let _ = socket.emit("all_sockets", (Value::Array(all),));
+            }
+        }
+    }
+
+    /// Every socket of every namespace, cluster-wide; `None` if a node did not answer.
+    async fn all_sockets(&self) -> Option<Vec<Value>> {
+        let server = self.server.upgrade()?;
+        let mut all = Vec::new();
+        for nsp in server.namespace_list() {
+            let nsp = Namespace(nsp);
+            for remote in nsp.fetch_sockets().await.ok()? {
+                match nsp.socket(&remote.id) {
+                    Some(local) => all.push(serialize_socket(&local)),
+                    None => all.push(serialize_remote(nsp.name(), remote.info())),
+                }
+            }
+        }
+        Some(all)
+    }
+
+    fn register_commands(self: &Arc<Self>, socket: &Socket) {
+        let weak = Arc::downgrade(self);
+        socket.on("emit", move |_, args: Vec<Value>, _| {
+            let admin = weak.upgrade();
+            async move {
+                let Some(admin) = admin else { return };
+                let mut args = args.into_iter();
+                let (Some(nsp), filter, Some(event)) = (args.next(), args.next(), args.next()) else {
+                    return;
+                };
+                let (Some(nsp), Some(event)) = (admin.namespace(&nsp), event.as_str().map(str::to_string))
+                else {
+                    return;
+                };
+                let rest: Vec<Value> = args.collect();
+                let result = match room_filter(filter.as_ref()) {
+                    Some(room) => nsp.to(room).emit(&event, rest),
+                    None => nsp.emit(&event, rest),
+                };
+                if let Err(e) = result {
+                    tracing::debug!(error = %e, "admin UI emit refused");
+                }
+            }
+        });
+        for command in ["join", "leave"] {
+            let weak = Arc::downgrade(self);
+            socket.on(command, move |_, args: Vec<Value>, _| {
+                let admin = weak.upgrade();
+                async move {
+                    let Some(admin) = admin else { return };
+                    let Some(nsp) = args.first().and_then(|n| admin.namespace(n)) else { return };
+                    let Some(room) = args.get(1).and_then(Value::as_str).map(str::to_string) else { return };
+                    let targets = match room_filter(args.get(2)) {
+                        Some(filter) => nsp.within(filter),
+                        None => nsp.within_all(),
+                    };
+                    let result = if command == "join" {
+                        targets.sockets_join(room).await
+                    } else {
+                        targets.sockets_leave(room).await
+                    };
+                    if let Err(e) = result {
+                        tracing::debug!(error = %e, command, "admin UI command failed");
+                    }
+                }
+            });
+        }
+        let weak = Arc::downgrade(self);
+        socket.on("_disconnect", move |_, args: Vec<Value>, _| {
+            let admin = weak.upgrade();
+            async move {
+                let Some(admin) = admin else { return };
+                let Some(nsp) = args.first().and_then(|n| admin.namespace(n)) else { return };
+                let close = args.get(1).and_then(Value::as_bool).unwrap_or(false);
+                let targets = match room_filter(args.get(2)) {
+                    Some(filter) => nsp.within(filter),
+                    None => nsp.within_all(),
+                };
+                if let Err(e) = targets.disconnect_sockets(close).await {
+                    tracing::debug!(error = %e, "admin UI disconnect failed");
+                }
+            }
+        });
+    }
+
+    /// The existing namespace a command names (commands never create one).
+    fn namespace(&self, name: &Value) -> Option<Namespace> {
+        let server = self.server.upgrade()?;
+        server.existing_namespace(name.as_str()?).map(Namespace)
+    }
+
+    fn emit_stats(&self) {
+        let Some(server) = self.server.upgrade() else { return };
+        let (polling, buckets) = {
+            let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+            (stats.polling.len(), std::mem::take(&mut stats.buckets))
+        };
+        let aggregated: Vec<serde_json::Value> = buckets
+            .into_iter()
+            .map(|b| {
+                let mut event = json!({ "timestamp": b.timestamp, "type": b.kind, "count": b.count });
+                if let Some(sub) = b.sub_kind {
+                    event["subType"] = json!(sub);
+                }
+                event
+            })
+            .collect();
+        let namespaces: Vec<serde_json::Value> = server
+            .namespace_list()
+            .iter()
+            .map(|nsp| json!({ "name": nsp.name, "socketsCount": nsp.socket_count() }))
+            .collect();
+        let clients = server.engine.get().map_or(0, |engine| engine.clients_count());
+        let stats = json!({
+            "serverId": self.server_id,
+            "hostname": hostname(),
+            "pid": std::process::id(),
+            "uptime": uptime(),
+            "clientsCount": clients,
+            "pollingClientsCount": polling,
+            "aggregatedEvents": aggregated,
+            "namespaces": namespaces,
+        });
+        self.report("server_stats", vec![Value::from(stats)]);
+    }
+}
+
+/// The session id a password login earned, handed from the middleware to the connection handler.
+#[derive(Clone)]
+struct NewSession(String);
+
+/// A command's room filter: a room name (a socket id names that socket's own room); none for the whole
+/// namespace.
+fn room_filter(filter: Option<&Value>) -> Option<String> {
+    filter.and_then(Value::as_str).filter(|f| !f.is_empty()).map(str::to_string)
+}
+
+/// `socket.data` without the `_admin` field a Node node keeps there.
+fn strip_admin(data: Value) -> Value {
+    match data {
+        Value::Object(mut map) => {
+            map.shift_remove("_admin");
+            Value::Object(map)
+        }
+        other => other,
+    }
+}
+
+/// The handshake as the UI shows it: the reference's, without `auth`.
+fn handshake_value(mut handshake: Value) -> Value {
+    if let Value::Object(map) = &mut handshake {
+        map.shift_remove("auth");
+    }
+    handshake
+}
+
+/// A socket of this node as the UI lists it.
+fn serialize_socket(socket: &Socket) -> Value {
+    let conn_id = socket.conn().id();
+    let transport = match socket.transport() {
+        TransportKind::Polling => "polling",
+        TransportKind::WebSocket => "websocket",
+    };
+    let mut m = Map::new();
+    m.insert("id".into(), Value::from(socket.id()));
+    m.insert("clientId".into(), Value::from(conn_id.get(..12).unwrap_or(conn_id)));
+    m.insert("transport".into(), Value::from(transport));
+    m.insert("nsp".into(), Value::from(socket.nsp()));
+    m.insert("data".into(), strip_admin(socket.data_value()));
+    m.insert("handshake".into(), handshake_value(socket.handshake().to_value()));
+    m.insert("rooms".into(), Value::Array(socket.rooms().iter().map(|r| Value::from(r.as_str())).collect()));
+    Value::Object(m)
+}
+
+/// A socket of another node (from `fetchSockets`); a Node node keeps its client id and transport in
+/// `data._admin`.
+fn serialize_remote(nsp: &str, info: &socketio_adapter::SocketInfo) -> Value {
+    let admin = &info.data["_admin"];
+    let mut m = Map::new();
+    m.insert("id".into(), Value::from(info.id.as_str()));
+    if let Some(client) = admin["clientId"].as_str() {
+        m.insert("clientId".into(), Value::from(client));
+    }
+    if let Some(transport) = admin["transport"].as_str() {
+        m.insert("transport".into(), Value::from(transport));
+    }
+    m.insert("nsp".into(), Value::from(nsp));
+    m.insert("data".into(), strip_admin(info.data.clone()));
+    m.insert("handshake".into(), handshake_value(info.handshake.clone()));
+    m.insert("rooms".into(), Value::Array(info.rooms.iter().map(|r| Value::from(r.as_str())).collect()));
+    Value::Object(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_read_as_to_iso_string_writes_them() {
+        assert_eq!(iso_date(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso_date(1_795_500_232_005), "2026-11-24T06:03:52.005Z");
+    }
+
+    #[test]
+    fn filters_name_rooms() {
+        assert_eq!(room_filter(Some(&Value::from("room-1"))), Some("room-1".into()));
+        assert_eq!(room_filter(Some(&Value::from(""))), None);
+        assert_eq!(room_filter(Some(&Value::Null)), None);
+        assert_eq!(room_filter(None), None);
+    }
+
+    #[test]
+    fn a_hash_that_is_not_bcrypt_is_refused() {
+        assert_eq!(AdminAuth::basic("admin", "plain").unwrap_err(), AdminError::InvalidPasswordHash);
+        assert!(
+            AdminAuth::basic("admin", "$2a$10$/bSVZ.li8ZDO.X1X0rogRuUrMNQs52SWqm4jSPSIQZuFe3Il8x9P2").is_ok()
+        );
+    }
+}
