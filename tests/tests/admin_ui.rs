@@ -1,0 +1,131 @@
+//! The admin UI's authentication and modes (`socketio_server::admin`), with the Rust client playing the
+//! UI. The protocol itself (stats, notifications, commands) is checked against the official client and
+//! the Node implementation in `conformance/tests/admin-ui.test.mjs`.
+
+#![allow(clippy::unwrap_used)]
+
+use socketio_client::{ClientBuilder, Socket as ClientSocket, Transport};
+use socketio_e2e::client::start;
+use socketio_server::admin::{instrument, AdminAuth, AdminError, AdminMode, AdminOptions};
+use socketio_server::parser::Value;
+use socketio_server::{ServerConfig, SocketIo};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// The bcrypt hash of "changeit" (cost 4, so that the tests stay fast).
+const HASH: &str = "$2a$04$fLEqu3L7DGuxjayAFXUmduqjpMZ6WRNHrhJn1fRdH.uim4k5LUD8u";
+
+async fn within<F: std::future::Future>(fut: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(10), fut).await.expect("in time")
+}
+
+async fn admin_server(options: AdminOptions) -> (SocketIo, SocketAddr) {
+    let (io, addr) = start(ServerConfig::default()).await;
+    instrument(&io, options).unwrap();
+    (io, addr)
+}
+
+/// An admin client (not yet connected) whose events go to the returned channel as (name, args).
+fn ui(
+    addr: SocketAddr,
+    auth: serde_json::Value,
+) -> (ClientSocket, mpsc::UnboundedReceiver<(String, Vec<Value>)>) {
+    let socket = ClientBuilder::new(format!("http://{addr}/admin"))
+        .transports(&[Transport::Websocket])
+        .force_new(true)
+        .auth(auth)
+        .build()
+        .unwrap();
+    let (tx, rx) = mpsc::unbounded_channel();
+    for event in ["session", "config", "all_sockets", "server_stats"] {
+        let tx = tx.clone();
+        socket.on(event, move |_s, e| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send((e.name.clone(), e.args.clone()));
+            }
+        });
+    }
+    (socket, rx)
+}
+
+async fn next_event(rx: &mut mpsc::UnboundedReceiver<(String, Vec<Value>)>, name: &str) -> Vec<Value> {
+    loop {
+        let (event, args) = within(rx.recv()).await.unwrap();
+        if event == name {
+            return args;
+        }
+    }
+}
+
+#[tokio::test]
+async fn basic_auth_checks_the_password_and_hands_out_reusable_sessions() {
+    let (_io, addr) = admin_server(AdminOptions::new(AdminAuth::basic("admin", HASH).unwrap())).await;
+    for auth in [
+        serde_json::json!({}),
+        serde_json::json!({"username": "admin", "password": "wrong"}),
+        serde_json::json!({"username": "admin"}),
+        serde_json::json!({"username": "root", "password": "changeit"}),
+        serde_json::json!({"sessionId": "0123456789abcdef"}),
+    ] {
+        let (socket, _) = ui(addr, auth.clone());
+        let error = within(socket.connect()).await.unwrap_err();
+        assert_eq!(error.message, "invalid credentials", "{auth}");
+    }
+
+    let (socket, mut events) = ui(addr, serde_json::json!({"username": "admin", "password": "changeit"}));
+    within(socket.connect()).await.unwrap();
+    let session = next_event(&mut events, "session").await;
+    let session = session[0].as_str().unwrap().to_string();
+    assert_eq!(session.len(), 16);
+    assert!(session.chars().all(|c| c.is_ascii_hexdigit()), "{session}");
+    let config = next_event(&mut events, "config").await;
+    assert_eq!(config[0]["supportedFeatures"].as_array().unwrap().len(), 9);
+
+    // The session id alone logs in again (as the UI does on reload).
+    let (again, mut events) = ui(addr, serde_json::json!({"sessionId": session}));
+    within(again.connect()).await.unwrap();
+    next_event(&mut events, "config").await;
+}
+
+#[tokio::test]
+async fn readonly_production_mode_only_reports_stats_and_ignores_commands() {
+    let mut options = AdminOptions::new(AdminAuth::None);
+    options.readonly = true;
+    options.mode = AdminMode::Production;
+    options.server_id = Some("solo".into());
+    let (io, addr) = admin_server(options).await;
+    let user =
+        ClientBuilder::new(format!("http://{addr}/")).transports(&[Transport::Websocket]).build().unwrap();
+    within(user.connect()).await.unwrap();
+    let user_id = user.id().unwrap();
+
+    let (admin, mut events) = ui(addr, serde_json::json!({}));
+    within(admin.connect()).await.unwrap();
+    let config = next_event(&mut events, "config").await;
+    assert_eq!(config[0]["supportedFeatures"], Value::from(serde_json::json!(["AGGREGATED_EVENTS"])));
+    admin.emit("join", ("/", "sneaky", user_id.clone())).unwrap();
+    admin.emit("_disconnect", ("/", true)).unwrap();
+    // Stats come every 2 s; by the next one the commands have long been read (and ignored).
+    next_event(&mut events, "server_stats").await;
+    let stats = next_event(&mut events, "server_stats").await;
+    assert_eq!(stats[0]["serverId"], Value::from("solo"));
+    let socket = io.of("/").socket(&user_id).expect("still connected");
+    assert!(!socket.rooms().iter().any(|r| r.as_str() == "sneaky"));
+    assert!(user.connected());
+    // No all_sockets in production mode: nothing but config and stats arrived.
+    while let Ok((event, _)) = events.try_recv() {
+        assert!(event == "server_stats", "unexpected {event}");
+    }
+}
+
+#[tokio::test]
+async fn options_are_checked() {
+    assert_eq!(AdminAuth::basic("admin", "changeit").unwrap_err(), AdminError::InvalidPasswordHash);
+    let (io, _addr) = admin_server(AdminOptions::new(AdminAuth::None)).await;
+    assert_eq!(
+        instrument(&io, AdminOptions::new(AdminAuth::None)).unwrap_err(),
+        AdminError::AlreadyInstrumented
+    );
+}
