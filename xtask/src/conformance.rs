@@ -22,6 +22,7 @@ const BINARIES: &[(&str, &str, &str)] = &[
     ("ENGINE_BIN", "engineio-server", "reference-engine"),
     ("SOCKETIO_BIN", "socketio", "reference"),
     ("CLIENT_BIN", "socketio", "client-driver"),
+    ("ADMIN_UI_BIN", "socketio", "admin-ui"),
 ];
 
 /// Runs the conformance suite; `args` are filters (keep only the test files whose name contains one of
