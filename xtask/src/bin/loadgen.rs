@@ -162,46 +162,75 @@ async fn idle(o: &Options) -> Result<serde_json::Value, String> {
     }))
 }
 
+/// A connection that can do one `echo` emit and wait for its ack, over some transport.
+trait EchoClient: Sized + 'static {
+    /// Emits `echo` with ack id `i` and waits for the ack, answering pings meanwhile.
+    async fn echo(&mut self, i: usize) -> Result<(), String>;
+    /// Closes the connection.
+    async fn finish(self);
+}
+
+impl EchoClient for Ws {
+    async fn echo(&mut self, i: usize) -> Result<(), String> {
+        self.send(Message::text(format!("42{i}[\"echo\",\"hello\",{i}]")))
+            .await
+            .map_err(|e| e.to_string())?;
+        let answer = format!("43{i}[");
+        loop {
+            match self.next().await {
+                Some(Ok(Message::Text(t))) if t.starts_with(&answer) => return Ok(()),
+                Some(Ok(Message::Text(t))) if t.as_str() == "2" => {
+                    self.send(Message::text("3")).await.map_err(|e| e.to_string())?;
+                }
+                Some(Ok(_)) => {}
+                other => return Err(format!("echo {i}: {other:?}")),
+            }
+        }
+    }
+
+    async fn finish(mut self) {
+        let _ = WebSocketStream::close(&mut self, None).await;
+    }
+}
+
+/// Every client does `messages` sequential echoes at once: the server's CPU per message and the
+/// latencies.
+async fn run_echoes<C: EchoClient>(
+    o: &Options,
+    clients: Vec<C>,
+    messages: usize,
+) -> Result<serde_json::Value, String> {
+    let count = clients.len();
+    let cpu_before = cpu_ns(o.pid);
+    let started = Instant::now();
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .map(|mut client| {
+            tokio::task::spawn_local(async move {
+                let mut latencies = Vec::with_capacity(messages);
+                for i in 0..messages {
+                    let sent = Instant::now();
+                    client.echo(i).await?;
+                    latencies.push(sent.elapsed().as_micros() as u64);
+                }
+                client.finish().await;
+                Ok::<_, String>(latencies)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::with_capacity(count * messages);
+    for task in tasks {
+        latencies.extend(task.await.map_err(|e| e.to_string())??);
+    }
+    Ok(latency_figures(latencies, count, started.elapsed(), cpu_ns(o.pid) - cpu_before))
+}
+
 /// 50 clients, each 2,000 sequential `echo` emits with ack: CPU per message and latencies.
 async fn echo(o: &Options) -> Result<serde_json::Value, String> {
     let clients = if o.clients == 0 { 50 } else { o.clients };
     let messages = if o.messages == 0 { 2_000 } else { o.messages };
     let (conns, _) = connect_many(o.port, clients, 50).await?;
-    let cpu_before = cpu_ns(o.pid);
-    let started = Instant::now();
-    let tasks: Vec<_> = conns
-        .into_iter()
-        .map(|mut ws| {
-            tokio::task::spawn_local(async move {
-                let mut latencies = Vec::with_capacity(messages);
-                for i in 0..messages {
-                    let sent = Instant::now();
-                    ws.send(Message::text(format!("42{i}[\"echo\",\"hello\",{i}]")))
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    let answer = format!("43{i}[");
-                    loop {
-                        match ws.next().await {
-                            Some(Ok(Message::Text(t))) if t.starts_with(&answer) => break,
-                            Some(Ok(Message::Text(t))) if t.as_str() == "2" => {
-                                ws.send(Message::text("3")).await.map_err(|e| e.to_string())?;
-                            }
-                            Some(Ok(_)) => {}
-                            other => return Err(format!("echo {i}: {other:?}")),
-                        }
-                    }
-                    latencies.push(sent.elapsed().as_micros() as u64);
-                }
-                let _ = ws.close(None).await;
-                Ok::<_, String>(latencies)
-            })
-        })
-        .collect();
-    let mut latencies = Vec::with_capacity(clients * messages);
-    for task in tasks {
-        latencies.extend(task.await.map_err(|e| e.to_string())??);
-    }
-    Ok(latency_figures(latencies, clients, started.elapsed(), cpu_ns(o.pid) - cpu_before))
+    run_echoes(o, conns, messages).await
 }
 
 /// The figures of a request/answer scenario: CPU per message, throughput, latency percentiles.
@@ -316,6 +345,18 @@ impl PollingClient {
     }
 }
 
+impl EchoClient for PollingClient {
+    async fn echo(&mut self, i: usize) -> Result<(), String> {
+        self.send(format!("42{i}[\"echo\",\"hello\",{i}]")).await?;
+        let answer = format!("43{i}[");
+        self.wait_for(|p| p.starts_with(&answer)).await
+    }
+
+    async fn finish(mut self) {
+        let _ = self.send("1".into()).await;
+    }
+}
+
 /// 500 polling-only clients, each `messages` sequential `echo` emits with ack: CPU per message.
 async fn polling(o: &Options) -> Result<serde_json::Value, String> {
     let clients = if o.clients == 0 { 500 } else { o.clients };
@@ -326,30 +367,7 @@ async fn polling(o: &Options) -> Result<serde_json::Value, String> {
             .collect()
             .await;
     let connected = connected.into_iter().collect::<Result<Vec<_>, _>>()?;
-    let cpu_before = cpu_ns(o.pid);
-    let started = Instant::now();
-    let tasks: Vec<_> = connected
-        .into_iter()
-        .map(|mut client| {
-            tokio::task::spawn_local(async move {
-                let mut latencies = Vec::with_capacity(messages);
-                for i in 0..messages {
-                    let sent = Instant::now();
-                    client.send(format!("42{i}[\"echo\",\"hello\",{i}]")).await?;
-                    let answer = format!("43{i}[");
-                    client.wait_for(|p| p.starts_with(&answer)).await?;
-                    latencies.push(sent.elapsed().as_micros() as u64);
-                }
-                let _ = client.send("1".into()).await;
-                Ok::<_, String>(latencies)
-            })
-        })
-        .collect();
-    let mut latencies = Vec::with_capacity(clients * messages);
-    for task in tasks {
-        latencies.extend(task.await.map_err(|e| e.to_string())??);
-    }
-    Ok(latency_figures(latencies, clients, started.elapsed(), cpu_ns(o.pid) - cpu_before))
+    run_echoes(o, connected, messages).await
 }
 
 /// Numbered events fanned out to many clients: message `n` is complete once `per_message` clients got
