@@ -128,14 +128,15 @@ pub fn instrument(io: &SocketIo, options: AdminOptions) -> Result<(), AdminError
         format!("/{}", options.namespace_name)
     };
     let admin_nsp = io.of(&name);
-    let server_id =
-        options.server_id.clone().unwrap_or_else(|| format!("{}#{}", hostname(), std::process::id()));
+    let hostname = hostname();
+    let server_id = options.server_id.clone().unwrap_or_else(|| format!("{hostname}#{}", std::process::id()));
     let admin = Arc::new(Admin {
         server: Arc::downgrade(&server),
         nsp: admin_nsp.clone(),
         verbose: options.mode == AdminMode::Development,
         readonly: options.readonly,
         server_id,
+        hostname,
         stats: Mutex::new(Stats::default()),
         sessions: Mutex::new(HashSet::new()),
     });
@@ -188,6 +189,7 @@ pub(crate) struct Admin {
     verbose: bool,
     readonly: bool,
     server_id: String,
+    hostname: String,
     stats: Mutex<Stats>,
     /// Session ids handed out after a password login.
     sessions: Mutex<HashSet<String>>,
@@ -581,7 +583,7 @@ impl Admin {
         let clients = server.engine.get().map_or(0, |engine| engine.clients_count());
         let stats = json!({
             "serverId": self.server_id,
-            "hostname": hostname(),
+            "hostname": self.hostname,
             "pid": std::process::id(),
             "uptime": uptime(),
             "clientsCount": clients,
