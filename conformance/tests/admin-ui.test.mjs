@@ -1,6 +1,8 @@
 // The admin UI protocol (@socket.io/admin-ui 0.5): the official socket.io-client plays the UI on
 // /admin of a reference app started with --admin-ui (no authentication, development mode), and real
-// client sockets on / show what the UI sees and what its commands do.
+// client sockets on / show what the UI sees and what its commands do. On a Redis cluster (Rust + Rust,
+// Rust + Node and Node + Rust, both nodes instrumented), the UI connected to the first node sees the
+// sockets and stats of both and its commands reach both.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { startServer, waitFor, eventually, TARGET } from "../lib/harness.mjs";
@@ -168,6 +170,83 @@ for (const parser of Object.keys(PARSERS)) {
       } finally {
         clients.closeAll();
         await server.stop();
+      }
+    });
+  });
+}
+
+const CLUSTERS = {
+  "Rust + Rust": [TARGET, TARGET],
+  "Rust + Node": [TARGET, "node"],
+  "Node + Rust": ["node", TARGET],
+};
+
+for (const [name, kinds] of Object.entries(CLUSTERS)) {
+  describe(`admin UI on a Redis cluster, ${name}`, () => {
+    it("the UI on the first node sees and steers the sockets of both nodes", async () => {
+      const servers = [];
+      try {
+        for (const [i, kind] of kinds.entries()) {
+          servers.push(await startServer(kind, ["--admin-ui", "--adapter", "redis://127.0.0.1:6379", "--node-name", `n${i}`]));
+        }
+        const [first, second] = servers.map((s) => clientFactory(s, "websocket", "json"));
+        try {
+          const a = await first.connect("/");
+          const b = await second.connect("/");
+          const admin = first.make("/admin", { auth: {} });
+          const rec = recorder(admin);
+          await waitFor(admin, "connect");
+
+          // all_sockets is cluster-wide, with each socket's client id and transport.
+          const [all] = await rec.next("all_sockets");
+          for (const user of [a, b]) {
+            const listed = all.find((s) => s.id === user.id);
+            assert.ok(listed, `${user.id} is listed: ${JSON.stringify(all.map((s) => s.id))}`);
+            assert.equal(listed.nsp, "/");
+            assert.equal(listed.clientId, user.io.engine.id.slice(0, 12));
+            assert.equal(listed.transport, "websocket");
+            assert.equal(listed.data._admin, undefined);
+            assert.ok(listed.rooms.includes(user.id));
+          }
+
+          // Both nodes' stats reach the UI.
+          const [s0] = await rec.next("server_stats", (s) => s.serverId === "n0");
+          const [s1] = await rec.next("server_stats", (s) => s.serverId === "n1", 6000);
+          assert.equal(s0.namespaces.find((n) => n.name === "/").socketsCount, 1);
+          assert.equal(s1.namespaces.find((n) => n.name === "/").socketsCount, 1);
+
+          // Notifications from the second node.
+          const c = await second.connect("/");
+          await rec.next("socket_connected", (s) => s.id === c.id && s.nsp === "/");
+          await ack(c, "echo", "x");
+          await rec.next("event_received", (_n, sid, args) => sid === c.id && args[0] === "echo");
+          await ack(c, "join", "lobby");
+          await rec.next("room_joined", (n, r, sid) => n === "/" && r === "lobby" && sid === c.id);
+
+          // Commands reach the sockets of both nodes.
+          const rooms = async (s) => (await ack(s, "whoami"))[0].rooms;
+          admin.emit("join", "/", "team", b.id);
+          await eventually(async () => (await rooms(b)).includes("team"));
+          assert.ok(!(await rooms(a)).includes("team"));
+          admin.emit("join", "/", "all");
+          await eventually(async () => (await rooms(a)).includes("all") && (await rooms(b)).includes("all"));
+          const hellos = [a, b].map((s) => waitFor(s, "hello"));
+          admin.emit("emit", "/", "all", "hello", "everyone");
+          assert.deepEqual(await Promise.all(hellos), [["everyone"], ["everyone"]]);
+          admin.emit("leave", "/", "all");
+          await eventually(async () => !(await rooms(a)).includes("all") && !(await rooms(b)).includes("all"));
+          const bId = b.id;
+          const gone = waitFor(b, "disconnect");
+          admin.emit("_disconnect", "/", false, bId);
+          assert.equal((await gone)[0], "io server disconnect");
+          await rec.next("socket_disconnected", (n, sid) => n === "/" && sid === bId);
+          assert.ok(a.connected && c.connected);
+        } finally {
+          first.closeAll();
+          second.closeAll();
+        }
+      } finally {
+        await Promise.all(servers.map((s) => s.stop()));
       }
     });
   });

@@ -9,6 +9,8 @@ use engineio_parser::Frame;
 
 /// How deep arrays and objects may nest in a decoded packet.
 const MAX_DEPTH: usize = 128;
+/// The msgpack extension type of the standard timestamp (-1).
+const TIMESTAMP: u8 = 0xff;
 
 /// The msgpack parser (`socket.io-msgpack-parser`): each packet is one binary frame holding a msgpack
 /// map with the keys `type`, `data`, `id` (when set) and `nsp`. Packet types are 0..=4 only: binary needs
@@ -352,13 +354,32 @@ impl Reader<'_> {
     }
 
     /// An extension value: notepack.io uses type 0 for ArrayBuffer (ext 8/16/32), `undefined` (fixext 1)
-    /// and Date (fixext 8, milliseconds).
+    /// and Date (fixext 8, milliseconds); @msgpack/msgpack (the Redis adapter's codec) writes a Date
+    /// as the standard timestamp, type -1. Dates read as their milliseconds since the epoch.
     fn ext(&mut self, len: usize) -> Result<Option<Value>, DecodeError> {
-        let ty = self.byte()?;
-        if ty != 0 {
-            return Err(DecodeError::InvalidMsgpack("unsupported extension type"));
+        match self.byte()? {
+            0 => self.bin(len).map(Some),
+            TIMESTAMP => self.timestamp(len).map(Some),
+            _ => Err(DecodeError::InvalidMsgpack("unsupported extension type")),
         }
-        self.bin(len).map(Some)
+    }
+
+    /// The msgpack timestamp extension's body (4, 8 or 12 bytes), as milliseconds since the epoch.
+    fn timestamp(&mut self, len: usize) -> Result<Value, DecodeError> {
+        let (secs, nanos) = match len {
+            4 => (self.be(4)? as i64, 0),
+            8 => {
+                let v = self.be(8)?;
+                ((v & 0x3_ffff_ffff) as i64, v >> 34)
+            }
+            12 => {
+                let nanos = self.be(4)?;
+                (self.be(8)? as i64, nanos)
+            }
+            _ => return Err(DecodeError::InvalidMsgpack("a timestamp has 4, 8 or 12 bytes")),
+        };
+        let ms = secs.saturating_mul(1000).saturating_add((nanos / 1_000_000) as i64);
+        Ok(Value::from(ms))
     }
 
     /// Reads one value; `None` stands for JavaScript's `undefined`.
@@ -416,14 +437,19 @@ impl Reader<'_> {
                 }
                 return Ok(None);
             }
-            0xd7 => {
-                if self.byte()? != 0 {
-                    return Err(DecodeError::InvalidMsgpack("unsupported extension type"));
+            0xd6 => match self.byte()? {
+                TIMESTAMP => self.timestamp(4)?,
+                _ => return Err(DecodeError::InvalidMsgpack("unsupported extension type")),
+            },
+            0xd7 => match self.byte()? {
+                0 => {
+                    let hi = self.be(4)? as u32 as i32;
+                    let lo = self.be(4)?;
+                    Value::from(f64::from(hi) * 4_294_967_296.0 + lo as f64)
                 }
-                let hi = self.be(4)? as u32 as i32;
-                let lo = self.be(4)?;
-                Value::from(f64::from(hi) * 4_294_967_296.0 + lo as f64)
-            }
+                TIMESTAMP => self.timestamp(8)?,
+                _ => return Err(DecodeError::InvalidMsgpack("unsupported extension type")),
+            },
             0xd9 => {
                 let n = self.len(1)?;
                 self.str(n)?
@@ -453,7 +479,7 @@ impl Reader<'_> {
                 self.map(n, depth)?
             }
             0xe0..=0xff => Value::from(marker as i8),
-            0xc1 | 0xd5 | 0xd6 | 0xd8 => return Err(DecodeError::InvalidMsgpack("unsupported type")),
+            0xc1 | 0xd5 | 0xd8 => return Err(DecodeError::InvalidMsgpack("unsupported type")),
         };
         Ok(Some(v))
     }

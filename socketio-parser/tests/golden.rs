@@ -324,6 +324,14 @@ fn msgpack_decoder_reads_what_javascript_peers_send() {
     assert_eq!(args[1], Value::Null, "undefined in an array reads as null");
     assert_eq!(args[2], json(serde_json::json!({"y": 1})), "undefined members are dropped");
     assert_eq!(args[3].as_f64(), Some((0x18f_u64 << 32 | 0x10) as f64));
+    // @msgpack/msgpack (the Redis adapter's codec): a Date as the standard timestamp, type -1, in its
+    // 32-bit, 64-bit and 96-bit forms; all read as milliseconds.
+    let frame = b"\x83\xa4type\x02\xa4data\x94\xa1a\xd6\xff\x00\x00\x00\x02\xd7\xff\x0b\xeb\xc2\x00\x00\x00\x00\x02\xc7\x0c\xff\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\xa3nsp\xa1/";
+    let packet = decode(&p, &[Frame::Binary(Bytes::from_static(frame))]).unwrap();
+    let args = packet.args();
+    assert_eq!(args[0].as_i64(), Some(2000));
+    assert_eq!(args[1].as_i64(), Some(2050), "2 s and 50,000,000 ns");
+    assert_eq!(args[2].as_i64(), Some(4_294_967_296_000));
     // A CONNECT with `data: undefined` has no data.
     let frame = b"\x83\xa4type\x00\xa4data\xd4\x00\x00\xa3nsp\xa1/";
     assert_eq!(decode(&p, &[Frame::Binary(Bytes::from_static(frame))]).unwrap(), Packet::connect("/", None));

@@ -605,9 +605,11 @@ fn room_filter(filter: Option<&Value>) -> Option<String> {
     filter.and_then(Value::as_str).filter(|f| !f.is_empty()).map(str::to_string)
 }
 
-/// `socket.data` without the `_admin` field a Node node keeps there.
+/// `socket.data` without the `_admin` field a Node node keeps there; no data shows as `{}`, the
+/// reference's default `socket.data`.
 fn strip_admin(data: Value) -> Value {
     match data {
+        Value::Null => Value::Object(Map::new()),
         Value::Object(mut map) => {
             map.shift_remove("_admin");
             Value::Object(map)
@@ -624,17 +626,40 @@ fn handshake_value(mut handshake: Value) -> Value {
     handshake
 }
 
-/// A socket of this node as the UI lists it.
-fn serialize_socket(socket: &Socket) -> Value {
+/// The UI's short client id of a socket: the first 12 characters of its connection's id.
+fn client_id(socket: &Socket) -> &str {
     let conn_id = socket.conn().id();
-    let transport = match socket.transport() {
+    conn_id.get(..12).unwrap_or(conn_id)
+}
+
+fn transport_name(socket: &Socket) -> &'static str {
+    match socket.transport() {
         TransportKind::Polling => "polling",
         TransportKind::WebSocket => "websocket",
-    };
+    }
+}
+
+/// Adds `_admin: {clientId, transport}` to the data of a socket another node fetched, as a Node node
+/// keeps it in `socket.data`: a Node admin UI node lists our sockets with it. Data that is not an
+/// object (or null) is left as it is.
+pub(crate) fn tag_remote_data(data: &mut Value, socket: &Socket) {
+    if data.is_null() {
+        *data = Value::Object(Map::new());
+    }
+    if let Value::Object(map) = data {
+        let mut admin = Map::new();
+        admin.insert("clientId".into(), Value::from(client_id(socket)));
+        admin.insert("transport".into(), Value::from(transport_name(socket)));
+        map.insert("_admin".into(), Value::Object(admin));
+    }
+}
+
+/// A socket of this node as the UI lists it.
+fn serialize_socket(socket: &Socket) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), Value::from(socket.id()));
-    m.insert("clientId".into(), Value::from(conn_id.get(..12).unwrap_or(conn_id)));
-    m.insert("transport".into(), Value::from(transport));
+    m.insert("clientId".into(), Value::from(client_id(socket)));
+    m.insert("transport".into(), Value::from(transport_name(socket)));
     m.insert("nsp".into(), Value::from(socket.nsp()));
     m.insert("data".into(), strip_admin(socket.data_value()));
     m.insert("handshake".into(), handshake_value(socket.handshake().to_value()));

@@ -300,11 +300,15 @@ impl LocalNamespace for NsInner {
 
     fn socket_info(&self, sid: &Sid) -> Option<SocketInfo> {
         let socket = self.socket(sid)?;
+        let mut data = socket.data_value();
+        if self.server.upgrade().is_some_and(|server| server.admin.get().is_some()) {
+            crate::admin::tag_remote_data(&mut data, &socket);
+        }
         Some(SocketInfo {
             id: sid.clone(),
             handshake: socket.handshake().to_value(),
             rooms: socket.rooms(),
-            data: socket.data_value(),
+            data,
         })
     }
 }
