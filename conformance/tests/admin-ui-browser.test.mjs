@@ -1,6 +1,7 @@
 // The real admin UI (@socket.io/admin-ui 0.5.1, ui/dist unchanged) in headless Chromium, driven by
-// playwright-core: it is served by the Rust `admin-ui` example, logs in to that server, and lists the
-// sockets of real clients. Debian's Chromium (/usr/bin/chromium, or $CHROMIUM) is the browser.
+// playwright-core: it is served by the Rust `admin-ui` example, logs in to that server, lists the
+// sockets of real clients, and disconnects one of them from its row. Debian's Chromium
+// (/usr/bin/chromium, or $CHROMIUM) is the browser.
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -30,7 +31,7 @@ async function startExample(flags = []) {
 }
 
 describe("the official admin UI in a browser", () => {
-  it("logs in and lists the connected sockets and their rooms", async (t) => {
+  it("logs in, lists the connected sockets and their rooms, and disconnects a socket", async (t) => {
     assert.ok(existsSync(CHROMIUM), `no browser at ${CHROMIUM}: apt-get install chromium`);
     const base = await startExample();
     const users = [io(base, { forceNew: true, transports: ["websocket"] }), io(base, { forceNew: true })];
@@ -54,6 +55,12 @@ describe("the official admin UI in a browser", () => {
       }
       await page.goto(`${base}/admin-ui/#/rooms/`);
       await page.getByText("lobby").first().waitFor({ timeout: 15000 });
+      // A command from the UI: the disconnect button (a logout icon) of the second client's row.
+      const gone = waitFor(users[1], "disconnect", 15000);
+      await page.goto(`${base}/admin-ui/#/sockets/`);
+      await page.locator("tr", { hasText: users[1].id }).locator("button:has(.mdi-logout)").click();
+      assert.equal((await gone)[0], "io server disconnect");
+      assert.ok(users[0].connected, "the other client stays connected");
     } catch (err) {
       mkdirSync(SHOTS, { recursive: true });
       const shot = `${SHOTS}/admin-ui-${Date.now()}.png`;

@@ -88,6 +88,9 @@ pub struct AdminOptions {
     pub server_id: Option<String>,
     /// Development (the default) or production.
     pub mode: AdminMode,
+    /// When set, the UI only sees and steers these namespaces (and the admin namespace itself); by
+    /// default, every namespace.
+    pub namespaces: Option<Vec<String>>,
 }
 
 impl AdminOptions {
@@ -99,6 +102,7 @@ impl AdminOptions {
             readonly: false,
             server_id: None,
             mode: AdminMode::Development,
+            namespaces: None,
         }
     }
 }
@@ -135,6 +139,7 @@ pub fn instrument(io: &SocketIo, options: AdminOptions) -> Result<(), AdminError
         nsp: admin_nsp.clone(),
         verbose: options.mode == AdminMode::Development,
         readonly: options.readonly,
+        allowed: options.namespaces.map(|list| list.into_iter().collect()),
         server_id,
         hostname,
         stats: Mutex::new(Stats::default()),
@@ -188,6 +193,8 @@ pub(crate) struct Admin {
     nsp: Namespace,
     verbose: bool,
     readonly: bool,
+    /// The namespace allow-list, if any.
+    allowed: Option<HashSet<String>>,
     server_id: String,
     hostname: String,
     stats: Mutex<Stats>,
@@ -299,7 +306,7 @@ impl Admin {
     pub(crate) fn on_upgrade(&self, client: &crate::client::Client) {
         self.stats.lock().unwrap_or_else(|e| e.into_inner()).polling.remove(client.conn.id());
         if self.verbose {
-            for socket in client.socket_list() {
+            for socket in client.socket_list().iter().filter(|s| self.watches(s.nsp())) {
                 let update = json!({ "id": socket.id(), "nsp": socket.nsp(), "transport": "websocket" });
                 self.report("socket_updated", vec![Value::from(update)]);
             }
@@ -326,8 +333,13 @@ impl Admin {
     }
 
     /// A socket joined a namespace, before the application's connection handlers run.
+    /// Whether the UI sees and steers the namespace `name`.
+    fn watches(&self, name: &str) -> bool {
+        name == self.nsp.name() || self.allowed.as_ref().is_none_or(|allowed| allowed.contains(name))
+    }
+
     pub(crate) fn on_socket_connected(self: &Arc<Self>, socket: &Socket) {
-        if !self.verbose {
+        if !self.verbose || !self.watches(socket.nsp()) {
             return;
         }
         self.report("socket_connected", vec![serialize_socket(socket), Value::from(iso_date(now_ms()))]);
@@ -381,7 +393,7 @@ impl Admin {
 
     /// `socket.data` changed.
     pub(crate) fn on_data(&self, socket: &Socket) {
-        if self.verbose {
+        if self.verbose && self.watches(socket.nsp()) {
             let update = Map::from_iter([
                 ("id".to_string(), Value::from(socket.id())),
                 ("nsp".to_string(), Value::from(socket.nsp())),
@@ -392,6 +404,9 @@ impl Admin {
     }
 
     fn watch_rooms(self: &Arc<Self>, nsp: &Namespace) {
+        if !self.watches(nsp.name()) {
+            return;
+        }
         let weak = Arc::downgrade(self);
         let name = nsp.name().to_string();
         nsp.adapter().on_room_event(Arc::new(move |event| {
@@ -478,6 +493,9 @@ impl Admin {
         let mut all = Vec::new();
         for nsp in server.namespace_list() {
             let nsp = Namespace(nsp);
+            if !self.watches(nsp.name()) {
+                continue;
+            }
             for remote in nsp.fetch_sockets().await.ok()? {
                 match nsp.socket(&remote.id) {
                     Some(local) => all.push(serialize_socket(&local)),
@@ -556,7 +574,8 @@ impl Admin {
     /// The existing namespace a command names (commands never create one).
     fn namespace(&self, name: &Value) -> Option<Namespace> {
         let server = self.server.upgrade()?;
-        server.existing_namespace(name.as_str()?).map(Namespace)
+        let name = name.as_str().filter(|name| self.watches(name))?;
+        server.existing_namespace(name).map(Namespace)
     }
 
     fn emit_stats(&self) {
@@ -578,6 +597,7 @@ impl Admin {
         let namespaces: Vec<serde_json::Value> = server
             .namespace_list()
             .iter()
+            .filter(|nsp| self.watches(&nsp.name))
             .map(|nsp| json!({ "name": nsp.name, "socketsCount": nsp.socket_count() }))
             .collect();
         let clients = server.engine.get().map_or(0, |engine| engine.clients_count());

@@ -121,6 +121,52 @@ async fn readonly_production_mode_only_reports_stats_and_ignores_commands() {
 }
 
 #[tokio::test]
+async fn the_namespace_allow_list_hides_and_protects_other_namespaces() {
+    let mut options = AdminOptions::new(AdminAuth::None);
+    options.namespaces = Some(vec!["/chat".into()]);
+    options.server_id = Some("listed".into());
+    let (io, addr) = admin_server(options).await;
+    let (hidden, chat) = (io.of("/"), io.of("/chat"));
+    let mut users = Vec::new();
+    for nsp in ["/", "/chat"] {
+        let user = ClientBuilder::new(format!("http://{addr}{nsp}"))
+            .transports(&[Transport::Websocket])
+            .build()
+            .unwrap();
+        within(user.connect()).await.unwrap();
+        users.push(user);
+    }
+    let (root_id, chat_id) = (users[0].id().unwrap(), users[1].id().unwrap());
+
+    let (admin, mut events) = ui(addr, serde_json::json!({}));
+    within(admin.connect()).await.unwrap();
+    let all = next_event(&mut events, "all_sockets").await;
+    let listed: Vec<(&str, &str)> = all[0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["nsp"].as_str().unwrap(), s["id"].as_str().unwrap()))
+        .collect();
+    assert!(listed.contains(&("/chat", chat_id.as_str())), "{listed:?}");
+    assert!(listed.iter().all(|(nsp, _)| *nsp != "/"), "the root namespace is not listed: {listed:?}");
+
+    // A command on a namespace off the list is ignored; on a listed one it is carried out.
+    admin.emit("join", ("/", "sneaky", root_id.clone())).unwrap();
+    admin.emit("join", ("/chat", "team", chat_id.clone())).unwrap();
+    let stats = next_event(&mut events, "server_stats").await;
+    let names: Vec<&str> =
+        stats[0]["namespaces"].as_array().unwrap().iter().map(|n| n["name"].as_str().unwrap()).collect();
+    assert_eq!(names.iter().filter(|n| **n == "/").count(), 0, "{names:?}");
+    assert!(names.contains(&"/chat") && names.contains(&"/admin"), "{names:?}");
+    next_event(&mut events, "server_stats").await;
+    let in_room = |nsp: &socketio_server::Namespace, id: &str, room: &str| {
+        nsp.socket(id).unwrap().rooms().iter().any(|r| r.as_str() == room)
+    };
+    assert!(in_room(&chat, &chat_id, "team"));
+    assert!(!in_room(&hidden, &root_id, "sneaky"));
+}
+
+#[tokio::test]
 async fn options_are_checked() {
     assert_eq!(AdminAuth::basic("admin", "changeit").unwrap_err(), AdminError::InvalidPasswordHash);
     let (io, _addr) = admin_server(AdminOptions::new(AdminAuth::None)).await;
