@@ -192,9 +192,9 @@ impl EngineIo {
     /// Closes every session (reason `server shutting down`), refuses new ones, stops the servers started
     /// by [`EngineIo::listen`], and resolves once every session has finished.
     ///
-    /// Queued packets are delivered first. A polling client between two GETs has up to
-    /// [`SHUTDOWN_POLL_WAIT`] to come back for them and for the close packet, so that it sees a close
-    /// rather than a refused connection.
+    /// Queued packets are delivered first. A polling client between two GETs has up to 2 s (or the
+    /// close timeout, if shorter) to come back for them and for the close packet, so that it sees a
+    /// close rather than a refused connection.
     pub async fn close(&self) {
         self.shared.closed.store(true, Ordering::SeqCst);
         let wait = SHUTDOWN_POLL_WAIT.min(self.shared.config.close_timeout);
@@ -326,12 +326,16 @@ impl EngineIo {
                     let res = websocket::switching_protocols(req.headers());
                     let on_upgrade = hyper::upgrade::on(&mut req);
                     let max = config.max_http_buffer_size;
-                    tokio::spawn(async move {
-                        if let Ok(upgraded) = on_upgrade.await {
-                            let ws = websocket::accept(upgraded, max).await;
-                            websocket::upgrade(socket, ws).await;
+                    let upgrade = socket.in_span({
+                        let socket = socket.clone();
+                        async move {
+                            if let Ok(upgraded) = on_upgrade.await {
+                                let ws = websocket::accept(upgraded, max).await;
+                                websocket::upgrade(socket, ws).await;
+                            }
                         }
                     });
+                    tokio::spawn(upgrade);
                     let mut res = res;
                     self.shared.response_headers(&info, None, res.headers_mut(), false);
                     res
@@ -343,8 +347,8 @@ impl EngineIo {
                     json!({ "name": "TRANSPORT_HANDSHAKE_ERROR" }),
                 ),
                 TransportKind::Polling => match *req.method() {
-                    Method::GET => polling::get(&socket, &info, false).await,
-                    Method::POST => polling::post(&socket, &info, req).await,
+                    Method::GET => socket.in_span(polling::get(&socket, &info, false)).await,
+                    Method::POST => socket.in_span(polling::post(&socket, &info, req)).await,
                     _ => self.refuse(
                         &info,
                         ErrorCode::BadRequest,
@@ -395,9 +399,12 @@ impl EngineIo {
         match transport {
             TransportKind::Polling => {
                 let socket = self.open_session(id, protocol, transport, info);
-                tokio::spawn(socket.clone().drive(None));
-                let res = polling::get(&socket, &socket.request().clone(), true).await;
-                self.shared.handler.on_connection(&socket);
+                tokio::spawn(socket.in_span(socket.clone().drive(None)));
+                let res = socket.in_span(polling::get(&socket, &socket.request().clone(), true)).await;
+                {
+                    let _span = socket.enter_span();
+                    self.shared.handler.on_connection(&socket);
+                }
                 res
             }
             TransportKind::WebSocket => {
@@ -409,8 +416,11 @@ impl EngineIo {
                     let Ok(upgraded) = on_upgrade.await else { return };
                     let ws = websocket::accept(upgraded, engine.shared.config.max_http_buffer_size).await;
                     let socket = engine.open_session(id, protocol, transport, info);
-                    engine.shared.handler.on_connection(&socket);
-                    socket.drive(Some(ws)).await;
+                    {
+                        let _span = socket.enter_span();
+                        engine.shared.handler.on_connection(&socket);
+                    }
+                    socket.in_span(socket.clone().drive(Some(ws))).await;
                 });
                 res
             }

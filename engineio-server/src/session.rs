@@ -147,7 +147,14 @@ pub(crate) struct SessionInner {
     pub(crate) poll_wake: Notify,
     /// Wakes every waiter once the session has closed (a POST still being read is then dropped).
     pub(crate) closed_wake: Notify,
+    /// The session's span: the driver task, the polling requests and the upgrade run inside it.
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
 }
+
+/// What [`Socket::enter_span`] gives without the `tracing` feature: nothing to enter.
+#[cfg(not(feature = "tracing"))]
+pub(crate) struct NoSpan;
 
 /// One Engine.IO session (the reference's `Socket`). Cheap to clone; all clones are the same session.
 #[derive(Clone)]
@@ -187,6 +194,14 @@ impl Socket {
             ProtocolVersion::V3 => (None, Some(now + config.ping_interval + config.ping_timeout)),
         };
         let supports_binary = request.query("b64").is_none();
+        // A root span: the session outlives the request that opened it.
+        #[cfg(feature = "tracing")]
+        let span = tracing::info_span!(
+            parent: None,
+            "engineio.connection",
+            sid = %id,
+            transport = transport.as_str()
+        );
         Socket(Arc::new(SessionInner {
             id,
             protocol,
@@ -213,7 +228,49 @@ impl Socket {
             driver_wake: Notify::new(),
             poll_wake: Notify::new(),
             closed_wake: Notify::new(),
+            #[cfg(feature = "tracing")]
+            span,
         }))
+    }
+
+    /// The session's `tracing` span (`engineio.connection`, fields `sid` and `transport`, the latter
+    /// updated on upgrade), entered around the session's work; spans of the layers above (a
+    /// Socket.IO socket) take it as their parent. Feature `tracing`.
+    #[cfg(feature = "tracing")]
+    pub fn span(&self) -> &tracing::Span {
+        &self.0.span
+    }
+
+    /// Runs `fut` inside the session's span.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn in_span<F: std::future::Future>(&self, fut: F) -> tracing::instrument::Instrumented<F> {
+        tracing::Instrument::instrument(fut, self.0.span.clone())
+    }
+
+    /// Runs `fut` as it is (no `tracing` feature).
+    #[cfg(not(feature = "tracing"))]
+    pub(crate) fn in_span<F: std::future::Future>(&self, fut: F) -> F {
+        fut
+    }
+
+    /// Enters the session's span until the guard drops (synchronous code only).
+    #[cfg(feature = "tracing")]
+    pub(crate) fn enter_span(&self) -> tracing::span::Entered<'_> {
+        self.0.span.enter()
+    }
+
+    /// Nothing to enter (no `tracing` feature).
+    #[cfg(not(feature = "tracing"))]
+    pub(crate) fn enter_span(&self) -> NoSpan {
+        NoSpan
+    }
+
+    /// Records the session's new transport on its span, after an upgrade.
+    pub(crate) fn record_transport(&self, transport: TransportKind) {
+        #[cfg(feature = "tracing")]
+        self.0.span.record("transport", transport.as_str());
+        #[cfg(not(feature = "tracing"))]
+        let _ = transport;
     }
 
     /// The session id.

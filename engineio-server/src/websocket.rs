@@ -172,5 +172,6 @@ pub(crate) async fn upgrade(socket: Socket, mut ws: WsStream) {
         return;
     }
     socket.0.driver_wake.notify_one();
+    socket.record_transport(TransportKind::WebSocket);
     handler.on_session_event(&socket, SessionEvent::Upgrade(TransportKind::WebSocket));
 }

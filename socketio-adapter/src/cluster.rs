@@ -581,6 +581,8 @@ impl ClusterAdapter {
         if expected == 0 {
             return Ok(Vec::new());
         }
+        #[cfg(feature = "metrics")]
+        crate::metrics::request(request_kind(ty));
         let request_id = random_id();
         let (tx, rx) = oneshot::channel();
         self.requests
@@ -592,6 +594,8 @@ impl ClusterAdapter {
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(answers)) => Ok(answers),
             _ => {
+                #[cfg(feature = "metrics")]
+                crate::metrics::request_failed(request_kind(ty));
                 let pending = self.requests.lock().unwrap_or_else(|e| e.into_inner()).remove(&request_id);
                 let responses = pending.map(|p| p.answers).unwrap_or_default();
                 Err(AdapterError::PartialTimeout { expected, responses })
@@ -764,6 +768,16 @@ impl Adapter for ClusterAdapter {
         }
         self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
         self.bus.unregister(&self.name);
+    }
+}
+
+/// A request's operation, as the metrics label it (the names of the Node adapters' operations).
+#[cfg(feature = "metrics")]
+fn request_kind(ty: u64) -> &'static str {
+    match ty {
+        kind::FETCH_SOCKETS => "fetchSockets",
+        kind::SERVER_SIDE_EMIT => "serverSideEmit",
+        _ => "other",
     }
 }
 

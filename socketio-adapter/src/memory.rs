@@ -142,6 +142,8 @@ pub struct MemoryAdapter {
     state: Mutex<Rooms>,
     listeners: RwLock<Vec<Listener>>,
     recovery: Option<Recovery>,
+    #[cfg(feature = "metrics")]
+    counters: crate::metrics::BroadcastCounters,
 }
 
 impl std::fmt::Debug for MemoryAdapter {
@@ -159,6 +161,8 @@ impl MemoryAdapter {
             state: Mutex::new(Rooms::default()),
             listeners: RwLock::new(Vec::new()),
             recovery,
+            #[cfg(feature = "metrics")]
+            counters: crate::metrics::BroadcastCounters::new(),
         })
     }
 
@@ -170,6 +174,8 @@ impl MemoryAdapter {
             state: Mutex::new(Rooms::default()),
             listeners: RwLock::new(Vec::new()),
             recovery: None,
+            #[cfg(feature = "metrics")]
+            counters: crate::metrics::BroadcastCounters::new(),
         })
     }
 
@@ -210,6 +216,8 @@ impl MemoryAdapter {
             .filter(|sid| self.nsp.send_with_ack(sid, &packet, &frames, &opts.flags, id, acks.clone()))
             .count();
         let _ = acks.send(AckEvent::ClientCount(count));
+        #[cfg(feature = "metrics")]
+        self.counters.record(count);
         count
     }
 
@@ -217,9 +225,17 @@ impl MemoryAdapter {
     pub fn broadcast_local(&self, packet: &Packet, opts: &BroadcastOptions) {
         let frames = self.nsp.encode(packet);
         let targets = self.lock().targets(opts);
+        #[cfg(feature = "metrics")]
+        let mut reached = 0;
         for sid in &targets {
-            self.nsp.send(sid, packet, &frames, &opts.flags);
+            let _sent = self.nsp.send(sid, packet, &frames, &opts.flags);
+            #[cfg(feature = "metrics")]
+            {
+                reached += usize::from(_sent);
+            }
         }
+        #[cfg(feature = "metrics")]
+        self.counters.record(reached);
     }
 
     /// The local part of `fetchSockets`.

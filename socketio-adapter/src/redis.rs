@@ -301,6 +301,18 @@ enum Pending {
     },
 }
 
+#[cfg(feature = "metrics")]
+impl Pending {
+    /// The operation, as the metrics label it.
+    fn kind(&self) -> &'static str {
+        match self {
+            Pending::Fetch { .. } => "fetchSockets",
+            Pending::AllRooms { .. } => "allRooms",
+            Pending::ServerSideEmit { .. } => "serverSideEmit",
+        }
+    }
+}
+
 /// The Redis adapter of one namespace: local state and delivery in a [`MemoryAdapter`], the rest of the
 /// cluster through the [`RedisBus`].
 pub struct RedisAdapter {
@@ -614,10 +626,18 @@ impl RedisAdapter {
         done: oneshot::Receiver<T>,
         message: Value,
     ) -> Result<T, AdapterError> {
+        #[cfg(feature = "metrics")]
+        let kind = pending.kind();
+        #[cfg(feature = "metrics")]
+        crate::metrics::request(kind);
         self.requests.lock().unwrap_or_else(|e| e.into_inner()).insert(request_id.clone(), pending);
         self.bus.publish(self.request_channel.clone(), Bytes::from(message.to_json_string()));
         let result = tokio::time::timeout(self.bus.config.requests_timeout, done).await;
         let leftover = self.requests.lock().unwrap_or_else(|e| e.into_inner()).remove(&request_id);
+        #[cfg(feature = "metrics")]
+        if !matches!(result, Ok(Ok(_))) {
+            crate::metrics::request_failed(kind);
+        }
         match result {
             Ok(Ok(value)) => Ok(value),
             _ => match leftover {

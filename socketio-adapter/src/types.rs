@@ -167,6 +167,8 @@ impl ErrorHooks {
     /// Logs `error` and hands it to every hook.
     pub fn report(&self, error: AdapterError) {
         tracing::warn!("{error}");
+        #[cfg(feature = "metrics")]
+        crate::metrics::bus_error();
         let hooks = self.0.read().unwrap_or_else(|e| e.into_inner()).clone();
         for hook in hooks {
             hook(&error);

@@ -33,6 +33,8 @@ mod args;
 mod client;
 mod config;
 mod handshake;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod namespace;
 mod operators;
 mod remote;

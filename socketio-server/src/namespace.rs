@@ -70,6 +70,9 @@ pub(crate) struct NsInner {
     /// Whether this is a dynamic (parent) namespace: it has no sockets of its own.
     pub(crate) is_parent: std::sync::atomic::AtomicBool,
     server_events: RwLock<HashMap<String, Vec<ServerEventHandler>>>,
+    /// `socketio_sockets{nsp}`, taken from the recorder when the first socket connects.
+    #[cfg(feature = "metrics")]
+    sockets_gauge: OnceLock<::metrics::Gauge>,
 }
 
 impl NsInner {
@@ -86,6 +89,8 @@ impl NsInner {
             children: RwLock::new(Vec::new()),
             is_parent: std::sync::atomic::AtomicBool::new(false),
             server_events: RwLock::new(HashMap::new()),
+            #[cfg(feature = "metrics")]
+            sockets_gauge: OnceLock::new(),
         });
         let adapter = (server.config.adapter)(nsp.clone() as Arc<dyn LocalNamespace>);
         let _ = nsp.adapter.set(adapter);
@@ -165,6 +170,12 @@ impl NsInner {
         }
     }
 
+    /// The gauge of the sockets connected here.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn sockets_gauge(&self) -> &::metrics::Gauge {
+        self.sockets_gauge.get_or_init(|| crate::metrics::sockets_gauge(&self.name))
+    }
+
     /// The recovery options of the server, when on.
     pub(crate) fn recovery(&self) -> Option<crate::RecoveryConfig> {
         self.server.upgrade().and_then(|s| s.config.connection_state_recovery)
@@ -193,8 +204,15 @@ impl NsInner {
         // Connected before the client knows it, so that a connection closing from now on closes it;
         // a connection that closed already takes it back at once.
         socket.0.connected.store(true, std::sync::atomic::Ordering::SeqCst);
+        #[cfg(feature = "metrics")]
+        self.sockets_gauge().increment(1.0);
         if !socket.0.client.add(&socket) {
-            socket.0.connected.store(false, std::sync::atomic::Ordering::SeqCst);
+            // Unless the socket was closed meanwhile (which counted it out already).
+            let _was_connected = socket.0.connected.swap(false, std::sync::atomic::Ordering::SeqCst);
+            #[cfg(feature = "metrics")]
+            if _was_connected {
+                self.sockets_gauge().decrement(1.0);
+            }
             self.forget_socket(&socket);
             socket.leave_all_rooms();
             return;

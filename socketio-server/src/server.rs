@@ -97,23 +97,28 @@ impl ServerInner {
     }
 }
 
-/// Bridges engine events to the Socket.IO clients, to the admin UI's counters when instrumented, and to
-/// the user's engine handler.
-struct Bridge(
-    Weak<ServerInner>,
-    Option<Arc<dyn engineio_server::Handler>>,
-    Arc<OnceLock<Arc<crate::admin::Admin>>>,
-);
+/// Bridges engine events to the Socket.IO clients, to the admin UI's counters when instrumented, to the
+/// metrics (feature `metrics`), and to the user's engine handler.
+struct Bridge {
+    server: Weak<ServerInner>,
+    user: Option<Arc<dyn engineio_server::Handler>>,
+    admin: Arc<OnceLock<Arc<crate::admin::Admin>>>,
+    #[cfg(feature = "metrics")]
+    metrics: crate::metrics::EngineMetrics,
+}
 
 impl engineio_server::Handler for Bridge {
     fn on_connection(&self, conn: &engineio_server::Socket) {
-        if let Some(user) = &self.1 {
+        // Counted first: the hooks below see the figures up to date.
+        #[cfg(feature = "metrics")]
+        self.metrics.connected();
+        if let Some(user) = &self.user {
             user.on_connection(conn);
         }
-        if let Some(admin) = self.2.get() {
+        if let Some(admin) = self.admin.get() {
             admin.on_raw_connection(conn);
         }
-        let Some(server) = self.0.upgrade() else { return };
+        let Some(server) = self.server.upgrade() else { return };
         let client = Client::new(conn.clone(), server.clone());
         server
             .clients
@@ -127,10 +132,10 @@ impl engineio_server::Handler for Bridge {
     }
 
     fn on_message(&self, conn: &engineio_server::Socket, data: EnginePacketData) {
-        if let Some(user) = &self.1 {
+        if let Some(user) = &self.user {
             user.on_message(conn, data.clone());
         }
-        let Some(server) = self.0.upgrade() else { return };
+        let Some(server) = self.server.upgrade() else { return };
         let client = server.clients.lock().unwrap_or_else(|e| e.into_inner()).get(conn.id()).cloned();
         if let Some(client) = client {
             client.on_data(data);
@@ -138,13 +143,15 @@ impl engineio_server::Handler for Bridge {
     }
 
     fn on_close(&self, conn: &engineio_server::Socket, reason: CloseReason, description: Option<&str>) {
-        if let Some(user) = &self.1 {
+        #[cfg(feature = "metrics")]
+        self.metrics.disconnected(reason);
+        if let Some(user) = &self.user {
             user.on_close(conn, reason, description);
         }
-        if let Some(admin) = self.2.get() {
+        if let Some(admin) = self.admin.get() {
             admin.on_raw_disconnection(conn, reason);
         }
-        let Some(server) = self.0.upgrade() else { return };
+        let Some(server) = self.server.upgrade() else { return };
         let client = server.clients.lock().unwrap_or_else(|e| e.into_inner()).remove(conn.id());
         if let Some(client) = client {
             client.on_close(reason, description);
@@ -152,15 +159,21 @@ impl engineio_server::Handler for Bridge {
     }
 
     fn on_session_event(&self, conn: &engineio_server::Socket, event: engineio_server::SessionEvent<'_>) {
-        if let Some(user) = &self.1 {
+        #[cfg(feature = "metrics")]
+        match event {
+            engineio_server::SessionEvent::Packet(packet) => self.metrics.packet(packet, true),
+            engineio_server::SessionEvent::PacketCreate(packet) => self.metrics.packet(packet, false),
+            _ => {}
+        }
+        if let Some(user) = &self.user {
             user.on_session_event(conn, event);
         }
-        let Some(admin) = self.2.get() else { return };
+        let Some(admin) = self.admin.get() else { return };
         match event {
             engineio_server::SessionEvent::Packet(packet) => admin.on_packet(packet, true),
             engineio_server::SessionEvent::PacketCreate(packet) => admin.on_packet(packet, false),
             engineio_server::SessionEvent::Upgrade(_) => {
-                let client = self.0.upgrade().and_then(|server| {
+                let client = self.server.upgrade().and_then(|server| {
                     server.clients.lock().unwrap_or_else(|e| e.into_inner()).get(conn.id()).cloned()
                 });
                 if let Some(client) = client {
@@ -172,19 +185,19 @@ impl engineio_server::Handler for Bridge {
     }
 
     fn on_connection_error(&self, error: &engineio_server::ConnectionError) {
-        if let Some(user) = &self.1 {
+        if let Some(user) = &self.user {
             user.on_connection_error(error);
         }
     }
 
     fn on_initial_headers(&self, headers: &mut http::HeaderMap, request: &engineio_server::RequestInfo) {
-        if let Some(user) = &self.1 {
+        if let Some(user) = &self.user {
             user.on_initial_headers(headers, request);
         }
     }
 
     fn on_headers(&self, headers: &mut http::HeaderMap, request: &engineio_server::RequestInfo) {
-        if let Some(user) = &self.1 {
+        if let Some(user) = &self.user {
             user.on_headers(headers, request);
         }
     }
@@ -240,10 +253,14 @@ impl SocketIo {
             admin: Arc::new(OnceLock::new()),
             config,
         });
-        let engine = EngineIo::new(
-            inner.config.engine.clone(),
-            Bridge(Arc::downgrade(&inner), inner.config.engine_handler.clone(), inner.admin.clone()),
-        );
+        let bridge = Bridge {
+            server: Arc::downgrade(&inner),
+            user: inner.config.engine_handler.clone(),
+            admin: inner.admin.clone(),
+            #[cfg(feature = "metrics")]
+            metrics: crate::metrics::EngineMetrics::new(),
+        };
+        let engine = EngineIo::new(inner.config.engine.clone(), bridge);
         let _ = inner.engine.set(engine);
         inner.namespace("/");
         SocketIo(inner)

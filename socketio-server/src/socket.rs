@@ -191,6 +191,10 @@ pub(crate) struct SocketInner {
     extensions: Mutex<http::Extensions>,
     /// Feeds the socket's handler task; taken on disconnect so the task can end.
     jobs: Mutex<Option<mpsc::UnboundedSender<Job>>>,
+    /// `socketio.socket` (`sid`, `nsp`), a child of the engine connection's span: the handler task runs
+    /// inside it.
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
 }
 
 /// One client's connection to one namespace (the reference's server-side `Socket`). Cheap to clone.
@@ -261,6 +265,16 @@ impl Socket {
         handshake: Handshake,
     ) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
+        #[cfg(feature = "tracing")]
+        let span = tracing::info_span!(
+            parent: client.conn.span(),
+            "socketio.socket",
+            sid = %id,
+            nsp = %nsp.name
+        );
+        #[cfg(feature = "tracing")]
+        tokio::spawn(tracing::Instrument::instrument(run_handlers(rx), span.clone()));
+        #[cfg(not(feature = "tracing"))]
         tokio::spawn(run_handlers(rx));
         Socket(Arc::new(SocketInner {
             id,
@@ -283,7 +297,18 @@ impl Socket {
             data: Mutex::new(Value::Null),
             extensions: Mutex::new(http::Extensions::new()),
             jobs: Mutex::new(Some(tx)),
+            #[cfg(feature = "tracing")]
+            span,
         }))
+    }
+
+    /// The socket's `tracing` span (`socketio.socket`, fields `sid` and `nsp`; its parent is the span of
+    /// the engine connection). Its handlers run inside it, each event's in a child span
+    /// (`socketio.event`, fields `sid`, `nsp` and `event`). Instrument the tasks you spawn for the
+    /// socket with it to keep them in context. Feature `tracing`.
+    #[cfg(feature = "tracing")]
+    pub fn span(&self) -> &tracing::Span {
+        &self.0.span
     }
 
     /// The socket id.
@@ -787,6 +812,17 @@ impl Socket {
             Value::String(s) => s,
             other => other.to_string(),
         };
+        // The catch-all listeners, the handlers' calls and their futures run inside the event's span.
+        #[cfg(feature = "tracing")]
+        let span = tracing::info_span!(
+            parent: &self.0.span,
+            "socketio.event",
+            sid = %self.id(),
+            nsp = %self.nsp(),
+            event = %name
+        );
+        #[cfg(feature = "tracing")]
+        let _entered = span.enter();
         let any = self.0.any.read().unwrap_or_else(|e| e.into_inner()).clone();
         for listener in any {
             (listener.f)(self, &name, &args);
@@ -807,7 +843,14 @@ impl Socket {
         let mut futures = Vec::with_capacity(n);
         for (i, listener) in handlers.into_iter().enumerate() {
             let args = if i + 1 == n { std::mem::take(&mut args) } else { args.clone() };
-            futures.push((listener.f)(self.clone(), args, ack.clone()));
+            let fut = (listener.f)(self.clone(), args, ack.clone());
+            #[cfg(feature = "tracing")]
+            let fut: BoxFuture = if span.is_disabled() {
+                fut
+            } else {
+                Box::pin(tracing::Instrument::instrument(fut, span.clone()))
+            };
+            futures.push(fut);
         }
         futures
     }
@@ -820,6 +863,8 @@ impl Socket {
         if !self.0.connected.swap(false, Ordering::SeqCst) {
             return;
         }
+        #[cfg(feature = "metrics")]
+        self.0.nsp.sockets_gauge().decrement(1.0);
         self.0.nsp.forget_socket(self);
         self.0.client.remove(self);
         let socket = self.clone();
