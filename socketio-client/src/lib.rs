@@ -107,7 +107,9 @@ impl ClientBuilder {
         self
     }
 
-    /// The msgpack parser (`socket.io-msgpack-parser`) instead of the default one.
+    /// The msgpack parser (`socket.io-msgpack-parser`) instead of the default one (the `msgpack`
+    /// feature).
+    #[cfg(feature = "msgpack")]
     pub fn msgpack(mut self) -> Self {
         self.manager.parser = Arc::new(socketio_parser::MsgpackParser);
         self

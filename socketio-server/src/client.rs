@@ -54,6 +54,7 @@ impl Client {
         let parser: Arc<dyn Parser> = if conn.protocol() == EngineProtocol::V3 {
             match server.config.parser {
                 crate::ParserKind::Default => Arc::new(JsonParser::v4()),
+                #[cfg(feature = "msgpack")]
                 crate::ParserKind::Msgpack => server.parser.clone(),
             }
         } else {
@@ -198,10 +199,15 @@ impl Client {
             }
         }
         let client = self.clone();
-        tokio::spawn(async move {
+        let join = async move {
             client.join_namespace(&name, auth).await;
             client.lock_sockets().joining.remove(&name);
-        });
+        };
+        // Dynamic namespace predicates, middlewares and connection handlers are the user's code: they run
+        // in the connection's span (and the socket's, once it exists).
+        #[cfg(feature = "tracing")]
+        let join = tracing::Instrument::instrument(join, self.conn.span().clone());
+        tokio::spawn(join);
     }
 
     /// Looks the namespace up and hands a new socket to it (middlewares, then connection), or answers
@@ -213,7 +219,10 @@ impl Client {
                 let v3 = client.conn.protocol() == EngineProtocol::V3;
                 let restored = match (nsp.recovery(), auth["pid"].as_str(), auth["offset"].as_str()) {
                     (Some(_), Some(pid), Some(offset)) if !v3 => {
-                        nsp.adapter().restore_session(pid, offset).await.ok().flatten()
+                        let restored = nsp.adapter().restore_session(pid, offset).await.ok().flatten();
+                        #[cfg(feature = "metrics")]
+                        crate::metrics::recovery(restored.is_some());
+                        restored
                     }
                     _ => None,
                 };
@@ -230,7 +239,12 @@ impl Client {
                     if v3 { Packet::connect(name, None) } else { connect_reply(name, &id, pid.as_deref()) };
                 let handshake = Handshake::new(client.conn.request(), auth);
                 let socket = Socket::new(id, pid, restored.is_some(), nsp.clone(), client.clone(), handshake);
-                nsp.add(socket, reply, restored).await;
+                #[cfg(feature = "tracing")]
+                let span = socket.span().clone();
+                let add = nsp.add(socket, reply, restored);
+                #[cfg(feature = "tracing")]
+                let add = tracing::Instrument::instrument(add, span);
+                add.await;
             }
             None => {
                 // Both protocol flavours get `{"message": "Invalid namespace"}`, as the reference

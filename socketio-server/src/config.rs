@@ -2,7 +2,7 @@
 
 use engineio_server::{EngineConfig, TransportKind};
 use socketio_adapter::{AdapterFactory, MemoryAdapter};
-use socketio_parser::{JsonParser, MsgpackParser, Parser};
+use socketio_parser::{JsonParser, Parser};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +12,8 @@ pub enum ParserKind {
     /// The default parser (`socket.io-parser`).
     #[default]
     Default,
-    /// `socket.io-msgpack-parser`.
+    /// `socket.io-msgpack-parser` (the `msgpack` feature).
+    #[cfg(feature = "msgpack")]
     Msgpack,
 }
 
@@ -20,7 +21,8 @@ impl ParserKind {
     pub(crate) fn build(self) -> Arc<dyn Parser> {
         match self {
             ParserKind::Default => Arc::new(JsonParser::default()),
-            ParserKind::Msgpack => Arc::new(MsgpackParser),
+            #[cfg(feature = "msgpack")]
+            ParserKind::Msgpack => Arc::new(socketio_parser::MsgpackParser),
         }
     }
 }

@@ -43,7 +43,12 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     prepare(&source, &work)?;
 
     // The Socket.IO reference app with the cluster adapters, for the cluster scenarios.
-    let mut build = vec!["build", "--release", "--features", "socketio/redis socketio/postgres"];
+    let mut build = vec![
+        "build",
+        "--release",
+        "--features",
+        "socketio/redis socketio/postgres socketio/msgpack socketio/client",
+    ];
     for (_, package, example) in BINARIES {
         build.extend(["-p", package, "--example", example]);
     }
