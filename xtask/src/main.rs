@@ -1,14 +1,17 @@
 //! Project automation, run as `cargo xtask <command>` (an alias in `.cargo/config.toml`).
 //!
 //! - `cargo xtask ci`: what `.ci/run` runs: format check, clippy with warnings as errors, the tests, and
-//!   the conformance suite.
+//!   the conformance suite, then the browser tests.
 //! - `cargo xtask bench [--quick] [SCENARIO...]`: our server and the Node server under the same load,
 //!   side by side (see `bench.rs`); `cargo xtask bench-parsers`: the parsers' criterion benchmarks.
 //! - `cargo xtask conformance [FILTER...]`: the stack against the real Node peers (see `conformance.rs`).
+//! - `cargo xtask e2e-browser [FILTER...]`: the `chat` example driven in headless Chromium; `cargo xtask
+//!   chat [ARGS...]`: the `chat` example, its browser client installed first (see `e2e_browser.rs`).
 
 mod bench;
 mod chart;
 mod conformance;
+mod e2e_browser;
 
 use std::process::{Command, ExitCode};
 
@@ -22,18 +25,24 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&workspace_root(), &args[1..]),
         Some("bench-parsers") => cargo(&["bench", "-p", "engineio-parser", "-p", "socketio-parser"]),
         Some("conformance") => conformance::run(&workspace_root(), &args[1..]),
+        Some("e2e-browser") => e2e_browser::run(&workspace_root(), &args[1..]),
+        Some("chat") => e2e_browser::chat(&workspace_root(), &args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | bench [--quick] [SCENARIO...] | bench-parsers | conformance [--against-node] [FILTER...]>"
+                "usage: cargo xtask <ci | bench [--quick] [SCENARIO...] | bench-parsers | conformance [--against-node] [FILTER...] | e2e-browser [FILTER...] | chat [ARGS...]>"
             );
             eprintln!(
-                "  ci      format check, clippy (-D warnings), `cargo {}`, then conformance",
+                "  ci      format check, clippy (-D warnings), `cargo {}`, the manual's doctests with all features, docs without warnings, conformance, then e2e-browser",
                 TEST_COMMAND.join(" ")
             );
             eprintln!("  bench   our server and the Node server under the same load (idle, echo, broadcast, polling, rooms, cluster)");
             eprintln!("  bench-parsers  criterion benchmarks of both parsers");
             eprintln!(
                 "  conformance  the reference apps against the official Node clients (FILTER: test files)"
+            );
+            eprintln!("  e2e-browser  the chat example in headless Chromium (FILTER: test files)");
+            eprintln!(
+                "  chat    the chat example on http://localhost:3000 (ARGS: --port N, --client-js PATH)"
             );
             return ExitCode::from(2);
         }
@@ -52,7 +61,15 @@ fn ci() -> Result<(), String> {
     cargo(&["fmt", "--all", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     cargo(TEST_COMMAND)?;
-    conformance::run(&workspace_root(), &[])
+    // The facade's manual with every feature on (its client, Redis and metrics pages), and the docs of
+    // every crate without a warning (missing docs, broken links).
+    cargo(&["test", "-p", "socketio", "--all-features", "--doc"])?;
+    cargo_with_env(
+        &["doc", "--workspace", "--all-features", "--no-deps"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
+    conformance::run(&workspace_root(), &[])?;
+    e2e_browser::run(&workspace_root(), &[])
 }
 
 /// The workspace root (the parent of this crate's folder).
@@ -63,10 +80,18 @@ fn workspace_root() -> std::path::PathBuf {
 
 /// Runs `cargo` with `args`, failing when it does.
 fn cargo(args: &[&str]) -> Result<(), String> {
+    cargo_with_env(args, &[])
+}
+
+/// Runs `cargo` with `args` and extra environment variables, failing when it does.
+fn cargo_with_env(args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     eprintln!("xtask: cargo {}", args.join(" "));
-    let status =
-        Command::new(&cargo).args(args).status().map_err(|e| format!("could not run {cargo}: {e}"))?;
+    let status = Command::new(&cargo)
+        .args(args)
+        .envs(env.iter().copied())
+        .status()
+        .map_err(|e| format!("could not run {cargo}: {e}"))?;
     if status.success() {
         Ok(())
     } else {
