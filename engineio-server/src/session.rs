@@ -558,9 +558,30 @@ impl Socket {
             }
             if !batch.is_empty() {
                 if let Some(socket) = ws.as_mut() {
-                    if let Err(e) = self.write_ws(socket, batch).await {
-                        self.close_with(CloseReason::TransportError, Some(&e.to_string()));
+                    // A client that stops reading must not hold this task (and the session) forever:
+                    // the write ends when the session closes meanwhile (say, its send buffer overflowed),
+                    // and it may last as long as a heartbeat round at most, which a live client answers.
+                    let closed = self.0.closed_wake.notified();
+                    let mut closed = std::pin::pin!(closed);
+                    closed.as_mut().enable();
+                    if self.ready_state() == ReadyState::Closed {
                         break;
+                    }
+                    let limit = shared.config.ping_interval + shared.config.ping_timeout;
+                    let written = tokio::select! {
+                        written = tokio::time::timeout(limit, self.write_ws(socket, batch)) => written,
+                        _ = closed.as_mut() => break,
+                    };
+                    match written {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => {
+                            self.close_with(CloseReason::TransportError, Some(&e.to_string()));
+                            break;
+                        }
+                        Err(_) => {
+                            self.close_with(CloseReason::PingTimeout, Some("the client stopped reading"));
+                            break;
+                        }
                     }
                 }
             }

@@ -7,7 +7,7 @@ mod common;
 use bytes::Bytes;
 use common::{read_response, start, start_with, Event};
 use engineio_server::parser::{Handshake, PacketData};
-use engineio_server::{CloseReason, EncodedMessage, EngineConfig, SendOptions, TransportKind};
+use engineio_server::{CloseReason, EncodedMessage, EngineConfig, SendError, SendOptions, TransportKind};
 use futures_util::SinkExt;
 
 #[tokio::test]
@@ -124,6 +124,69 @@ async fn oversized_websocket_messages_close_the_session() {
             .await;
     let (reason, _) = server.wait_close(&h.sid).await;
     assert_eq!(reason, CloseReason::TransportError);
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_closed_and_releases_its_session() {
+    let mut server = start(EngineConfig { max_buffered_packets: 64, ..EngineConfig::default() }).await;
+    let mut ws = server.ws("EIO=4&transport=websocket").await;
+    let h = Handshake::from_json(&ws.next_text().await[1..]).unwrap();
+    let socket = server.engine.socket(&h.sid).unwrap();
+    // The client reads nothing more: the kernel's buffers fill, the session's writes stall, and its
+    // queue fills up to the limit.
+    let chunk: std::sync::Arc<str> = "x".repeat(65_536).into();
+    let (mut overflowed, mut volatile_dropped) = (false, false);
+    let volatile = SendOptions { volatile: true, ..SendOptions::default() };
+    for _ in 0..10_000 {
+        match socket.send_text(chunk.to_string()) {
+            Ok(()) => tokio::task::yield_now().await,
+            Err(SendError::Overflow) => {
+                overflowed = true;
+                break;
+            }
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+        // First, volatile packets are dropped: the transport cannot take them at once.
+        let ping = engineio_server::parser::Packet::message("volatile");
+        if let Err(e) = socket.send(ping, volatile) {
+            assert_eq!(e, SendError::Dropped);
+            volatile_dropped = true;
+        }
+    }
+    assert!(volatile_dropped, "volatile packets were dropped before the close");
+    assert!(overflowed, "the queue never filled up");
+    let (reason, description) = server.wait_close(&h.sid).await;
+    assert_eq!(reason, CloseReason::TransportError);
+    assert_eq!(description.as_deref(), Some("send buffer full"));
+    // The session's task did not stay stuck on the stalled write: the engine closes at once.
+    tokio::time::timeout(std::time::Duration::from_secs(5), server.engine.close())
+        .await
+        .expect("the engine closes although the client never read");
+    drop(ws);
+}
+
+#[tokio::test]
+async fn a_write_stalled_longer_than_a_heartbeat_round_closes_the_session() {
+    let config = EngineConfig {
+        ping_interval: std::time::Duration::from_millis(200),
+        ping_timeout: std::time::Duration::from_millis(200),
+        max_http_buffer_size: 4_000_000,
+        ..EngineConfig::default()
+    };
+    let mut server = start(config).await;
+    let mut ws = server.ws("EIO=4&transport=websocket").await;
+    let h = Handshake::from_json(&ws.next_text().await[1..]).unwrap();
+    let socket = server.engine.socket(&h.sid).unwrap();
+    // Far more than the loopback buffers hold, in few packets: the queue never overflows, the write
+    // stalls, and no ping can go out meanwhile.
+    let chunk = "x".repeat(1_000_000);
+    for _ in 0..32 {
+        socket.send_text(chunk.clone()).unwrap();
+    }
+    let (reason, description) = server.wait_close(&h.sid).await;
+    assert_eq!(reason, CloseReason::PingTimeout);
+    assert_eq!(description.as_deref(), Some("the client stopped reading"));
+    drop(ws);
 }
 
 #[tokio::test]
