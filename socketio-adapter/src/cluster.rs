@@ -209,7 +209,7 @@ pub struct ClusterAdapter {
     uid: String,
     config: ClusterConfig,
     /// Messages to publish, in order (broadcasts are synchronous; their publishing is not).
-    outbox: mpsc::UnboundedSender<Outgoing>,
+    outbox: mpsc::Sender<Outgoing>,
     /// Whether the bus counts the nodes (no heartbeats then).
     counted: bool,
     /// Whether the bus keeps recovery sessions and gives offsets, and recovery is on.
@@ -248,7 +248,7 @@ impl ClusterAdapter {
     /// The adapter of namespace `nsp` on `bus`: registers with the bus, announces itself, and keeps
     /// its heartbeat going until the namespace is gone or [`Adapter::close`] is called.
     pub fn new(nsp: Arc<dyn LocalNamespace>, bus: Arc<dyn ClusterBus>, config: ClusterConfig) -> Arc<Self> {
-        let (outbox, mut queue) = mpsc::unbounded_channel::<Outgoing>();
+        let (outbox, mut queue) = mpsc::channel::<Outgoing>(crate::OUTBOX_LIMIT);
         let counted = bus.counts_servers();
         let bus_sessions = bus.keeps_sessions() && nsp.recovery_window().is_some();
         let local = if bus_sessions {
@@ -351,13 +351,24 @@ impl ClusterAdapter {
         Value::Object(m)
     }
 
+    /// The publishing queue is full: the message is dropped, and the error hooks hear of it.
+    fn report_full(&self) {
+        self.errors.report(AdapterError::Bus(format!(
+            "cluster adapter: {} messages wait to be published; one is dropped",
+            crate::OUTBOX_LIMIT
+        )));
+    }
+
     fn is_closed(&self) -> bool {
         self.closed.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     fn publish(&self, ty: u64, data: Option<Value>) {
         if !self.is_closed() {
-            let _ = self.outbox.send(Outgoing { message: self.message(ty, data), then_deliver: None });
+            let sent = self.outbox.try_send(Outgoing { message: self.message(ty, data), then_deliver: None });
+            if let Err(mpsc::error::TrySendError::Full(_)) = sent {
+                self.report_full();
+            }
         }
     }
 
@@ -618,10 +629,22 @@ impl Adapter for ClusterAdapter {
             // Delivered here once the bus has stored it, with its offset.
             let message = self.message(kind::BROADCAST, Some(data));
             let then_deliver = Some((packet, opts));
-            if let Err(mpsc::error::SendError(Outgoing { then_deliver: Some((packet, opts)), .. })) =
-                self.outbox.send(Outgoing { message, then_deliver })
-            {
-                self.local.broadcast_local(&packet, &opts);
+            match self.outbox.try_send(Outgoing { message, then_deliver }) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(Outgoing {
+                    then_deliver: Some((packet, opts)), ..
+                })) => {
+                    // Local delivery goes on without the bus.
+                    self.report_full();
+                    self.local.broadcast_local(&packet, &opts);
+                }
+                Err(mpsc::error::TrySendError::Closed(Outgoing {
+                    then_deliver: Some((packet, opts)),
+                    ..
+                })) => {
+                    self.local.broadcast_local(&packet, &opts);
+                }
+                Err(_) => {}
             }
             return Ok(());
         }

@@ -39,6 +39,27 @@ mod types;
 
 pub mod testing;
 
+/// How many messages a bus's publishing queue holds while the bus is slow or down; past it, messages
+/// are dropped (and reported through the error hooks) rather than held in memory without bound.
+pub(crate) const OUTBOX_LIMIT: usize = 10_000;
+
+/// The longest wait between two reconnection attempts of a Redis subscriber (the attempts start at
+/// 100 ms and double): short, so that cluster delivery resumes within a few seconds of the bus coming back.
+#[cfg(feature = "redis")]
+pub(crate) const RECONNECT_DELAY_MAX: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A command connection that reconnects on its own after a loss, its attempts spaced at most
+/// [`RECONNECT_DELAY_MAX`] apart (the redis crate's default lets them grow to several seconds).
+#[cfg(feature = "redis")]
+pub(crate) async fn connection_manager(
+    client: ::redis::Client,
+) -> ::redis::RedisResult<::redis::aio::ConnectionManager> {
+    let config = ::redis::aio::ConnectionManagerConfig::new()
+        .set_min_delay(std::time::Duration::from_millis(100))
+        .set_max_delay(RECONNECT_DELAY_MAX);
+    ::redis::aio::ConnectionManager::new_with_config(client, config).await
+}
+
 pub use memory::MemoryAdapter;
 pub use socketio_parser as parser;
 pub use types::{

@@ -88,7 +88,7 @@ fn uid() -> String {
 pub struct RedisBus {
     config: RedisAdapterConfig,
     client: redis::Client,
-    publisher: mpsc::UnboundedSender<(String, Bytes)>,
+    publisher: mpsc::Sender<(String, Bytes)>,
     commands: redis::aio::ConnectionManager,
     /// Channel or pattern → the adapter that listens to it.
     routes: RwLock<HashMap<String, Weak<RedisAdapter>>>,
@@ -111,8 +111,8 @@ impl RedisBus {
     /// Connects to Redis at `url` (`redis://host:port`).
     pub async fn connect(url: &str, config: RedisAdapterConfig) -> Result<Arc<RedisBus>, AdapterError> {
         let client = redis::Client::open(url).map_err(bus_error)?;
-        let commands = redis::aio::ConnectionManager::new(client.clone()).await.map_err(bus_error)?;
-        let (publisher, queue) = mpsc::unbounded_channel();
+        let commands = crate::connection_manager(client.clone()).await.map_err(bus_error)?;
+        let (publisher, queue) = mpsc::channel(crate::OUTBOX_LIMIT);
         let bus = Arc::new(RedisBus {
             config,
             client,
@@ -140,7 +140,14 @@ impl RedisBus {
     }
 
     fn publish(&self, channel: String, payload: Bytes) {
-        let _ = self.publisher.send((channel, payload));
+        if let Err(mpsc::error::TrySendError::Full((channel, _))) =
+            self.publisher.try_send((channel, payload))
+        {
+            self.errors.report(bus_error(format!(
+                "redis adapter: {} messages wait to be published; one to {channel} is dropped",
+                crate::OUTBOX_LIMIT
+            )));
+        }
     }
 
     async fn subscriber_count(&self, channel: &str) -> Result<usize, AdapterError> {
@@ -205,20 +212,28 @@ async fn subscribe_all(sink: &mut redis::aio::PubSubSink, keys: &[String]) -> re
 /// reconnects by itself).
 async fn publish_loop(
     mut conn: redis::aio::ConnectionManager,
-    mut queue: mpsc::UnboundedReceiver<(String, Bytes)>,
+    mut queue: mpsc::Receiver<(String, Bytes)>,
     errors: ErrorHooks,
 ) {
-    while let Some((channel, payload)) = queue.recv().await {
-        let result: redis::RedisResult<i64> =
-            redis::cmd("PUBLISH").arg(&channel).arg(payload.as_ref()).query_async(&mut conn).await;
-        if let Err(e) = result {
-            errors.report(bus_error(format!("redis adapter: publish to {channel} failed: {e}")));
+    // What has queued up meanwhile goes in one pipeline (in order, one round trip): a backlog left by
+    // a slow or restarting Redis drains at once instead of one message per round trip.
+    let mut batch = Vec::new();
+    while queue.recv_many(&mut batch, 512).await > 0 {
+        let mut pipe = redis::pipe();
+        for (channel, payload) in &batch {
+            pipe.cmd("PUBLISH").arg(channel).arg(payload.as_ref()).ignore();
         }
+        let result: redis::RedisResult<()> = pipe.query_async(&mut conn).await;
+        if let Err(e) = result {
+            errors
+                .report(bus_error(format!("redis adapter: publishing {} messages failed: {e}", batch.len())));
+        }
+        batch.clear();
     }
 }
 
 /// Keeps a subscriber connection: connects, subscribes every route, dispatches messages; on loss,
-/// reconnects with backoff (100 ms doubling to 5 s) and subscribes again.
+/// reconnects with backoff (100 ms doubling to 1 s) and subscribes again.
 async fn subscribe_loop(bus: Weak<RedisBus>) {
     let mut delay = Duration::from_millis(100);
     loop {
@@ -235,7 +250,7 @@ async fn subscribe_loop(bus: Weak<RedisBus>) {
                     drop(guard);
                     drop(strong);
                     tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(5));
+                    delay = (delay * 2).min(crate::RECONNECT_DELAY_MAX);
                     continue;
                 }
                 *guard = Some(sink);
@@ -252,7 +267,7 @@ async fn subscribe_loop(bus: Weak<RedisBus>) {
                 strong.errors.report(bus_error(format!("redis adapter: cannot connect the subscriber: {e}")));
                 drop(strong);
                 tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
+                delay = (delay * 2).min(crate::RECONNECT_DELAY_MAX);
                 continue;
             }
         };
@@ -618,6 +633,17 @@ impl RedisAdapter {
         }
     }
 
+    /// How many servers serve this namespace (`PUBSUB NUMSUB` of the request channel), asked within the
+    /// requests timeout: a request made while the bus is down fails with that timeout (or the bus's
+    /// error) instead of waiting for the reconnection or answering from this node alone.
+    async fn count_servers(&self) -> Result<usize, AdapterError> {
+        let count = self.bus.subscriber_count(&self.request_channel);
+        match tokio::time::timeout(self.bus.config.requests_timeout, count).await {
+            Ok(count) => Ok(count?.max(1)),
+            Err(_) => Err(AdapterError::Timeout),
+        }
+    }
+
     /// Sends a request and waits for its answers, at most the requests timeout.
     async fn request<T>(
         &self,
@@ -709,7 +735,7 @@ impl Adapter for RedisAdapter {
     }
 
     async fn server_count(&self) -> usize {
-        self.bus.subscriber_count(&self.request_channel).await.unwrap_or(1).max(1)
+        self.count_servers().await.unwrap_or(1)
     }
 
     async fn fetch_sockets(&self, opts: BroadcastOptions) -> Result<Vec<SocketInfo>, AdapterError> {
@@ -717,7 +743,7 @@ impl Adapter for RedisAdapter {
         if opts.flags.local {
             return Ok(local);
         }
-        let servers = self.server_count().await;
+        let servers = self.count_servers().await?;
         if servers <= 1 {
             return Ok(local);
         }
@@ -780,7 +806,7 @@ impl Adapter for RedisAdapter {
     }
 
     async fn server_side_emit_with_ack(&self, args: Vec<Value>) -> Result<Vec<Value>, AdapterError> {
-        let others = self.server_count().await.saturating_sub(1);
+        let others = self.count_servers().await?.saturating_sub(1);
         if others == 0 {
             return Ok(Vec::new());
         }
@@ -798,7 +824,7 @@ impl Adapter for RedisAdapter {
 
     async fn all_rooms(&self) -> Result<Vec<Room>, AdapterError> {
         let local: HashSet<String> = self.local.rooms().iter().map(|r| r.to_string()).collect();
-        let servers = self.server_count().await;
+        let servers = self.count_servers().await?;
         if servers <= 1 {
             return Ok(local.into_iter().map(Room::from).collect());
         }
@@ -880,7 +906,7 @@ impl RedisEmitter {
     /// Emits go to the main namespace until [`of`](Self::of) says otherwise.
     pub async fn connect(url: &str, key: &str) -> Result<RedisEmitter, AdapterError> {
         let client = redis::Client::open(url).map_err(bus_error)?;
-        let conn = redis::aio::ConnectionManager::new(client).await.map_err(bus_error)?;
+        let conn = crate::connection_manager(client).await.map_err(bus_error)?;
         Ok(RedisEmitter { conn, key: key.to_string(), nsp: "/".into(), opts: BroadcastOptions::default() })
     }
 

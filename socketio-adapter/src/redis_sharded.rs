@@ -87,7 +87,7 @@ impl ShardedRedisBus {
     ) -> Result<Arc<ShardedRedisBus>, AdapterError> {
         let client = redis::Client::open(url).map_err(bus_error)?;
         let target = Target::of(&client)?;
-        let commands = redis::aio::ConnectionManager::new(client).await.map_err(bus_error)?;
+        let commands = crate::connection_manager(client).await.map_err(bus_error)?;
         let errors = ErrorHooks::default();
         let pubsub = RoutedPubSub::start(target, Mode::Sharded, &errors, "sharded redis adapter");
         Ok(Arc::new_cyclic(|me| ShardedRedisBus { config, commands, pubsub, errors, me: me.clone() }))

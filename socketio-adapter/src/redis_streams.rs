@@ -118,7 +118,7 @@ impl RedisStreamsBus {
     ) -> Result<Arc<RedisStreamsBus>, AdapterError> {
         let client = redis::Client::open(url).map_err(bus_error)?;
         let target = Target::of(&client)?;
-        let commands = redis::aio::ConnectionManager::new(client.clone()).await.map_err(bus_error)?;
+        let commands = crate::connection_manager(client.clone()).await.map_err(bus_error)?;
         let errors = ErrorHooks::default();
         let mode = if config.use_sharded_pubsub { Mode::Sharded } else { Mode::Classic };
         let pubsub = RoutedPubSub::start(target, mode, &errors, "redis streams adapter");
@@ -234,7 +234,7 @@ async fn read_loop(bus: Weak<RedisStreamsBus>, client: redis::Client, stream: St
                     .report(bus_error(format!("redis streams adapter: cannot connect the reader: {e}")));
                 drop(bus);
                 tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
+                delay = (delay * 2).min(crate::RECONNECT_DELAY_MAX);
                 continue;
             }
         };

@@ -2,7 +2,7 @@
 //! which the `redis` crate's pub/sub API does not offer, and for classic `SUBSCRIBE` alike.
 //!
 //! Channels can be added and removed at any time; the connection comes back with backoff (100 ms
-//! doubling to 5 s) after a loss and subscribes every channel again. Which channels the server has
+//! doubling to 1 s) after a loss and subscribes every channel again. Which channels the server has
 //! confirmed is observable, so that an adapter can wait for its subscriptions before it publishes.
 
 use crate::types::{AdapterError, ErrorHooks};
@@ -198,7 +198,7 @@ async fn run(
         let Some(failure) = failure else { return };
         errors.report(AdapterError::Bus(failure));
         tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(5));
+        delay = (delay * 2).min(crate::RECONNECT_DELAY_MAX);
     }
 }
 
