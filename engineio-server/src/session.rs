@@ -550,7 +550,10 @@ impl Socket {
                         finish_forced_close = true;
                     }
                 }
-                wake_at = [st.ping_deadline, st.next_ping, st.closing_deadline].into_iter().flatten().min();
+                // Pings go out only while open: a closing session must not wake for a ping time it
+                // will not act on (it would wake at once, again and again, until its close finished).
+                let next_ping = st.next_ping.filter(|_| st.ready == ReadyState::Open);
+                wake_at = [st.ping_deadline, next_ping, st.closing_deadline].into_iter().flatten().min();
             }
             if timeout {
                 self.close_with(CloseReason::PingTimeout, None);
