@@ -88,7 +88,10 @@ impl fmt::Debug for CorsOrigin {
 pub struct CorsConfig {
     /// Allowed origins.
     pub origin: CorsOrigin,
-    /// Whether to send `Access-Control-Allow-Credentials: true`.
+    /// Whether to send `Access-Control-Allow-Credentials: true`. Only sent with an explicit origin
+    /// (`Fixed`, `List`, `Predicate`) that the request's origin matches; `Any` and `Mirror` never allow
+    /// credentials, unlike the `cors` package (browsers refuse `*` with credentials, and mirroring any
+    /// origin with credentials would let every site act with the user's cookies).
     pub credentials: bool,
     /// Methods announced in answer to a preflight request.
     pub methods: Vec<String>,

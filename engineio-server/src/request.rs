@@ -199,13 +199,19 @@ impl CorsConfig {
     /// Adds the CORS headers of a normal (non-preflight) response.
     pub(crate) fn apply(&self, request_headers: &HeaderMap, headers: &mut HeaderMap) {
         let origin = request_headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+        let mut allowed = false;
         if let Some(allow) = self.allow_origin(origin).and_then(|o| HeaderValue::from_str(&o).ok()) {
             headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
+            allowed = true;
         }
         if !matches!(self.origin, CorsOrigin::Any) {
             add_vary(headers, "Origin");
         }
-        if self.credentials {
+        // Credentials only for origins named by the configuration: never with `*`, and never with an
+        // origin reflected whatever it is (which would hand any site the user's cookies).
+        let explicit =
+            matches!(self.origin, CorsOrigin::Fixed(_) | CorsOrigin::List(_) | CorsOrigin::Predicate(_));
+        if self.credentials && explicit && allowed {
             headers.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
         }
         if !self.exposed_headers.is_empty() {

@@ -199,6 +199,30 @@ async fn cors_any_origin_and_preflight() {
 }
 
 #[tokio::test]
+async fn credentials_need_an_explicit_origin() {
+    for origin in [CorsOrigin::Any, CorsOrigin::Mirror] {
+        let cors = CorsConfig { origin, credentials: true, ..CorsConfig::default() };
+        let server = start(EngineConfig { cors: Some(cors), ..EngineConfig::default() }).await;
+        let res = server
+            .request("GET", "/engine.io/?EIO=4&transport=polling", &[("Origin", "https://any.example")], b"")
+            .await;
+        assert_eq!(res.status, 200);
+        assert!(res.header("access-control-allow-origin").is_some());
+        assert_eq!(res.header("access-control-allow-credentials"), None);
+    }
+    let cors = CorsConfig {
+        origin: CorsOrigin::Fixed("https://app.example".into()),
+        credentials: true,
+        ..CorsConfig::default()
+    };
+    let server = start(EngineConfig { cors: Some(cors), ..EngineConfig::default() }).await;
+    let res = server
+        .request("GET", "/engine.io/?EIO=4&transport=polling", &[("Origin", "https://app.example")], b"")
+        .await;
+    assert_eq!(res.header("access-control-allow-credentials"), Some("true"));
+}
+
+#[tokio::test]
 async fn cors_origin_list_with_credentials() {
     let cors = CorsConfig {
         origin: CorsOrigin::List(vec!["https://good.example".into()]),
@@ -217,6 +241,7 @@ async fn cors_origin_list_with_credentials() {
         .request("GET", "/engine.io/?EIO=4&transport=polling", &[("Origin", "https://evil.example")], b"")
         .await;
     assert_eq!(res.header("access-control-allow-origin"), None);
+    assert_eq!(res.header("access-control-allow-credentials"), None);
     let res = server
         .request("OPTIONS", "/engine.io/?EIO=4&transport=polling", &[("Origin", "https://good.example")], b"")
         .await;
