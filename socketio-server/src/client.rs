@@ -200,7 +200,12 @@ impl Client {
         }
         let client = self.clone();
         let join = async move {
-            client.join_namespace(&name, auth).await;
+            // A panic in the user's code (a dynamic namespace's predicate) must not leave the namespace
+            // marked as joining for the rest of the connection.
+            let joined = std::panic::AssertUnwindSafe(client.join_namespace(&name, auth));
+            if futures_util::FutureExt::catch_unwind(joined).await.is_err() {
+                tracing::warn!(sid = %client.conn.id(), nsp = %name, "a panic while joining a namespace");
+            }
             client.lock_sockets().joining.remove(&name);
         };
         // Dynamic namespace predicates, middlewares and connection handlers are the user's code: they run

@@ -192,7 +192,17 @@ impl NsInner {
         let skip = restored.is_some() && self.recovery().is_some_and(|r| r.skip_middlewares);
         if !skip {
             for middleware in self.all_middlewares() {
-                if let Err(e) = middleware(socket.clone()).await {
+                let outcome = std::panic::AssertUnwindSafe(middleware(socket.clone()));
+                let refused = match futures_util::FutureExt::catch_unwind(outcome).await {
+                    Ok(Ok(())) => None,
+                    Ok(Err(e)) => Some(e),
+                    // A middleware that panics refuses the socket, telling the client nothing of why.
+                    Err(_) => {
+                        tracing::warn!(sid = %socket.id(), nsp = %self.name, "a middleware panicked");
+                        Some(ConnectError::new("server error"))
+                    }
+                };
+                if let Some(e) = refused {
                     socket.connect_error(&e.message, e.data);
                     // Rooms a middleware joined go with the refused socket.
                     socket.leave_all_rooms();

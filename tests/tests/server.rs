@@ -62,6 +62,26 @@ async fn middleware_refusals_and_unknown_namespaces() {
 }
 
 #[tokio::test]
+async fn a_panicking_middleware_refuses_the_socket_and_leaves_nothing_behind() {
+    let (io, addr) = start(ServerConfig::default()).await;
+    let flaky = io.of("/flaky");
+    flaky.use_middleware(|socket: Socket| async move {
+        socket.join("joined-by-the-middleware");
+        if socket.handshake().auth["boom"].as_bool() == Some(true) {
+            panic!("a bug in the middleware");
+        }
+        Ok(())
+    });
+    let mut client = Client::open(addr, Arc::new(JsonParser::default())).await;
+    let err = client.join("/flaky", Some(serde_json::json!({"boom": true}))).await.unwrap_err();
+    assert_eq!(err, json(serde_json::json!({"message": "server error"})));
+    assert!(flaky.adapter().rooms().is_empty(), "{:?}", flaky.adapter().rooms());
+    // The connection goes on, and the namespace can be joined again.
+    assert!(client.join("/flaky", Some(serde_json::json!({"boom": false}))).await.is_ok());
+    assert!(client.join("/", None).await.is_ok());
+}
+
+#[tokio::test]
 async fn typed_events_and_acks_from_the_client() {
     let (io, addr) = start(ServerConfig::default()).await;
     io.on_connection(|socket: Socket| async move {
