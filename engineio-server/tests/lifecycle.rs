@@ -181,3 +181,38 @@ async fn close_waits_for_a_polling_client_between_two_gets() {
     server._handle.stopped().await;
     assert!(tokio::net::TcpStream::connect(server.addr).await.is_err());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_request_whose_head_trickles_in_is_cut_off_by_the_header_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start(EngineConfig::default()).await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let began = tokio::time::Instant::now();
+    stream
+        .write_all(b"GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .unwrap();
+    // One more header byte every 2 s: the head never completes (slowloris).
+    let mut buf = [0u8; 512];
+    loop {
+        tokio::select! {
+            read = stream.read(&mut buf) => {
+                // Closed (perhaps after a 408): the server gave up on this connection.
+                let _ = read;
+                break;
+            }
+            _ = tokio::time::sleep(std::time::Duration::from_secs(2)) => {
+                if stream.write_all(b"x").await.is_err() {
+                    break;
+                }
+            }
+        }
+        assert!(began.elapsed() < std::time::Duration::from_secs(60), "still open after 60 s");
+    }
+    let elapsed = began.elapsed();
+    assert!(
+        (std::time::Duration::from_secs(10)..std::time::Duration::from_secs(15)).contains(&elapsed),
+        "cut off after {elapsed:?}, not at the 10 s header timeout"
+    );
+    assert_eq!(server.engine.clients_count(), 0);
+}

@@ -83,6 +83,11 @@ impl Client {
         self.ws.send(Message::Text(text.into())).await.unwrap();
     }
 
+    /// Sends any websocket message as it is (binary frames, raw frames).
+    pub async fn send_message(&mut self, message: Message) {
+        let _ = self.ws.send(message).await;
+    }
+
     /// The next Socket.IO packet (answering engine pings); `None` when the connection closed.
     pub async fn recv(&mut self) -> Option<Packet> {
         loop {
