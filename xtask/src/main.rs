@@ -5,13 +5,18 @@
 //! - `cargo xtask bench [--quick] [SCENARIO...]`: our server and the Node server under the same load,
 //!   side by side (see `bench.rs`); `cargo xtask bench-parsers`: the parsers' criterion benchmarks.
 //! - `cargo xtask conformance [FILTER...]`: the stack against the real Node peers (see `conformance.rs`).
+//! - `cargo xtask soak [--cycles N] [--faults] [--adapter URL]`: connect/disconnect cycles, then checks
+//!   that nothing is left behind (see `tests/src/bin/soak.rs`).
 //! - `cargo xtask e2e-browser [FILTER...]`: the `chat` example driven in headless Chromium; `cargo xtask
 //!   chat [ARGS...]`: the `chat` example, its browser client installed first (see `e2e_browser.rs`).
+//! - `cargo xtask fuzz [--seconds N] [--runs N] [TARGET...]`: the libFuzzer targets of `fuzz/`, built and
+//!   run on stable Rust (see `fuzz.rs`); `ci` runs them 10 s each.
 
 mod bench;
 mod chart;
 mod conformance;
 mod e2e_browser;
+mod fuzz;
 
 use std::process::{Command, ExitCode};
 
@@ -27,12 +32,14 @@ fn main() -> ExitCode {
         Some("conformance") => conformance::run(&workspace_root(), &args[1..]),
         Some("e2e-browser") => e2e_browser::run(&workspace_root(), &args[1..]),
         Some("chat") => e2e_browser::chat(&workspace_root(), &args[1..]),
+        Some("soak") => soak(&args[1..]),
+        Some("fuzz") => fuzz::run(&workspace_root(), &args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | bench [--quick] [SCENARIO...] | bench-parsers | conformance [--against-node] [FILTER...] | e2e-browser [FILTER...] | chat [ARGS...]>"
+                "usage: cargo xtask <ci | bench [--quick] [SCENARIO...] | bench-parsers | conformance [--against-node] [FILTER...] | e2e-browser [FILTER...] | chat [ARGS...] | soak [ARGS...] | fuzz [--seconds N] [--runs N] [TARGET...]>"
             );
             eprintln!(
-                "  ci      format check, clippy (-D warnings), `cargo {}`, the manual's doctests with all features, docs without warnings, conformance, then e2e-browser",
+                "  ci      format check, clippy (-D warnings), `cargo {}`, the manual's doctests with all features, docs without warnings, conformance, e2e-browser, soak, then 10 s of each fuzz target",
                 TEST_COMMAND.join(" ")
             );
             eprintln!("  bench   our server and the Node server under the same load (idle, echo, broadcast, polling, rooms, cluster)");
@@ -42,7 +49,15 @@ fn main() -> ExitCode {
             );
             eprintln!("  e2e-browser  the chat example in headless Chromium (FILTER: test files)");
             eprintln!(
+                "  soak    connect/disconnect cycles, then leak checks (--cycles N, --faults, --adapter URL)"
+            );
+            eprintln!(
                 "  chat    the chat example on http://localhost:3000 (ARGS: --port N, --client-js PATH)"
+            );
+            eprintln!(
+                "  fuzz    build the fuzz targets on stable and run each for N seconds (default 60) or N runs; \
+                 TARGET: engine_payload, socketio_json, socketio_msgpack, engine_request (default all); \
+                 arguments after `--` go to libFuzzer"
             );
             return ExitCode::from(2);
         }
@@ -69,7 +84,20 @@ fn ci() -> Result<(), String> {
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
     conformance::run(&workspace_root(), &[])?;
-    e2e_browser::run(&workspace_root(), &[])
+    e2e_browser::run(&workspace_root(), &[])?;
+    // A reduced soak, then one with the Redis server process restarted during the cycles.
+    soak(&["--cycles".into(), "10000".into()])?;
+    soak(&["--cycles".into(), "20000".into(), "--faults".into()])?;
+    // The fuzz targets' short mode: a build on stable and 10 s each, so that none rots.
+    fuzz::run(&workspace_root(), &["--seconds".into(), "10".into()])
+}
+
+/// `cargo xtask soak [ARGS...]`: the soak program of the e2e crate, in release mode (see
+/// tests/src/bin/soak.rs for its options).
+fn soak(args: &[String]) -> Result<(), String> {
+    let mut all = vec!["run", "--release", "-q", "-p", "socketio-e2e", "--bin", "soak", "--"];
+    all.extend(args.iter().map(String::as_str));
+    cargo(&all)
 }
 
 /// The workspace root (the parent of this crate's folder).
