@@ -570,7 +570,11 @@ impl Socket {
                     if self.ready_state() == ReadyState::Closed {
                         break;
                     }
-                    let limit = shared.config.ping_interval + shared.config.ping_timeout;
+                    // A graceful close keeps its own deadline for the last writes.
+                    let heartbeat = shared.config.ping_interval + shared.config.ping_timeout;
+                    let closing = self.lock().closing_deadline;
+                    let limit = closing
+                        .map_or(heartbeat, |d| d.saturating_duration_since(Instant::now()).min(heartbeat));
                     let written = tokio::select! {
                         written = tokio::time::timeout(limit, self.write_ws(socket, batch)) => written,
                         _ = closed.as_mut() => break,
