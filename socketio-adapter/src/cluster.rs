@@ -215,6 +215,8 @@ pub struct ClusterAdapter {
     /// Whether the bus keeps recovery sessions and gives offsets, and recovery is on.
     bus_sessions: bool,
     errors: ErrorHooks,
+    /// Whether the publishing queue is dropping messages.
+    overflow: crate::Overflow,
     /// Other nodes, by uid, with when they were last heard of.
     nodes: Mutex<HashMap<String, Instant>>,
     /// fetchSockets and serverSideEmit requests, by request id.
@@ -266,6 +268,7 @@ impl ClusterAdapter {
             counted,
             bus_sessions,
             errors: bus.errors(),
+            overflow: crate::Overflow::default(),
             nodes: Mutex::new(HashMap::new()),
             requests: Mutex::new(HashMap::new()),
             ack_requests: Mutex::new(HashMap::new()),
@@ -351,12 +354,15 @@ impl ClusterAdapter {
         Value::Object(m)
     }
 
-    /// The publishing queue is full: the message is dropped, and the error hooks hear of it.
+    /// The publishing queue is full: the message is dropped, and the error hooks hear of it when the
+    /// overload starts.
     fn report_full(&self) {
-        self.errors.report(AdapterError::Bus(format!(
-            "cluster adapter: {} messages wait to be published; one is dropped",
-            crate::OUTBOX_LIMIT
-        )));
+        if self.overflow.dropped() {
+            self.errors.report(AdapterError::Bus(format!(
+                "cluster adapter: {} messages wait to be published; more are dropped until they drain",
+                crate::OUTBOX_LIMIT
+            )));
+        }
     }
 
     fn is_closed(&self) -> bool {
@@ -365,9 +371,10 @@ impl ClusterAdapter {
 
     fn publish(&self, ty: u64, data: Option<Value>) {
         if !self.is_closed() {
-            let sent = self.outbox.try_send(Outgoing { message: self.message(ty, data), then_deliver: None });
-            if let Err(mpsc::error::TrySendError::Full(_)) = sent {
-                self.report_full();
+            match self.outbox.try_send(Outgoing { message: self.message(ty, data), then_deliver: None }) {
+                Ok(()) => self.overflow.queued(),
+                Err(mpsc::error::TrySendError::Full(_)) => self.report_full(),
+                Err(_) => {}
             }
         }
     }
@@ -630,7 +637,7 @@ impl Adapter for ClusterAdapter {
             let message = self.message(kind::BROADCAST, Some(data));
             let then_deliver = Some((packet, opts));
             match self.outbox.try_send(Outgoing { message, then_deliver }) {
-                Ok(()) => {}
+                Ok(()) => self.overflow.queued(),
                 Err(mpsc::error::TrySendError::Full(Outgoing {
                     then_deliver: Some((packet, opts)), ..
                 })) => {

@@ -43,6 +43,25 @@ pub mod testing;
 /// are dropped (and reported through the error hooks) rather than held in memory without bound.
 pub(crate) const OUTBOX_LIMIT: usize = 10_000;
 
+/// Whether a publishing queue is dropping messages, so that an overload is reported once when it
+/// starts rather than once per dropped message.
+#[derive(Debug, Default)]
+pub(crate) struct Overflow(std::sync::atomic::AtomicBool);
+
+impl Overflow {
+    /// A message was dropped: true for the first one since the queue last took a message.
+    pub(crate) fn dropped(&self) -> bool {
+        !self.0.swap(true, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The queue took a message.
+    pub(crate) fn queued(&self) {
+        if self.0.load(std::sync::atomic::Ordering::Relaxed) {
+            self.0.store(false, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
 /// The longest wait between two reconnection attempts of a Redis subscriber (the attempts start at
 /// 100 ms and double): short, so that cluster delivery resumes within a few seconds of the bus coming back.
 #[cfg(feature = "redis")]

@@ -94,6 +94,7 @@ pub struct RedisBus {
     routes: RwLock<HashMap<String, Weak<RedisAdapter>>>,
     sink: tokio::sync::Mutex<Option<redis::aio::PubSubSink>>,
     errors: ErrorHooks,
+    overflow: crate::Overflow,
 }
 
 impl std::fmt::Debug for RedisBus {
@@ -121,6 +122,7 @@ impl RedisBus {
             routes: RwLock::new(HashMap::new()),
             sink: tokio::sync::Mutex::new(None),
             errors: ErrorHooks::default(),
+            overflow: crate::Overflow::default(),
         });
         tokio::spawn(publish_loop(commands, queue, bus.errors.clone()));
         tokio::spawn(subscribe_loop(Arc::downgrade(&bus)));
@@ -140,13 +142,15 @@ impl RedisBus {
     }
 
     fn publish(&self, channel: String, payload: Bytes) {
-        if let Err(mpsc::error::TrySendError::Full((channel, _))) =
-            self.publisher.try_send((channel, payload))
-        {
-            self.errors.report(bus_error(format!(
-                "redis adapter: {} messages wait to be published; one to {channel} is dropped",
-                crate::OUTBOX_LIMIT
-            )));
+        match self.publisher.try_send((channel, payload)) {
+            Ok(()) => self.overflow.queued(),
+            Err(mpsc::error::TrySendError::Full(_)) if self.overflow.dropped() => {
+                self.errors.report(bus_error(format!(
+                    "redis adapter: {} messages wait to be published; more are dropped until they drain",
+                    crate::OUTBOX_LIMIT
+                )));
+            }
+            Err(_) => {}
         }
     }
 
