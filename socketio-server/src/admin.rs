@@ -332,12 +332,12 @@ impl Admin {
         let _ = self.nsp.emit(event, args);
     }
 
-    /// A socket joined a namespace, before the application's connection handlers run.
     /// Whether the UI sees and steers the namespace `name`.
     fn watches(&self, name: &str) -> bool {
         name == self.nsp.name() || self.allowed.as_ref().is_none_or(|allowed| allowed.contains(name))
     }
 
+    /// A socket joined a namespace, before the application's connection handlers run.
     pub(crate) fn on_socket_connected(self: &Arc<Self>, socket: &Socket) {
         if !self.verbose || !self.watches(socket.nsp()) {
             return;

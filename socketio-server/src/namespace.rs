@@ -173,7 +173,10 @@ impl NsInner {
     /// The gauge of the sockets connected here.
     #[cfg(feature = "metrics")]
     pub(crate) fn sockets_gauge(&self) -> &::metrics::Gauge {
-        self.sockets_gauge.get_or_init(|| crate::metrics::sockets_gauge(&self.name))
+        // A dynamic child counts under its parent's name (`<dynamic #N>`): clients choose children's
+        // names, and a label per name would grow the recorder without bound.
+        let label = self.parent.get().map_or(self.name.as_str(), |parent| parent.name.as_str());
+        self.sockets_gauge.get_or_init(|| crate::metrics::sockets_gauge(label))
     }
 
     /// The recovery options of the server, when on.
