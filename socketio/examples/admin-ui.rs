@@ -121,7 +121,15 @@ async fn main() {
     println!("admin UI: http://localhost:{port}/admin-ui/ (server URL http://localhost:{port})");
     let ui = Arc::new(options.ui);
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of file descriptors, say: wait a little rather than spin.
+                eprintln!("accept: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
         let (io, ui) = (io.clone(), ui.clone());
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {

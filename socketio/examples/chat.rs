@@ -253,7 +253,15 @@ async fn route(io: SocketIo, client_js: Bytes, req: Request<hyper::body::Incomin
 
 async fn serve(listener: TcpListener, io: SocketIo, client_js: Bytes) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of file descriptors, say: wait a little rather than spin.
+                eprintln!("accept: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
         let (io, client_js) = (io.clone(), client_js.clone());
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {

@@ -62,7 +62,15 @@ async fn serve_metrics(addr: SocketAddr, handle: PrometheusHandle) -> std::io::R
     println!("metrics on http://localhost:{}/metrics", listener.local_addr()?.port());
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors, say: wait a little rather than spin.
+                    eprintln!("accept: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
             let handle = handle.clone();
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |req| {

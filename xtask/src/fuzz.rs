@@ -233,8 +233,11 @@ fn fuzz_one(
     let mut artifact = None;
     let mut crash_report = false;
     if let Some(stderr) = child.stderr.take() {
-        for line in BufReader::new(stderr).lines() {
+        // Read to the end whatever the bytes (libFuzzer may print an input as it is): stopping early
+        // would leave it blocked on a full pipe.
+        for line in BufReader::new(stderr).split(b'\n') {
             let Ok(line) = line else { break };
+            let line = String::from_utf8_lossy(&line).into_owned();
             let _ = writeln!(log, "{line}");
             if let Some(n) = line.strip_prefix("stat::number_of_executed_units: ") {
                 executions = n.trim().parse().ok();

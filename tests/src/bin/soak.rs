@@ -209,7 +209,7 @@ async fn settle(io: &SocketIo, server_rt: &tokio::runtime::Handle) -> Snapshot {
 /// The server process of the bus, which `--faults` restarts.
 enum Bus {
     /// A `redis-server` of the soak's own, on this port.
-    Redis { port: u16, child: Option<std::process::Child> },
+    Redis { port: u16, child: Option<tokio::process::Child> },
     /// The machine's Postgres cluster, through `pg_ctlcluster`.
     Postgres { url: String },
 }
@@ -217,8 +217,12 @@ enum Bus {
 impl Bus {
     fn for_url(url: &str) -> Result<Bus, String> {
         if let Some(rest) = url.strip_prefix("redis://") {
-            let port =
-                rest.rsplit(':').next().and_then(|p| p.trim_end_matches('/').parse().ok()).unwrap_or(6379);
+            // host[:port][/db]; without a port, the faults mode's own 6390.
+            let authority = rest.split('/').next().unwrap_or_default();
+            let port = match authority.rsplit_once(':') {
+                Some((_, port)) => port.parse().map_err(|e| format!("{url}: port: {e}"))?,
+                None => 6390,
+            };
             Ok(Bus::Redis { port, child: None })
         } else if url.starts_with("postgres://") {
             Ok(Bus::Postgres { url: url.to_string() })
@@ -230,9 +234,11 @@ impl Bus {
     async fn start(&mut self) -> Result<(), String> {
         match self {
             Bus::Redis { port, child } => {
-                let spawned = std::process::Command::new("redis-server")
+                // Killed with the soak, whichever way it ends.
+                let spawned = tokio::process::Command::new("redis-server")
                     .args(["--port", &port.to_string(), "--save", "", "--appendonly", "no"])
                     .stdout(std::process::Stdio::null())
+                    .kill_on_drop(true)
                     .spawn()
                     .map_err(|e| format!("cannot start redis-server: {e}"))?;
                 *child = Some(spawned);
@@ -246,8 +252,7 @@ impl Bus {
         match self {
             Bus::Redis { child, .. } => {
                 if let Some(mut c) = child.take() {
-                    let _ = c.kill();
-                    let _ = c.wait();
+                    let _ = c.kill().await;
                 }
                 Ok(())
             }
