@@ -14,7 +14,7 @@
 use serde_json::Value;
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 /// A scenario: its name, the load generator's flags (full, quick), how many server nodes it needs
@@ -126,8 +126,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             return Err(format!("{tool} is needed"));
         }
     }
-    let target_dir =
-        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    let target_dir = crate::target_dir(root);
     let work = target_dir.join("conformance");
     crate::conformance::prepare(&root.join("conformance"), &work)?;
     crate::cargo(&[

@@ -14,7 +14,7 @@
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 /// The release binaries the tests drive: `(environment variable, package, example)`.
@@ -37,8 +37,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         filters.push("socketio-".into());
     }
     let source = root.join("conformance");
-    let target_dir =
-        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    let target_dir = crate::target_dir(root);
     let work = target_dir.join("conformance");
     prepare(&source, &work)?;
 

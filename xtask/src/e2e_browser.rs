@@ -13,14 +13,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Where cargo puts its builds (`$CARGO_TARGET_DIR`, else `target/`).
-fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"))
-}
-
 /// Copies `conformance/` and installs its npm packages; returns the folder they are in.
 fn prepare(root: &Path) -> Result<PathBuf, String> {
-    let work = target_dir(root).join("conformance");
+    let work = crate::target_dir(root).join("conformance");
     crate::conformance::prepare(&root.join("conformance"), &work)?;
     Ok(work)
 }
@@ -65,7 +60,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         return Err("no browser test file matches".into());
     }
 
-    let target = target_dir(root);
+    let target = crate::target_dir(root);
     let screenshots = target.join("e2e-browser").join("screenshots");
     eprintln!("xtask: node --test {}", files.join(" "));
     let status = Command::new("node")

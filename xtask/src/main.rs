@@ -100,6 +100,11 @@ fn soak(args: &[String]) -> Result<(), String> {
     cargo(&all)
 }
 
+/// Where cargo puts its builds (`$CARGO_TARGET_DIR`, else `target/` under the workspace root).
+pub(crate) fn target_dir(root: &std::path::Path) -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| root.join("target"))
+}
+
 /// The workspace root (the parent of this crate's folder).
 fn workspace_root() -> std::path::PathBuf {
     let manifest = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
