@@ -66,6 +66,9 @@ use message_type as kind;
 /// The uid of messages from an emitter process (not a node: never counted).
 const EMITTER_UID: &str = "emitter";
 
+/// At most this many queued messages are handed to [`ClusterBus::publish_all`] at once.
+const PUBLISH_BATCH: usize = 256;
+
 /// Moves the messages of the cluster protocol. Implemented by each bus (Postgres, Redis, ...).
 #[async_trait]
 pub trait ClusterBus: Send + Sync + 'static {
@@ -73,6 +76,17 @@ pub trait ClusterBus: Send + Sync + 'static {
     /// namespace, this one included (the adapter ignores its own messages). A bus that stores messages
     /// gives back the offset of this one (see [`ClusterBus::keeps_sessions`]).
     async fn publish(&self, message: Value) -> Result<Option<String>, AdapterError>;
+
+    /// Publishes `messages` in order, with the result of each: what the adapter's publisher does with
+    /// the messages that queued up while it waited for the last ones. By default one after the other;
+    /// a bus that can pipeline them (and not wait a round trip per message) should.
+    async fn publish_all(&self, messages: Vec<Value>) -> Vec<Result<Option<String>, AdapterError>> {
+        let mut results = Vec::with_capacity(messages.len());
+        for message in messages {
+            results.push(self.publish(message).await);
+        }
+        results
+    }
 
     /// Publishes a response meant for the node `requester_uid` (by default, to every node: the others
     /// ignore a response to a request they did not send).
@@ -277,24 +291,34 @@ impl ClusterAdapter {
             closed: std::sync::atomic::AtomicBool::new(false),
         });
         bus.register(&adapter.name, Arc::downgrade(&adapter));
-        // The publisher: one message at a time, in order, once this node receives too; failures are
-        // reported, not fatal. A broadcast waiting for its offset is delivered here once it has it.
+        // The publisher, in order, once this node receives too: whatever queued up while the last
+        // messages were published goes out together. Failures are reported, not fatal. A broadcast
+        // waiting for its offset is delivered here once it has it.
         let name = adapter.name.clone();
         let weak = Arc::downgrade(&adapter);
         tokio::spawn(async move {
             bus.subscribed(&name).await;
-            while let Some(Outgoing { message, then_deliver }) = queue.recv().await {
-                let offset = match bus.publish(message).await {
-                    Ok(offset) => offset,
-                    Err(e) => {
-                        bus.errors()
-                            .report(AdapterError::Bus(format!("cluster adapter: publishing failed: {e}")));
-                        None
+            let mut batch = Vec::with_capacity(PUBLISH_BATCH);
+            while queue.recv_many(&mut batch, PUBLISH_BATCH).await > 0 {
+                let (messages, deliveries): (Vec<Value>, Vec<_>) =
+                    batch.drain(..).map(|out| (out.message, out.then_deliver)).unzip();
+                let results = bus.publish_all(messages).await;
+                let mut results = results.into_iter();
+                for then_deliver in deliveries {
+                    let offset = match results.next() {
+                        Some(Ok(offset)) => offset,
+                        Some(Err(e)) => {
+                            bus.errors().report(AdapterError::Bus(format!(
+                                "cluster adapter: publishing failed: {e}"
+                            )));
+                            None
+                        }
+                        None => None,
+                    };
+                    if let (Some((mut packet, opts)), Some(adapter)) = (then_deliver, weak.upgrade()) {
+                        adapter.add_offset(&mut packet, &opts, offset.as_deref());
+                        adapter.local.broadcast_local(&packet, &opts);
                     }
-                };
-                if let (Some((mut packet, opts)), Some(adapter)) = (then_deliver, weak.upgrade()) {
-                    adapter.add_offset(&mut packet, &opts, offset.as_deref());
-                    adapter.local.broadcast_local(&packet, &opts);
                 }
             }
         });

@@ -27,7 +27,7 @@ use socketio_parser::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
-use tokio_postgres::{AsyncMessage, Client, NoTls};
+use tokio_postgres::{AsyncMessage, Client, NoTls, Statement};
 
 /// Options of the Postgres adapter, with the defaults of the Node adapter.
 #[derive(Debug, Clone)]
@@ -65,7 +65,7 @@ fn db_error(e: impl std::fmt::Display) -> AdapterError {
 pub struct PostgresBus {
     url: String,
     config: PostgresConfig,
-    commands: tokio::sync::RwLock<Client>,
+    commands: tokio::sync::RwLock<Commands>,
     /// Namespace → its adapter.
     routes: RwLock<HashMap<String, Weak<ClusterAdapter>>>,
     /// The listening connection, when connected.
@@ -110,6 +110,45 @@ async fn open(
     Ok((client, ended))
 }
 
+/// The connection that runs queries and notifications, with its prepared statements (prepared once,
+/// so that a publication is one round trip, and several are pipelined).
+struct Commands {
+    client: Client,
+    /// `(channel, payload)`: notifies.
+    notify: Statement,
+    /// `(channel, header up to the attachment id, payload)`: stores an attachment and notifies its
+    /// header, in one transaction (the row is there before anyone hears of it).
+    notify_attachment: Statement,
+    /// `(id)`: an attachment's payload.
+    select_attachment: Statement,
+}
+
+impl Commands {
+    async fn prepare(client: Client, table: &str) -> Result<Commands, AdapterError> {
+        let table = quoted(table);
+        let notify = client.prepare("SELECT pg_notify($1, $2)::text").await.map_err(db_error)?;
+        let notify_attachment = client
+            .prepare(&format!(
+                "WITH a AS (INSERT INTO {table} (payload) VALUES ($3) RETURNING id) \
+                 SELECT pg_notify($1, $2::text || a.id::text || '\"}}')::text FROM a"
+            ))
+            .await
+            .map_err(db_error)?;
+        let select_attachment =
+            client.prepare(&format!("SELECT payload FROM {table} WHERE id = $1")).await.map_err(db_error)?;
+        Ok(Commands { client, notify, notify_attachment, select_attachment })
+    }
+}
+
+/// How one message is published.
+enum Publication {
+    /// As the notification's payload.
+    Inline { channel: String, json: String },
+    /// Through the attachments table: the header's JSON up to the attachment id, and the message in
+    /// msgpack.
+    Attachment { channel: String, header: String, payload: Vec<u8> },
+}
+
 /// `name` as a quoted SQL identifier.
 fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -119,14 +158,15 @@ impl PostgresBus {
     /// Connects to the database at `url` (`postgres://user:password@host/db`), creates the attachments
     /// table if needed, and starts listening.
     pub async fn connect(url: &str, config: PostgresConfig) -> Result<Arc<PostgresBus>, AdapterError> {
-        let (commands, _) = open(url, None).await?;
-        commands
+        let (client, _) = open(url, None).await?;
+        client
             .batch_execute(&format!(
                 "CREATE TABLE IF NOT EXISTS {} (id bigserial UNIQUE, created_at timestamptz DEFAULT NOW(), payload bytea)",
                 quoted(&config.table_name)
             ))
             .await
             .map_err(db_error)?;
+        let commands = Commands::prepare(client, &config.table_name).await?;
         let bus = Arc::new_cyclic(|me| PostgresBus {
             url: url.to_string(),
             config,
@@ -159,41 +199,52 @@ impl PostgresBus {
         format!("{}#{nsp}", self.config.channel_prefix)
     }
 
-    /// Runs a statement on the command connection, reconnecting once if it has dropped.
-    async fn query_one(
-        &self,
-        sql: &str,
-        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
-    ) -> Result<tokio_postgres::Row, AdapterError> {
+    /// The command connection, reconnected (and its statements prepared again) if it has dropped.
+    async fn commands(&self) -> Result<tokio::sync::RwLockReadGuard<'_, Commands>, AdapterError> {
         {
-            let client = self.commands.read().await;
-            if !client.is_closed() {
-                return client.query_one(sql, params).await.map_err(db_error);
+            let current = self.commands.read().await;
+            if !current.client.is_closed() {
+                return Ok(current);
             }
         }
-        let (fresh, _) = open(&self.url, None).await?;
-        let mut client = self.commands.write().await;
-        *client = fresh;
-        client.query_one(sql, params).await.map_err(db_error)
+        let mut current = self.commands.write().await;
+        // Another publisher may have reconnected while this one waited for the lock.
+        if current.client.is_closed() {
+            let (client, _) = open(&self.url, None).await?;
+            *current = Commands::prepare(client, &self.config.table_name).await?;
+        }
+        Ok(tokio::sync::RwLockWriteGuard::downgrade(current))
     }
 
-    async fn notify(&self, channel: &str, payload: &str) -> Result<(), AdapterError> {
-        self.query_one("SELECT pg_notify($1, $2)::text", &[&channel, &payload]).await.map(|_| ())
-    }
-
-    /// Stores `message` in the attachments table and notifies its header.
-    async fn publish_with_attachment(&self, channel: &str, message: &Value) -> Result<(), AdapterError> {
-        let payload = encode_value(message).to_vec();
-        let insert =
-            format!("INSERT INTO {} (payload) VALUES ($1) RETURNING id", quoted(&self.config.table_name));
-        let row = self.query_one(&insert, &[&payload]).await?;
-        let id: i64 = row.try_get(0).map_err(db_error)?;
-        let header = crate::cluster::object(vec![
-            ("uid", message.get("uid").cloned().unwrap_or_default()),
-            ("type", message.get("type").cloned().unwrap_or_default()),
-            ("attachmentId", Value::from(id.to_string())),
-        ]);
-        self.notify(channel, &header.to_json_string()).await
+    /// How `message` is published: inline, or through the attachments table when it may carry binary
+    /// data and does, or when its JSON is longer than the payload threshold (as the Node adapter).
+    fn publication(&self, message: &Value) -> Publication {
+        let nsp = message.get("nsp").and_then(Value::as_str).unwrap_or("/");
+        let channel = self.channel(nsp);
+        let ty = message.get("type").and_then(Value::as_u64).unwrap_or(0);
+        use crate::cluster::message_type as kind;
+        let may_carry_binary = matches!(
+            ty,
+            kind::BROADCAST | kind::BROADCAST_ACK | kind::SERVER_SIDE_EMIT | kind::SERVER_SIDE_EMIT_RESPONSE
+        );
+        let json =
+            if may_carry_binary && message.has_binary() { None } else { Some(message.to_json_string()) };
+        match json {
+            Some(json) if json.len() <= self.config.payload_threshold => {
+                Publication::Inline { channel, json }
+            }
+            _ => {
+                // `{"uid":...,"type":...,"attachmentId":"` + the row's id + `"}`, built by the query.
+                let mut header = crate::cluster::object(vec![
+                    ("uid", message.get("uid").cloned().unwrap_or_default()),
+                    ("type", message.get("type").cloned().unwrap_or_default()),
+                ])
+                .to_json_string();
+                header.pop();
+                header.push_str(",\"attachmentId\":\"");
+                Publication::Attachment { channel, header, payload: encode_value(message).to_vec() }
+            }
+        }
     }
 
     /// The full message a notification stands for (fetching its attachment if it has one).
@@ -204,8 +255,8 @@ impl PostgresBus {
             Value::String(s) => s.parse().map_err(db_error)?,
             other => other.as_i64().ok_or_else(|| db_error("invalid attachmentId"))?,
         };
-        let select = format!("SELECT payload FROM {} WHERE id = $1", quoted(&self.config.table_name));
-        let row = self.query_one(&select, &[&id]).await?;
+        let commands = self.commands().await?;
+        let row = commands.client.query_one(&commands.select_attachment, &[&id]).await.map_err(db_error)?;
         let bytes: Vec<u8> = row.try_get(0).map_err(db_error)?;
         decode_value(Bytes::from(bytes)).map_err(db_error)
     }
@@ -299,8 +350,11 @@ async fn cleanup_loop(bus: Weak<PostgresBus>) {
             quoted(&bus.config.table_name),
             bus.config.cleanup_interval.as_millis()
         );
-        let client = bus.commands.read().await;
-        if let Err(e) = client.batch_execute(&sql).await {
+        let result = match bus.commands().await {
+            Ok(commands) => commands.client.batch_execute(&sql).await.map_err(db_error),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
             bus.errors.report(db_error(format!("postgres adapter: cleanup failed: {e}")));
         }
     }
@@ -309,22 +363,32 @@ async fn cleanup_loop(bus: Weak<PostgresBus>) {
 #[async_trait]
 impl ClusterBus for PostgresBus {
     async fn publish(&self, message: Value) -> Result<Option<String>, AdapterError> {
-        let nsp = message.get("nsp").and_then(Value::as_str).unwrap_or("/").to_string();
-        let channel = self.channel(&nsp);
-        let ty = message.get("type").and_then(Value::as_u64).unwrap_or(0);
-        use crate::cluster::message_type as kind;
-        let may_carry_binary = matches!(
-            ty,
-            kind::BROADCAST | kind::BROADCAST_ACK | kind::SERVER_SIDE_EMIT | kind::SERVER_SIDE_EMIT_RESPONSE
-        );
-        if may_carry_binary && message.has_binary() {
-            return self.publish_with_attachment(&channel, &message).await.map(|_| None);
-        }
-        let json = message.to_json_string();
-        if json.len() > self.config.payload_threshold {
-            return self.publish_with_attachment(&channel, &message).await.map(|_| None);
-        }
-        self.notify(&channel, &json).await.map(|_| None)
+        self.publish_all(vec![message]).await.pop().unwrap_or(Ok(None))
+    }
+
+    /// Pipelined: every message is sent before the first answer is awaited, each in its own
+    /// transaction (so that identical messages are not merged into one notification), in order.
+    async fn publish_all(&self, messages: Vec<Value>) -> Vec<Result<Option<String>, AdapterError>> {
+        let publications: Vec<Publication> = messages.iter().map(|m| self.publication(m)).collect();
+        let commands = match self.commands().await {
+            Ok(commands) => commands,
+            Err(e) => return publications.iter().map(|_| Err(e.clone())).collect(),
+        };
+        let commands = &*commands;
+        // tokio-postgres sends a query when its future is first polled, and `join_all` polls them
+        // in order: the notifications go out in the order of the messages.
+        let sends = publications.iter().map(|publication| async move {
+            let sent = match publication {
+                Publication::Inline { channel, json } => {
+                    commands.client.execute(&commands.notify, &[channel, json]).await
+                }
+                Publication::Attachment { channel, header, payload } => {
+                    commands.client.execute(&commands.notify_attachment, &[channel, header, payload]).await
+                }
+            };
+            sent.map(|_| None).map_err(db_error)
+        });
+        futures_util::future::join_all(sends).await
     }
 
     fn errors(&self) -> ErrorHooks {

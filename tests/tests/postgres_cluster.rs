@@ -83,3 +83,31 @@ async fn two_nodes_share_every_operation_through_postgres() {
     a.to("blue").disconnect_sockets(false).await.unwrap();
     assert_eq!(within(cb.recv()).await.unwrap().data, PacketData::Disconnect);
 }
+
+#[tokio::test]
+async fn a_burst_of_broadcasts_arrives_whole_and_in_order() {
+    let prefix = unique_key("pg-burst");
+    let (a, _) = postgres_node(&prefix).await;
+    let (b, addr_b) = postgres_node(&prefix).await;
+    until_count(&a, 2).await;
+    until_count(&b, 2).await;
+    let (mut cb, _) = Client::connect(addr_b, "/", None).await;
+
+    // Far more than one round trip's worth, sent at once: they are published in batches. Identical
+    // messages must stay distinct notifications, and attachments (binary) keep their place.
+    let mut expected = Vec::new();
+    for i in 0..1_500u64 {
+        let (event, args) = match i % 5 {
+            0 => ("same", vec![]),
+            1 => ("binary", vec![Value::from(i), Value::Binary(i.to_be_bytes().to_vec().into())]),
+            _ => ("n", vec![Value::from(i)]),
+        };
+        a.emit(event, args.clone()).unwrap();
+        expected.push((event, args));
+    }
+    for (i, (event, args)) in expected.into_iter().enumerate() {
+        let packet = within(cb.recv()).await.expect("the connection stays open");
+        assert_eq!(packet.event_name(), Some(event), "message {i}");
+        assert_eq!(packet.args(), &args[..], "message {i}");
+    }
+}

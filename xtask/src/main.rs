@@ -85,8 +85,15 @@ fn ci() -> Result<(), String> {
     )?;
     conformance::run(&workspace_root(), &[])?;
     e2e_browser::run(&workspace_root(), &[])?;
-    // A reduced soak, then one with the Redis server process restarted during the cycles.
+    // A reduced soak on the memory adapter and on Postgres, then one with the Redis server process
+    // restarted during the cycles.
     soak(&["--cycles".into(), "10000".into()])?;
+    soak(&[
+        "--cycles".into(),
+        "10000".into(),
+        "--adapter".into(),
+        "postgres://postgres@127.0.0.1/test".into(),
+    ])?;
     soak(&["--cycles".into(), "20000".into(), "--faults".into()])?;
     // The fuzz targets' short mode: a build on stable and 10 s each, so that none rots.
     fuzz::run(&workspace_root(), &["--seconds".into(), "10".into()])

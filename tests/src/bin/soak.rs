@@ -342,6 +342,19 @@ async fn fault_rounds(
     let mut seq = 0u64;
     while !stop.load(Ordering::Relaxed) && report.problems.is_empty() {
         tokio::time::sleep(Duration::from_secs(2)).await;
+        // A node not heard of for a heartbeat timeout is forgotten, and a request then answers from
+        // this node alone: the other node must be counted again before the bus goes down (after a
+        // restart, at its next heartbeat).
+        let counted = tokio::time::timeout(Duration::from_secs(15), async {
+            while io.sockets().adapter().server_count().await < 2 {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .await;
+        if counted.is_err() {
+            report.problems.push("the other node was not counted again within 15 s".into());
+            break;
+        }
         report.rounds += 1;
         if let Err(e) = bus.stop().await {
             report.problems.push(e);
