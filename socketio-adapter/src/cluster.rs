@@ -393,13 +393,22 @@ impl ClusterAdapter {
         self.closed.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    fn publish(&self, ty: u64, data: Option<Value>) {
-        if !self.is_closed() {
-            match self.outbox.try_send(Outgoing { message: self.message(ty, data), then_deliver: None }) {
-                Ok(()) => self.overflow.queued(),
-                Err(mpsc::error::TrySendError::Full(_)) => self.report_full(),
-                Err(_) => {}
+    /// Queues a message for the publisher; whether it was queued (not when the queue is full or the
+    /// adapter closed).
+    fn publish(&self, ty: u64, data: Option<Value>) -> bool {
+        if self.is_closed() {
+            return false;
+        }
+        match self.outbox.try_send(Outgoing { message: self.message(ty, data), then_deliver: None }) {
+            Ok(()) => {
+                self.overflow.queued();
+                true
             }
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.report_full();
+                false
+            }
+            Err(_) => false,
         }
     }
 
@@ -471,7 +480,9 @@ impl ClusterAdapter {
         let data = message.get("data").cloned().unwrap_or_default();
         let request_id = data.get("requestId").and_then(Value::as_str).map(str::to_owned);
         match message.get("type").and_then(Value::as_u64) {
-            Some(kind::INITIAL_HEARTBEAT) => self.publish(kind::HEARTBEAT, None),
+            Some(kind::INITIAL_HEARTBEAT) => {
+                self.publish(kind::HEARTBEAT, None);
+            }
             Some(kind::HEARTBEAT) => {}
             Some(kind::ADAPTER_CLOSE) => self.remove_node(&uid),
             Some(kind::BROADCAST) => {
@@ -632,7 +643,17 @@ impl ClusterAdapter {
             .unwrap_or_else(|e| e.into_inner())
             .insert(request_id.clone(), Pending { waiting, answers: Vec::new(), done: Some(tx) });
         data.insert("requestId".into(), Value::from(request_id.as_str()));
-        self.publish(ty, Some(Value::Object(data)));
+        if !self.publish(ty, Some(Value::Object(data))) {
+            // No node will hear of it: fail now rather than at the timeout.
+            self.requests.lock().unwrap_or_else(|e| e.into_inner()).remove(&request_id);
+            #[cfg(feature = "metrics")]
+            crate::metrics::request_failed(request_kind(ty));
+            let why = if self.is_closed() { "the adapter is closed" } else { "the publishing queue is full" };
+            return Err(AdapterError::Bus(format!(
+                "cluster adapter: the {} request was not sent ({why})",
+                request_kind(ty)
+            )));
+        }
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(answers)) => Ok(answers),
             _ => {
@@ -825,8 +846,7 @@ impl Adapter for ClusterAdapter {
     }
 }
 
-/// A request's operation, as the metrics label it (the names of the Node adapters' operations).
-#[cfg(feature = "metrics")]
+/// A request's operation, as errors and metrics name it (the names of the Node adapters' operations).
 fn request_kind(ty: u64) -> &'static str {
     match ty {
         kind::FETCH_SOCKETS => "fetchSockets",

@@ -141,16 +141,23 @@ impl RedisBus {
         Arc::new(move |nsp| RedisAdapter::new(nsp, bus.clone()) as Arc<dyn Adapter>)
     }
 
-    fn publish(&self, channel: String, payload: Bytes) {
+    /// Queues a message for the publisher; whether it was queued (not when the queue is full).
+    fn publish(&self, channel: String, payload: Bytes) -> bool {
         match self.publisher.try_send((channel, payload)) {
-            Ok(()) => self.overflow.queued(),
-            Err(mpsc::error::TrySendError::Full(_)) if self.overflow.dropped() => {
-                self.errors.report(bus_error(format!(
-                    "redis adapter: {} messages wait to be published; more are dropped until they drain",
-                    crate::OUTBOX_LIMIT
-                )));
+            Ok(()) => {
+                self.overflow.queued();
+                true
             }
-            Err(_) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                if self.overflow.dropped() {
+                    self.errors.report(bus_error(format!(
+                        "redis adapter: {} messages wait to be published; more are dropped until they drain",
+                        crate::OUTBOX_LIMIT
+                    )));
+                }
+                false
+            }
+            Err(_) => false,
         }
     }
 
@@ -637,32 +644,45 @@ impl RedisAdapter {
         }
     }
 
-    /// How many servers serve this namespace (`PUBSUB NUMSUB` of the request channel), asked within the
-    /// requests timeout: a request made while the bus is down fails with that timeout (or the bus's
-    /// error) instead of waiting for the reconnection or answering from this node alone.
-    async fn count_servers(&self) -> Result<usize, AdapterError> {
+    /// When a request made now must have ended: counting the servers and waiting for their answers
+    /// share the requests timeout.
+    fn deadline(&self) -> tokio::time::Instant {
+        tokio::time::Instant::now() + self.bus.config.requests_timeout
+    }
+
+    /// How many servers serve this namespace (`PUBSUB NUMSUB` of the request channel), asked before
+    /// `deadline`: a request made while the bus is down fails with the timeout (or the bus's error)
+    /// instead of waiting for the reconnection or answering from this node alone.
+    async fn count_servers(&self, deadline: tokio::time::Instant) -> Result<usize, AdapterError> {
         let count = self.bus.subscriber_count(&self.request_channel);
-        match tokio::time::timeout(self.bus.config.requests_timeout, count).await {
+        match tokio::time::timeout_at(deadline, count).await {
             Ok(count) => Ok(count?.max(1)),
             Err(_) => Err(AdapterError::Timeout),
         }
     }
 
-    /// Sends a request and waits for its answers, at most the requests timeout.
+    /// Sends a request and waits for its answers until `deadline`.
     async fn request<T>(
         &self,
         request_id: String,
         pending: Pending,
         done: oneshot::Receiver<T>,
         message: Value,
+        deadline: tokio::time::Instant,
     ) -> Result<T, AdapterError> {
         #[cfg(feature = "metrics")]
         let kind = pending.kind();
         #[cfg(feature = "metrics")]
         crate::metrics::request(kind);
         self.requests.lock().unwrap_or_else(|e| e.into_inner()).insert(request_id.clone(), pending);
-        self.bus.publish(self.request_channel.clone(), Bytes::from(message.to_json_string()));
-        let result = tokio::time::timeout(self.bus.config.requests_timeout, done).await;
+        if !self.bus.publish(self.request_channel.clone(), Bytes::from(message.to_json_string())) {
+            // No server will hear of it: fail now rather than at the deadline.
+            self.requests.lock().unwrap_or_else(|e| e.into_inner()).remove(&request_id);
+            #[cfg(feature = "metrics")]
+            crate::metrics::request_failed(kind);
+            return Err(bus_error("redis adapter: the request was not sent (the publishing queue is full)"));
+        }
+        let result = tokio::time::timeout_at(deadline, done).await;
         let leftover = self.requests.lock().unwrap_or_else(|e| e.into_inner()).remove(&request_id);
         #[cfg(feature = "metrics")]
         if !matches!(result, Ok(Ok(_))) {
@@ -739,7 +759,7 @@ impl Adapter for RedisAdapter {
     }
 
     async fn server_count(&self) -> usize {
-        self.count_servers().await.unwrap_or(1)
+        self.count_servers(self.deadline()).await.unwrap_or(1)
     }
 
     async fn fetch_sockets(&self, opts: BroadcastOptions) -> Result<Vec<SocketInfo>, AdapterError> {
@@ -747,7 +767,8 @@ impl Adapter for RedisAdapter {
         if opts.flags.local {
             return Ok(local);
         }
-        let servers = self.count_servers().await?;
+        let deadline = self.deadline();
+        let servers = self.count_servers(deadline).await?;
         if servers <= 1 {
             return Ok(local);
         }
@@ -760,7 +781,7 @@ impl Adapter for RedisAdapter {
             ("type", Value::from(kind::REMOTE_FETCH)),
             ("opts", options_without_flags(&opts)),
         ]);
-        self.request(request_id, pending, rx, message).await
+        self.request(request_id, pending, rx, message, deadline).await
     }
 
     async fn add_sockets(&self, opts: BroadcastOptions, rooms: Vec<Room>) -> Result<(), AdapterError> {
@@ -810,7 +831,8 @@ impl Adapter for RedisAdapter {
     }
 
     async fn server_side_emit_with_ack(&self, args: Vec<Value>) -> Result<Vec<Value>, AdapterError> {
-        let others = self.count_servers().await?.saturating_sub(1);
+        let deadline = self.deadline();
+        let others = self.count_servers(deadline).await?.saturating_sub(1);
         if others == 0 {
             return Ok(Vec::new());
         }
@@ -823,12 +845,13 @@ impl Adapter for RedisAdapter {
             ("type", Value::from(kind::SERVER_SIDE_EMIT)),
             ("data", Value::Array(args)),
         ]);
-        self.request(request_id, pending, rx, message).await
+        self.request(request_id, pending, rx, message, deadline).await
     }
 
     async fn all_rooms(&self) -> Result<Vec<Room>, AdapterError> {
         let local: HashSet<String> = self.local.rooms().iter().map(|r| r.to_string()).collect();
-        let servers = self.count_servers().await?;
+        let deadline = self.deadline();
+        let servers = self.count_servers(deadline).await?;
         if servers <= 1 {
             return Ok(local.into_iter().map(Room::from).collect());
         }
@@ -840,7 +863,12 @@ impl Adapter for RedisAdapter {
             ("requestId", Value::from(request_id.as_str())),
             ("type", Value::from(kind::ALL_ROOMS)),
         ]);
-        Ok(self.request(request_id, pending, rx, message).await?.into_iter().map(Room::from).collect())
+        Ok(self
+            .request(request_id, pending, rx, message, deadline)
+            .await?
+            .into_iter()
+            .map(Room::from)
+            .collect())
     }
 
     fn persist_session(&self, session: SessionState) {

@@ -175,3 +175,54 @@ async fn a_silent_node_makes_requests_time_out_with_what_arrived() {
         other => panic!("expected a partial timeout, got {other:?}"),
     }
 }
+
+/// A bus that never finishes publishing (a bus that hangs), and says two nodes serve each namespace.
+struct StuckBus {
+    errors: socketio_adapter::ErrorHooks,
+}
+
+#[async_trait]
+impl ClusterBus for StuckBus {
+    async fn publish(&self, _: Value) -> Result<Option<String>, AdapterError> {
+        std::future::pending().await
+    }
+    fn register(&self, _: &str, _: Weak<ClusterAdapter>) {}
+    fn unregister(&self, _: &str) {}
+    fn counts_servers(&self) -> bool {
+        true
+    }
+    async fn server_count(&self, _: &str) -> Result<usize, AdapterError> {
+        Ok(2)
+    }
+    fn errors(&self) -> socketio_adapter::ErrorHooks {
+        self.errors.clone()
+    }
+}
+
+#[tokio::test]
+async fn a_full_publishing_queue_drops_reports_once_and_fails_requests_at_once() {
+    let bus = Arc::new(StuckBus { errors: Default::default() });
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let seen = reports.clone();
+    bus.errors.add(move |e| seen.lock().unwrap().push(e.to_string()));
+    // A request would wait a minute for its answer; a test that waits for it fails.
+    let config = ClusterConfig { requests_timeout: Duration::from_secs(60), ..ClusterConfig::default() };
+    let io = SocketIo::new(ServerConfig {
+        adapter: ClusterAdapter::factory(bus, config),
+        ..ServerConfig::default()
+    });
+    // The publisher holds one batch (at most 256) in the stuck publish; the queue holds 10,000 more.
+    for i in 0..10_400u32 {
+        io.emit("n", (i,)).unwrap();
+    }
+    let fetched = within(io.fetch_sockets()).await;
+    match fetched {
+        Err(socketio_server::AckError::Adapter(AdapterError::Bus(message))) => {
+            assert!(message.contains("publishing queue is full"), "{message}")
+        }
+        other => panic!("expected a bus error at once, got {other:?}"),
+    }
+    let reports = reports.lock().unwrap().clone();
+    assert_eq!(reports.len(), 1, "one report per overload: {reports:?}");
+    assert!(reports[0].contains("10000 messages wait to be published"), "{reports:?}");
+}
