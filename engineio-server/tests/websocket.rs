@@ -262,3 +262,23 @@ async fn a_message_encoded_once_goes_to_every_session_and_transport() {
     assert!(EncodedMessage::from_frame_text("2ping".into()).is_none());
     assert!(EncodedMessage::from_frame_text("4ok".into()).is_some());
 }
+
+#[tokio::test]
+async fn a_text_frame_of_invalid_utf8_closes_only_its_session() {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::Message;
+    let mut server = start(EngineConfig::default()).await;
+    let mut bystander = server.ws("EIO=4&transport=websocket").await;
+    let _ = bystander.next_text().await;
+    let mut ws = server.ws("EIO=4&transport=websocket").await;
+    let h = Handshake::from_json(&ws.next_text().await[1..]).unwrap();
+    // A message packet whose text is not UTF-8 (a lone continuation byte, then an overlong `/`).
+    let frame = Frame::message(b"4ab\x80cd\xc0\xaf".to_vec(), OpCode::Data(Data::Text), true);
+    ws.0.send(Message::Frame(frame)).await.unwrap();
+    assert_eq!(server.wait_close(&h.sid).await.0, CloseReason::TransportError);
+    assert_eq!(ws.next().await, None);
+    bystander.send_text("4still served").await;
+    assert_eq!(bystander.next_text().await, "4still served");
+    assert_eq!(server.engine.clients_count(), 1);
+}

@@ -114,6 +114,7 @@ async fn metrics_follow_connections_packets_broadcasts_recovery_and_cluster_requ
     let recorder = PrometheusBuilder::new().install_recorder().unwrap();
 
     engine_sockets_packets_and_broadcasts(&recorder).await;
+    dynamic_children_count_under_their_parent(&recorder).await;
     recovery_hits_and_misses(&recorder).await;
     cluster_requests_failures_and_bus_errors(&recorder).await;
 }
@@ -231,6 +232,42 @@ async fn engine_sockets_packets_and_broadcasts(recorder: &PrometheusHandle) {
     assert_eq!(now.get(CONNECTIONS_TOTAL), 4.0);
     assert_eq!(now.get(&disconnections("server shutting down")), 2.0);
     drop((main, a, b, c));
+}
+
+async fn dynamic_children_count_under_their_parent(recorder: &PrometheusHandle) {
+    let (io, addr) = start(ServerConfig::default()).await;
+    let (left_tx, mut left) = mpsc::unbounded_channel::<String>();
+    io.of_dynamic(|name, _auth| async move { name.starts_with("/room-") }).on_connection(
+        move |socket: Socket| {
+            let left_tx = left_tx.clone();
+            async move {
+                socket.on_disconnect(move |s, _reason| {
+                    let left_tx = left_tx.clone();
+                    async move {
+                        let _ = left_tx.send(s.nsp().to_string());
+                    }
+                });
+            }
+        },
+    );
+    let parent_label = sockets("<dynamic #0>");
+    let clients =
+        [client(addr, "/room-1").await, client(addr, "/room-2").await, client(addr, "/room-2").await];
+    // Clients choose the children's names: they share the parent's label, and none has its own.
+    let now = Figures::read(recorder);
+    assert_eq!(now.get(&parent_label), 3.0);
+    assert!(!now.0.keys().any(|key| key.contains("/room-")), "a label per child: {:?}", now.0.keys());
+    for socket in &clients {
+        socket.disconnect();
+    }
+    let mut gone: Vec<String> = Vec::new();
+    for _ in 0..3 {
+        gone.push(within(left.recv()).await.unwrap());
+    }
+    gone.sort();
+    assert_eq!(gone, ["/room-1", "/room-2", "/room-2"]);
+    assert_eq!(Figures::read(recorder).get(&parent_label), 0.0);
+    io.close().await;
 }
 
 async fn recovery_hits_and_misses(recorder: &PrometheusHandle) {
