@@ -194,6 +194,21 @@ impl ClusterBus for ShardedRedisBus {
         self.spublish(&channel, Self::encode(&message)).await.map(|_| None)
     }
 
+    /// One pipeline of `SPUBLISH`es: every one is sent before the first answer is awaited.
+    async fn publish_all(&self, messages: Vec<Value>) -> Vec<Result<Option<String>, AdapterError>> {
+        let mut pipe = redis::pipe();
+        for message in &messages {
+            pipe.cmd("SPUBLISH").arg(self.channel_of(message)).arg(Self::encode(message).as_ref()).ignore();
+        }
+        let mut conn = self.commands.clone();
+        let outcome = pipe
+            .query_async::<()>(&mut conn)
+            .await
+            .map(|()| None)
+            .map_err(|e| bus_error(format!("sharded redis adapter: SPUBLISH failed: {e}")));
+        messages.iter().map(|_| outcome.clone()).collect()
+    }
+
     async fn publish_response(&self, requester_uid: &str, message: Value) -> Result<(), AdapterError> {
         let channel = self.sub_channel(nsp_of(&message), requester_uid);
         self.spublish(&channel, Self::encode(&message)).await

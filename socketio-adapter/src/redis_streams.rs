@@ -163,6 +163,33 @@ impl RedisStreamsBus {
         format!("{}#{nsp}#{uid}#", self.config.channel_prefix)
     }
 
+    /// The command that publishes `message`: `XADD` to the namespace's stream, or (`PUBLISH` or
+    /// `SPUBLISH`) to its channel for the ephemeral messages the Node adapter does not store.
+    fn publication(&self, message: &Value) -> redis::Cmd {
+        let nsp = nsp_of(message);
+        if is_ephemeral(message) {
+            let command = if self.config.use_sharded_pubsub { "SPUBLISH" } else { "PUBLISH" };
+            let mut cmd = redis::cmd(command);
+            cmd.arg(self.channel(nsp)).arg(encode_value(message).as_ref());
+            return cmd;
+        }
+        let mut cmd = redis::cmd("XADD");
+        cmd.arg(self.stream_of(nsp)).arg("MAXLEN").arg("~").arg(self.config.max_len).arg("*");
+        for field in ["uid", "nsp"] {
+            cmd.arg(field).arg(message.get(field).and_then(Value::as_str).unwrap_or_default());
+        }
+        cmd.arg("type").arg(message.get("type").and_then(Value::as_u64).unwrap_or(0).to_string());
+        if let Some(data) = message.get("data") {
+            let encoded = if !self.config.only_plaintext && may_carry_binary(message) && data.has_binary() {
+                base64::engine::general_purpose::STANDARD.encode(encode_value(data))
+            } else {
+                data.to_json_string()
+            };
+            cmd.arg("data").arg(encoded);
+        }
+        cmd
+    }
+
     async fn publish_on(&self, channel: &str, message: &Value) -> Result<(), AdapterError> {
         let command = if self.config.use_sharded_pubsub { "SPUBLISH" } else { "PUBLISH" };
         let mut conn = self.commands.clone();
@@ -386,31 +413,45 @@ fn decode_session(raw: &[u8]) -> Option<SessionState> {
 #[async_trait]
 impl ClusterBus for RedisStreamsBus {
     async fn publish(&self, message: Value) -> Result<Option<String>, AdapterError> {
-        let nsp = nsp_of(&message).to_string();
-        if is_ephemeral(&message) {
-            return self.publish_on(&self.channel(&nsp), &message).await.map(|_| None);
-        }
-        let stream = self.stream_of(&nsp);
-        let mut cmd = redis::cmd("XADD");
-        cmd.arg(&stream).arg("MAXLEN").arg("~").arg(self.config.max_len).arg("*");
-        for field in ["uid", "nsp"] {
-            cmd.arg(field).arg(message.get(field).and_then(Value::as_str).unwrap_or_default());
-        }
-        cmd.arg("type").arg(message.get("type").and_then(Value::as_u64).unwrap_or(0).to_string());
-        if let Some(data) = message.get("data") {
-            let encoded = if !self.config.only_plaintext && may_carry_binary(&message) && data.has_binary() {
-                base64::engine::general_purpose::STANDARD.encode(encode_value(data))
-            } else {
-                data.to_json_string()
-            };
-            cmd.arg("data").arg(encoded);
+        self.publish_all(vec![message]).await.pop().unwrap_or(Ok(None))
+    }
+
+    /// One pipeline: every command is sent before the first answer is awaited. Each entry's id is its
+    /// offset; ephemeral messages (published, not stored) have none.
+    async fn publish_all(&self, messages: Vec<Value>) -> Vec<Result<Option<String>, AdapterError>> {
+        let mut pipe = redis::pipe();
+        for message in &messages {
+            pipe.add_command(self.publication(message));
         }
         let mut conn = self.commands.clone();
-        let id: String = cmd
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| bus_error(format!("redis streams adapter: XADD {stream} failed: {e}")))?;
-        Ok(Some(id))
+        match pipe.query_async::<Vec<redis::Value>>(&mut conn).await {
+            Ok(replies) if replies.len() == messages.len() => messages
+                .iter()
+                .zip(replies)
+                .map(|(message, reply)| match reply {
+                    _ if is_ephemeral(message) => Ok(None),
+                    redis::Value::ServerError(e) => {
+                        Err(bus_error(format!("redis streams adapter: XADD failed: {e:?}")))
+                    }
+                    reply => match bytes_of(&reply).map(String::from_utf8) {
+                        Some(Ok(id)) => Ok(Some(id)),
+                        _ => Err(bus_error(format!("redis streams adapter: XADD answered {reply:?}"))),
+                    },
+                })
+                .collect(),
+            Ok(replies) => {
+                let e = bus_error(format!(
+                    "redis streams adapter: {} answers to {} commands",
+                    replies.len(),
+                    messages.len()
+                ));
+                messages.iter().map(|_| Err(e.clone())).collect()
+            }
+            Err(e) => {
+                let e = bus_error(format!("redis streams adapter: publishing failed: {e}"));
+                messages.iter().map(|_| Err(e.clone())).collect()
+            }
+        }
     }
 
     async fn publish_response(&self, requester_uid: &str, message: Value) -> Result<(), AdapterError> {
