@@ -22,6 +22,8 @@ function parseArgs(argv) {
     recoveryMs: 0,
     nodeName: `node-${process.pid}`,
     adminUi: false,
+    adminAuth: null,
+    adminStore: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -45,6 +47,13 @@ function parseArgs(argv) {
       case "--recovery-ms": o.recoveryMs = Number(value()); break;
       case "--node-name": o.nodeName = value(); break;
       case "--admin-ui": o.adminUi = true; break;
+      case "--admin-auth": {
+        const v = value();
+        const at = v.indexOf(":");
+        o.adminAuth = { type: "basic", username: v.slice(0, at), password: v.slice(at + 1) };
+        break;
+      }
+      case "--admin-store": o.adminStore = value(); break;
       default: throw new Error(`unknown flag ${flag}`);
     }
   }
@@ -180,8 +189,15 @@ async function main() {
   setup(io.of("/custom"), o);
   setup(io.of(/^\/dyn-[a-z0-9]+$/), o);
   if (o.adminUi) {
-    const { instrument } = await import("@socket.io/admin-ui");
-    instrument(io, { auth: false, mode: "development", serverId: o.nodeName });
+    const { instrument, RedisStore } = await import("@socket.io/admin-ui");
+    const admin = { auth: o.adminAuth ?? false, mode: "development", serverId: o.nodeName };
+    if (o.adminStore) {
+      // The admin UI's RedisStore speaks the callback API of ioredis (or node-redis 3): node-redis 4,
+      // even in legacy mode, refuses the boolean it stores.
+      const { Redis } = await import("ioredis");
+      admin.store = new RedisStore(new Redis(o.adminStore));
+    }
+    instrument(io, admin);
   }
   http.listen(o.port, "127.0.0.1", () => console.log(`listening on ${http.address().port}`));
   const stop = () => io.close(() => process.exit(0));

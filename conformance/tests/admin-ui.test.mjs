@@ -251,3 +251,41 @@ for (const [name, kinds] of Object.entries(CLUSTERS)) {
     });
   });
 }
+
+// The admin UI's login sessions in Redis (RedisStore, `--admin-store`): a session earned with the
+// password on one node opens the admin namespace of the other, whichever implementation each node is.
+// The password is "changeit".
+const ADMIN_HASH = "$2a$10$/bSVZ.li8ZDO.X1X0rogRuUrMNQs52SWqm4jSPSIQZuFe3Il8x9P2";
+
+for (const [name, kinds] of Object.entries(CLUSTERS)) {
+  describe(`admin UI sessions in Redis, ${name}`, () => {
+    it("a session from a login on one node opens the admin namespace of the other", async () => {
+      const flags = ["--admin-ui", "--admin-auth", `admin:${ADMIN_HASH}`, "--admin-store", "redis://127.0.0.1:6379"];
+      const servers = [];
+      try {
+        for (const kind of kinds) servers.push(await startServer(kind, flags));
+        const [first, second] = servers.map((s) => clientFactory(s, "websocket", "json"));
+        try {
+          // A wrong password is refused.
+          const wrong = first.make("/admin", { auth: { username: "admin", password: "nope" } });
+          assert.equal((await waitFor(wrong, "connect_error"))[0].message, "invalid credentials");
+          // The right one opens the namespace and earns a session id.
+          const admin = first.make("/admin", { auth: { username: "admin", password: "changeit" } });
+          const [sessionId] = await waitFor(admin, "session");
+          assert.equal(typeof sessionId, "string");
+          assert.ok(admin.connected);
+          // The other node knows the session; an unknown one is refused.
+          const again = second.make("/admin", { auth: { sessionId } });
+          await waitFor(again, "connect");
+          const guessed = second.make("/admin", { auth: { sessionId: `${sessionId}0` } });
+          assert.equal((await waitFor(guessed, "connect_error"))[0].message, "invalid credentials");
+        } finally {
+          first.closeAll();
+          second.closeAll();
+        }
+      } finally {
+        await Promise.all(servers.map((s) => s.stop()));
+      }
+    });
+  });
+}

@@ -75,7 +75,7 @@ pub enum AdminMode {
 }
 
 /// The options of [`instrument`], as those of `@socket.io/admin-ui`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct AdminOptions {
     /// Who may connect.
@@ -91,6 +91,147 @@ pub struct AdminOptions {
     /// When set, the UI only sees and steers these namespaces (and the admin namespace itself); by
     /// default, every namespace.
     pub namespaces: Option<Vec<String>>,
+    /// Where the session ids earned by a password login are kept (`store`): by default in this
+    /// node's memory; a [`RedisStore`] (feature `redis`) shares them between the nodes of a cluster,
+    /// Node ones included, so that the UI stays logged in whichever node it reaches.
+    pub store: Arc<dyn AdminSessionStore>,
+}
+
+impl std::fmt::Debug for AdminOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminOptions")
+            .field("auth", &self.auth)
+            .field("namespace_name", &self.namespace_name)
+            .field("readonly", &self.readonly)
+            .field("server_id", &self.server_id)
+            .field("mode", &self.mode)
+            .field("namespaces", &self.namespaces)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Keeps the session ids that the UI got after logging in with the password, so that it can
+/// reconnect with the id instead (the reference's `Store`).
+#[async_trait::async_trait]
+pub trait AdminSessionStore: Send + Sync + 'static {
+    /// Whether `session_id` was saved (and has not expired).
+    async fn contains(&self, session_id: &str) -> bool;
+    /// Saves `session_id`.
+    async fn save(&self, session_id: &str);
+}
+
+/// The default [`AdminSessionStore`]: this node's memory, for the life of the process (the
+/// reference's `InMemoryStore`).
+#[derive(Debug, Default)]
+pub struct InMemoryStore(Mutex<HashSet<String>>);
+
+#[async_trait::async_trait]
+impl AdminSessionStore for InMemoryStore {
+    async fn contains(&self, session_id: &str) -> bool {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).contains(session_id)
+    }
+
+    async fn save(&self, session_id: &str) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(session_id.to_string());
+    }
+}
+
+/// An [`AdminSessionStore`] in Redis (feature `redis`), as the reference's `RedisStore`: the key
+/// `socket.io-admin#<session id>` holds `true` and expires after a day, so nodes (Rust or Node) that
+/// share the Redis server and prefix share the UI's sessions.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use socketio_server::admin::{AdminAuth, AdminOptions, RedisStore};
+/// let hash = "$2a$10$/bSVZ.li8ZDO.X1X0rogRuUrMNQs52SWqm4jSPSIQZuFe3Il8x9P2";
+/// let mut options = AdminOptions::new(AdminAuth::basic("admin", hash)?);
+/// options.store = std::sync::Arc::new(RedisStore::connect("redis://127.0.0.1:6379").await?);
+/// # Ok(()) }
+/// ```
+#[cfg(feature = "redis")]
+#[derive(Clone)]
+pub struct RedisStore {
+    redis: redis::aio::ConnectionManager,
+    prefix: String,
+    session_duration: Duration,
+}
+
+#[cfg(feature = "redis")]
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .field("session_duration", &self.session_duration)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "redis")]
+impl RedisStore {
+    /// A store on `redis`, with the reference's defaults: the prefix `socket.io-admin` and sessions
+    /// of a day.
+    pub fn new(redis: redis::aio::ConnectionManager) -> Self {
+        RedisStore { redis, prefix: "socket.io-admin".into(), session_duration: Duration::from_secs(86_400) }
+    }
+
+    /// A store on a connection of its own to the Redis server at `url` (`redis://host:port/db`).
+    pub async fn connect(url: &str) -> Result<Self, redis::RedisError> {
+        let client = redis::Client::open(url)?;
+        Ok(RedisStore::new(redis::aio::ConnectionManager::new(client).await?))
+    }
+
+    /// The prefix of the keys (`prefix`).
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// How long a session lasts after the login (`sessionDuration`; whole seconds, at least one).
+    pub fn session_duration(mut self, duration: Duration) -> Self {
+        self.session_duration = duration;
+        self
+    }
+
+    fn key(&self, session_id: &str) -> String {
+        format!("{}#{session_id}", self.prefix)
+    }
+}
+
+#[cfg(feature = "redis")]
+#[async_trait::async_trait]
+impl AdminSessionStore for RedisStore {
+    async fn contains(&self, session_id: &str) -> bool {
+        let mut redis = self.redis.clone();
+        match redis::cmd("EXISTS").arg(self.key(session_id)).query_async::<i64>(&mut redis).await {
+            Ok(n) => n == 1,
+            Err(e) => {
+                // Unknown then: the UI logs in with the password again.
+                tracing::warn!("admin UI: cannot look up a session in Redis: {e}");
+                false
+            }
+        }
+    }
+
+    async fn save(&self, session_id: &str) {
+        let key = self.key(session_id);
+        let seconds = self.session_duration.as_secs().max(1);
+        let mut redis = self.redis.clone();
+        let saved = redis::pipe()
+            .atomic()
+            .cmd("SET")
+            .arg(&key)
+            .arg("true")
+            .ignore()
+            .cmd("EXPIRE")
+            .arg(&key)
+            .arg(seconds)
+            .ignore()
+            .query_async::<()>(&mut redis)
+            .await;
+        if let Err(e) = saved {
+            tracing::warn!("admin UI: cannot save a session in Redis: {e}");
+        }
+    }
 }
 
 impl AdminOptions {
@@ -103,6 +244,7 @@ impl AdminOptions {
             server_id: None,
             mode: AdminMode::Development,
             namespaces: None,
+            store: Arc::new(InMemoryStore::default()),
         }
     }
 }
@@ -143,7 +285,7 @@ pub fn instrument(io: &SocketIo, options: AdminOptions) -> Result<(), AdminError
         server_id,
         hostname,
         stats: Mutex::new(Stats::default()),
-        sessions: Mutex::new(HashSet::new()),
+        sessions: options.store.clone(),
     });
     server.admin.set(admin.clone()).map_err(|_| AdminError::AlreadyInstrumented)?;
 
@@ -199,7 +341,7 @@ pub(crate) struct Admin {
     hostname: String,
     stats: Mutex<Stats>,
     /// Session ids handed out after a password login.
-    sessions: Mutex<HashSet<String>>,
+    sessions: Arc<dyn AdminSessionStore>,
 }
 
 /// What `server_stats` reports besides the namespaces.
@@ -439,7 +581,7 @@ impl Admin {
         let refused = || crate::ConnectError::new("invalid credentials");
         let auth = &socket.handshake().auth;
         if let Some(session) = auth["sessionId"].as_str() {
-            if self.sessions.lock().unwrap_or_else(|e| e.into_inner()).contains(session) {
+            if self.sessions.contains(session).await {
                 return Ok(());
             }
         }
@@ -456,7 +598,7 @@ impl Admin {
             return Err(refused());
         }
         let session = random_session_id();
-        self.sessions.lock().unwrap_or_else(|e| e.into_inner()).insert(session.clone());
+        self.sessions.save(&session).await;
         socket.extensions().insert(NewSession(session));
         Ok(())
     }

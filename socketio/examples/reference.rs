@@ -9,7 +9,8 @@
 //! `--adapter memory|redis://host:port|redis-streams://host:port|redis-sharded://host:port|postgres://user@host/db`
 //! (with the `redis` / `postgres` features).
 //! `--admin-ui` instruments the server for the official admin UI (`/admin`, no authentication,
-//! development mode).
+//! development mode); beyond the contract, `--admin-auth USER:BCRYPT_HASH` asks for a login and
+//! `--admin-store redis://host:port` keeps the login sessions in Redis (the `redis` feature).
 
 use socketio::parser::Value;
 use socketio::server::admin::{instrument, AdminAuth, AdminOptions};
@@ -23,6 +24,10 @@ struct Options {
     node_name: String,
     adapter: String,
     admin_ui: bool,
+    /// `--admin-auth USER:HASH`.
+    admin_auth: Option<(String, String)>,
+    /// `--admin-store URL`.
+    admin_store: Option<String>,
     config: ServerConfig,
 }
 
@@ -31,6 +36,7 @@ fn parse_args() -> Result<Options, String> {
     let mut node_name = format!("node-{}", std::process::id());
     let mut adapter = "memory".to_string();
     let mut admin_ui = false;
+    let (mut admin_auth, mut admin_store) = (None, None);
     let mut config = ServerConfig::default();
     config.engine.cors = Some(CorsConfig { origin: CorsOrigin::Any, ..CorsConfig::default() });
     let mut args = std::env::args().skip(1);
@@ -86,10 +92,16 @@ fn parse_args() -> Result<Options, String> {
                 })
             }
             "--admin-ui" => admin_ui = true,
+            "--admin-auth" => {
+                let v = value()?;
+                let (user, hash) = v.split_once(':').ok_or("--admin-auth: USER:BCRYPT_HASH")?;
+                admin_auth = Some((user.to_string(), hash.to_string()));
+            }
+            "--admin-store" => admin_store = Some(value()?),
             other => return Err(format!("unknown flag {other}")),
         }
     }
-    Ok(Options { port, node_name, adapter, admin_ui, config })
+    Ok(Options { port, node_name, adapter, admin_ui, admin_auth, admin_store, config })
 }
 
 fn sorted(mut v: Vec<String>) -> Vec<String> {
@@ -274,8 +286,18 @@ async fn main() {
     };
     setup(&dynamic, options.node_name.clone());
     if options.admin_ui {
-        let mut admin = AdminOptions::new(AdminAuth::None);
+        let auth = match options.admin_auth.clone() {
+            None => AdminAuth::None,
+            Some((user, hash)) => AdminAuth::basic(user, hash).unwrap_or_else(|e| {
+                eprintln!("reference: --admin-auth: {e}");
+                std::process::exit(1);
+            }),
+        };
+        let mut admin = AdminOptions::new(auth);
         admin.server_id = Some(options.node_name.clone());
+        if let Some(url) = &options.admin_store {
+            admin.store = admin_store(url).await;
+        }
         if let Err(e) = instrument(&io, admin) {
             eprintln!("reference: {e}");
             std::process::exit(1);
@@ -346,6 +368,24 @@ async fn redis_adapter(url: &str) -> socketio::adapter::AdapterFactory {
 #[cfg(not(feature = "redis"))]
 async fn redis_adapter(url: &str) -> socketio::adapter::AdapterFactory {
     eprintln!("reference: {url} needs the redis feature (cargo run -p socketio --features redis --example reference)");
+    std::process::exit(2);
+}
+
+/// The admin UI's session store for `--admin-store redis://...`.
+#[cfg(feature = "redis")]
+async fn admin_store(url: &str) -> std::sync::Arc<dyn socketio::server::admin::AdminSessionStore> {
+    match socketio::server::admin::RedisStore::connect(url).await {
+        Ok(store) => std::sync::Arc::new(store),
+        Err(e) => {
+            eprintln!("reference: cannot connect to {url}: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+#[cfg(not(feature = "redis"))]
+async fn admin_store(url: &str) -> std::sync::Arc<dyn socketio::server::admin::AdminSessionStore> {
+    eprintln!("reference: --admin-store {url} needs the redis feature");
     std::process::exit(2);
 }
 

@@ -6,7 +6,7 @@
 
 use socketio_client::{ClientBuilder, Socket as ClientSocket, Transport};
 use socketio_e2e::client::start;
-use socketio_server::admin::{instrument, AdminAuth, AdminError, AdminMode, AdminOptions};
+use socketio_server::admin::{instrument, AdminAuth, AdminError, AdminMode, AdminOptions, RedisStore};
 use socketio_server::parser::Value;
 use socketio_server::{ServerConfig, SocketIo};
 use std::net::SocketAddr;
@@ -87,6 +87,51 @@ async fn basic_auth_checks_the_password_and_hands_out_reusable_sessions() {
     let (again, mut events) = ui(addr, serde_json::json!({"sessionId": session}));
     within(again.connect()).await.unwrap();
     next_event(&mut events, "config").await;
+}
+
+#[tokio::test]
+async fn a_redis_store_shares_the_sessions_between_nodes() {
+    let prefix = socketio_e2e::unique_key("admin-sessions");
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let store = RedisStore::connect("redis://127.0.0.1:6379").await.unwrap().prefix(prefix.clone());
+        let mut options = AdminOptions::new(AdminAuth::basic("admin", HASH).unwrap());
+        options.store = std::sync::Arc::new(store);
+        nodes.push(admin_server(options).await);
+    }
+    let (socket, mut events) =
+        ui(nodes[0].1, serde_json::json!({"username": "admin", "password": "changeit"}));
+    within(socket.connect()).await.unwrap();
+    let session = next_event(&mut events, "session").await[0].as_str().unwrap().to_string();
+
+    // Stored as the reference's RedisStore stores it: `<prefix>#<id>` = "true", for a day.
+    let client = redis::Client::open("redis://127.0.0.1:6379").unwrap();
+    let mut redis = client.get_multiplexed_async_connection().await.unwrap();
+    let key = format!("{prefix}#{session}");
+    let value: Option<String> = redis::cmd("GET").arg(&key).query_async(&mut redis).await.unwrap();
+    assert_eq!(value.as_deref(), Some("true"));
+    let ttl: i64 = redis::cmd("TTL").arg(&key).query_async(&mut redis).await.unwrap();
+    assert!((86_000..=86_400).contains(&ttl), "ttl {ttl}");
+
+    // The other node takes the session; an unknown one, or one of another prefix, it refuses.
+    let (again, mut events) = ui(nodes[1].1, serde_json::json!({"sessionId": session}));
+    within(again.connect()).await.unwrap();
+    next_event(&mut events, "config").await;
+    let (guessed, _) = ui(nodes[1].1, serde_json::json!({"sessionId": format!("{session}0")}));
+    assert_eq!(within(guessed.connect()).await.unwrap_err().message, "invalid credentials");
+    let (_other_io, other_prefix) = admin_server({
+        let mut options = AdminOptions::new(AdminAuth::basic("admin", HASH).unwrap());
+        options.store = std::sync::Arc::new(RedisStore::connect("redis://127.0.0.1:6379").await.unwrap());
+        options
+    })
+    .await;
+    let (elsewhere, _) = ui(other_prefix, serde_json::json!({"sessionId": session}));
+    assert_eq!(within(elsewhere.connect()).await.unwrap_err().message, "invalid credentials");
+
+    // Once expired, a session is gone.
+    let _: () = redis::cmd("EXPIRE").arg(&key).arg(0).query_async(&mut redis).await.unwrap();
+    let (expired, _) = ui(nodes[1].1, serde_json::json!({"sessionId": session}));
+    assert_eq!(within(expired.connect()).await.unwrap_err().message, "invalid credentials");
 }
 
 #[tokio::test]

@@ -24,3 +24,19 @@
 //! ```
 //!
 //! Without `instrument`, nothing of the admin UI runs: the hooks are one check of an unset cell.
+//!
+//! After a password login the UI gets a session id and reconnects with it. By default the ids live
+//! in the memory of the node that handed them out; behind a load balancer, keep them in Redis
+//! (feature `redis`), where every node finds them, Node ones included (`RedisStore` uses the keys of
+//! the reference's `RedisStore`):
+//!
+//! ```no_run
+//! # #[cfg(feature = "redis")]
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use socketio::admin::{AdminAuth, AdminOptions, RedisStore};
+//! let hash = "$2a$04$fLEqu3L7DGuxjayAFXUmduqjpMZ6WRNHrhJn1fRdH.uim4k5LUD8u";
+//! let mut options = AdminOptions::new(AdminAuth::basic("admin", hash)?);
+//! options.store = std::sync::Arc::new(RedisStore::connect("redis://127.0.0.1:6379").await?);
+//! # Ok(())
+//! # }
+//! ```
