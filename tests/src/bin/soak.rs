@@ -65,8 +65,20 @@ fn options() -> Result<Options, String> {
     Ok(o)
 }
 
-/// The resident set of this process, in bytes.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+unsafe extern "C" {
+    /// glibc: gives the free memory at the top of the heaps back to the system.
+    fn malloc_trim(pad: usize) -> std::ffi::c_int;
+}
+
+/// The resident set of this process, in bytes, once the allocator has given back what it holds free
+/// (so that memory still in use is what is compared, not what the allocator happens to cache).
 fn rss() -> u64 {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim takes no pointer and only releases memory that no allocation uses.
+    unsafe {
+        malloc_trim(0);
+    }
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
