@@ -303,18 +303,14 @@ impl ClusterAdapter {
                 let (messages, deliveries): (Vec<Value>, Vec<_>) =
                     batch.drain(..).map(|out| (out.message, out.then_deliver)).unzip();
                 let results = bus.publish_all(messages).await;
+                crate::report_failures(
+                    &bus.errors(),
+                    "cluster adapter",
+                    results.iter().map(|r| r.as_ref().err()),
+                );
                 let mut results = results.into_iter();
                 for then_deliver in deliveries {
-                    let offset = match results.next() {
-                        Some(Ok(offset)) => offset,
-                        Some(Err(e)) => {
-                            bus.errors().report(AdapterError::Bus(format!(
-                                "cluster adapter: publishing failed: {e}"
-                            )));
-                            None
-                        }
-                        None => None,
-                    };
+                    let offset = results.next().and_then(Result::ok).flatten();
                     if let (Some((mut packet, opts)), Some(adapter)) = (then_deliver, weak.upgrade()) {
                         adapter.add_offset(&mut packet, &opts, offset.as_deref());
                         adapter.local.broadcast_local(&packet, &opts);
@@ -622,8 +618,11 @@ impl ClusterAdapter {
     /// Sends a request to every known node and waits for one answer each (or the timeout, failing with
     /// the answers received).
     async fn request(&self, ty: u64, mut data: Map, timeout: Duration) -> Result<Vec<Value>, AdapterError> {
+        // Counting the servers and waiting for their answers share the timeout.
+        let deadline = tokio::time::Instant::now() + timeout;
         let waiting = if self.counted {
-            Waiting::Count(self.bus.server_count(&self.name).await?.saturating_sub(1))
+            let count = tokio::time::timeout_at(deadline, self.bus.server_count(&self.name)).await;
+            Waiting::Count(count.map_err(|_| AdapterError::Timeout)??.saturating_sub(1))
         } else {
             Waiting::Nodes(self.known_nodes())
         };
@@ -654,7 +653,7 @@ impl ClusterAdapter {
                 request_kind(ty)
             )));
         }
-        match tokio::time::timeout(timeout, rx).await {
+        match tokio::time::timeout_at(deadline, rx).await {
             Ok(Ok(answers)) => Ok(answers),
             _ => {
                 #[cfg(feature = "metrics")]

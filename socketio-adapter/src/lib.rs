@@ -43,6 +43,29 @@ pub mod testing;
 /// are dropped (and reported through the error hooks) rather than held in memory without bound.
 pub(crate) const OUTBOX_LIMIT: usize = 10_000;
 
+/// Reports the failed publications of one batch (`failures` holds the error of each message that
+/// failed, `None` for the others) as one error: the count and the first cause, not one report per
+/// message.
+pub(crate) fn report_failures<'a>(
+    errors: &ErrorHooks,
+    label: &str,
+    failures: impl Iterator<Item = Option<&'a AdapterError>>,
+) {
+    let (mut failed, mut first) = (0usize, None);
+    for failure in failures.flatten() {
+        failed += 1;
+        first.get_or_insert(failure);
+    }
+    if let Some(first) = first {
+        let cause = match first {
+            AdapterError::Bus(cause) => cause.clone(),
+            other => other.to_string(),
+        };
+        let what = if failed == 1 { "1 message".to_string() } else { format!("{failed} messages") };
+        errors.report(AdapterError::Bus(format!("{label}: publishing {what} failed: {cause}")));
+    }
+}
+
 /// Whether a publishing queue is dropping messages, so that an overload is reported once when it
 /// starts rather than once per dropped message.
 #[derive(Debug, Default)]

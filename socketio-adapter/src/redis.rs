@@ -141,7 +141,8 @@ impl RedisBus {
         Arc::new(move |nsp| RedisAdapter::new(nsp, bus.clone()) as Arc<dyn Adapter>)
     }
 
-    /// Queues a message for the publisher; whether it was queued (not when the queue is full).
+    /// Queues a message for the publisher; whether it was queued (not when the queue is full or the
+    /// publisher has stopped).
     fn publish(&self, channel: String, payload: Bytes) -> bool {
         match self.publisher.try_send((channel, payload)) {
             Ok(()) => {
@@ -226,20 +227,21 @@ async fn publish_loop(
     mut queue: mpsc::Receiver<(String, Bytes)>,
     errors: ErrorHooks,
 ) {
-    // What has queued up meanwhile goes in one pipeline (in order, one round trip): a backlog left by
-    // a slow or restarting Redis drains at once instead of one message per round trip.
+    // What has queued up meanwhile goes in pipelines (in order, a round trip per megabyte): a backlog
+    // left by a slow or restarting Redis drains at once instead of one message per round trip.
     let mut batch = Vec::new();
     while queue.recv_many(&mut batch, 512).await > 0 {
-        let mut pipe = redis::pipe();
-        for (channel, payload) in &batch {
-            pipe.cmd("PUBLISH").arg(channel).arg(payload.as_ref()).ignore();
-        }
-        let result: redis::RedisResult<()> = pipe.query_async(&mut conn).await;
-        if let Err(e) = result {
-            errors
-                .report(bus_error(format!("redis adapter: publishing {} messages failed: {e}", batch.len())));
-        }
-        batch.clear();
+        let commands = batch
+            .drain(..)
+            .map(|(channel, payload)| {
+                let mut command = redis::cmd("PUBLISH");
+                command.arg(channel).arg(payload.as_ref());
+                (command, payload.len())
+            })
+            .collect();
+        let replies =
+            crate::redis_common::send_pipelined(&mut conn, commands, "redis adapter: PUBLISH failed").await;
+        crate::report_failures(&errors, "redis adapter", replies.iter().map(|r| r.as_ref().err()));
     }
 }
 
@@ -680,7 +682,12 @@ impl RedisAdapter {
             self.requests.lock().unwrap_or_else(|e| e.into_inner()).remove(&request_id);
             #[cfg(feature = "metrics")]
             crate::metrics::request_failed(kind);
-            return Err(bus_error("redis adapter: the request was not sent (the publishing queue is full)"));
+            let why = if self.bus.publisher.is_closed() {
+                "the bus is closed"
+            } else {
+                "the publishing queue is full"
+            };
+            return Err(bus_error(format!("redis adapter: the request was not sent ({why})")));
         }
         let result = tokio::time::timeout_at(deadline, done).await;
         let leftover = self.requests.lock().unwrap_or_else(|e| e.into_inner()).remove(&request_id);

@@ -15,6 +15,51 @@ pub(crate) fn bus_error(e: impl std::fmt::Display) -> AdapterError {
     AdapterError::Bus(e.to_string())
 }
 
+/// At most this many bytes of arguments go in one pipeline (and at least one command), so that a
+/// round trip stays well within the connection's response timeout whatever the messages' sizes.
+pub(crate) const PIPELINE_BYTES: usize = 1 << 20;
+
+/// Sends `commands` (each with the size of its arguments) in order, in pipelines of at most
+/// [`PIPELINE_BYTES`]: every command of a pipeline is sent before the first reply is awaited. The
+/// reply of each command, or why it failed (an error reply fails only its own command); `label`
+/// starts the error messages.
+pub(crate) async fn send_pipelined(
+    conn: &mut redis::aio::ConnectionManager,
+    commands: Vec<(redis::Cmd, usize)>,
+    label: &str,
+) -> Vec<Result<redis::Value, AdapterError>> {
+    let mut results = Vec::with_capacity(commands.len());
+    let mut commands = commands.into_iter().peekable();
+    while commands.peek().is_some() {
+        let mut pipe = redis::pipe();
+        pipe.ignore_errors();
+        let (mut bytes, mut count) = (0, 0);
+        while let Some((_, size)) = commands.peek() {
+            if count > 0 && bytes + size > PIPELINE_BYTES {
+                break;
+            }
+            let Some((command, size)) = commands.next() else { break };
+            pipe.add_command(command);
+            bytes += size;
+            count += 1;
+        }
+        match pipe.query_async::<Vec<redis::RedisResult<redis::Value>>>(conn).await {
+            Ok(replies) if replies.len() == count => results.extend(
+                replies.into_iter().map(|reply| reply.map_err(|e| bus_error(format!("{label}: {e}")))),
+            ),
+            Ok(replies) => {
+                let e = bus_error(format!("{label}: {} replies to {count} commands", replies.len()));
+                results.extend((0..count).map(|_| Err(e.clone())));
+            }
+            Err(e) => {
+                let e = bus_error(format!("{label}: {e}"));
+                results.extend((0..count).map(|_| Err(e.clone())));
+            }
+        }
+    }
+    results
+}
+
 /// Channel → (its namespace, the adapter that listens to it).
 type Routes = Arc<RwLock<HashMap<String, (String, Weak<ClusterAdapter>)>>>;
 
@@ -121,4 +166,70 @@ pub(crate) fn decode_payload(payload: Bytes) -> Result<Value, AdapterError> {
 /// The namespace of a message.
 pub(crate) fn nsp_of(message: &Value) -> &str {
     message.get("nsp").and_then(Value::as_str).unwrap_or("/")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Against the Redis of the machine (127.0.0.1:6379), as the crate's other Redis tests.
+    #[tokio::test]
+    async fn pipelines_keep_order_split_by_size_and_fail_only_the_failing_command() {
+        let client = redis::Client::open("redis://127.0.0.1:6379").unwrap();
+        let mut conn = crate::connection_manager(client).await.unwrap();
+        let key = format!("socketio-adapter-test-{}", crate::cluster::random_id());
+        let big = vec![b'x'; PIPELINE_BYTES / 2 + 1];
+        let mut commands = Vec::new();
+        let mut add = |args: &[&[u8]]| {
+            let mut command = redis::cmd(std::str::from_utf8(args[0]).unwrap());
+            for arg in &args[1..] {
+                command.arg(*arg);
+            }
+            commands.push((command, args.iter().map(|a| a.len()).sum()));
+        };
+        add(&[b"SET", key.as_bytes(), b"a"]);
+        // A string is not a hash: this one fails, and only this one.
+        add(&[b"HSET", key.as_bytes(), b"f", b"v"]);
+        // Three large values: more than one pipeline's worth.
+        for _ in 0..3 {
+            add(&[b"APPEND", key.as_bytes(), &big]);
+        }
+        add(&[b"STRLEN", key.as_bytes()]);
+        add(&[b"DEL", key.as_bytes()]);
+        let replies = send_pipelined(&mut conn, commands, "test").await;
+        assert_eq!(replies.len(), 7);
+        assert!(replies[0].is_ok());
+        assert!(
+            matches!(&replies[1], Err(AdapterError::Bus(e)) if e.starts_with("test: ") && e.contains("WRONGTYPE"))
+        );
+        let length = |r: &Result<redis::Value, AdapterError>| match r {
+            Ok(redis::Value::Int(n)) => *n as usize,
+            other => panic!("{other:?}"),
+        };
+        for (i, reply) in replies[2..5].iter().enumerate() {
+            assert_eq!(length(reply), 1 + (i + 1) * big.len());
+        }
+        assert_eq!(length(&replies[5]), 1 + 3 * big.len());
+        assert_eq!(length(&replies[6]), 1);
+    }
+
+    #[test]
+    fn failures_of_a_batch_are_reported_once_with_their_count() {
+        let errors = ErrorHooks::default();
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        errors.add(move |e| sink.lock().unwrap().push(e.to_string()));
+        let down = bus_error("connection refused");
+        crate::report_failures(&errors, "bus", [None, Some(&down), Some(&AdapterError::Timeout)].into_iter());
+        crate::report_failures(&errors, "bus", [None, None].into_iter());
+        crate::report_failures(&errors, "bus", [Some(&down)].into_iter());
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [
+                "adapter bus error: bus: publishing 2 messages failed: connection refused",
+                "adapter bus error: bus: publishing 1 message failed: connection refused",
+            ]
+        );
+    }
 }

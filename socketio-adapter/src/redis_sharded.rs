@@ -194,19 +194,23 @@ impl ClusterBus for ShardedRedisBus {
         self.spublish(&channel, Self::encode(&message)).await.map(|_| None)
     }
 
-    /// One pipeline of `SPUBLISH`es: every one is sent before the first answer is awaited.
+    /// Pipelined `SPUBLISH`es: every one of a pipeline is sent before the first reply is awaited.
     async fn publish_all(&self, messages: Vec<Value>) -> Vec<Result<Option<String>, AdapterError>> {
-        let mut pipe = redis::pipe();
-        for message in &messages {
-            pipe.cmd("SPUBLISH").arg(self.channel_of(message)).arg(Self::encode(message).as_ref()).ignore();
-        }
+        let commands = messages
+            .iter()
+            .map(|message| {
+                let payload = Self::encode(message);
+                let mut command = redis::cmd("SPUBLISH");
+                command.arg(self.channel_of(message)).arg(payload.as_ref());
+                (command, payload.len())
+            })
+            .collect();
         let mut conn = self.commands.clone();
-        let outcome = pipe
-            .query_async::<()>(&mut conn)
+        crate::redis_common::send_pipelined(&mut conn, commands, "sharded redis adapter: SPUBLISH failed")
             .await
-            .map(|()| None)
-            .map_err(|e| bus_error(format!("sharded redis adapter: SPUBLISH failed: {e}")));
-        messages.iter().map(|_| outcome.clone()).collect()
+            .into_iter()
+            .map(|reply| reply.map(|_| None))
+            .collect()
     }
 
     async fn publish_response(&self, requester_uid: &str, message: Value) -> Result<(), AdapterError> {

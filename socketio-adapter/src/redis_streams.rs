@@ -163,16 +163,19 @@ impl RedisStreamsBus {
         format!("{}#{nsp}#{uid}#", self.config.channel_prefix)
     }
 
-    /// The command that publishes `message`: `XADD` to the namespace's stream, or (`PUBLISH` or
-    /// `SPUBLISH`) to its channel for the ephemeral messages the Node adapter does not store.
-    fn publication(&self, message: &Value) -> redis::Cmd {
+    /// The command that publishes `message`, with the size of its arguments: `XADD` to the
+    /// namespace's stream, or (`PUBLISH` or `SPUBLISH`) to its channel for the ephemeral messages the
+    /// Node adapter does not store.
+    fn publication(&self, message: &Value) -> (redis::Cmd, usize) {
         let nsp = nsp_of(message);
         if is_ephemeral(message) {
             let command = if self.config.use_sharded_pubsub { "SPUBLISH" } else { "PUBLISH" };
+            let payload = encode_value(message);
             let mut cmd = redis::cmd(command);
-            cmd.arg(self.channel(nsp)).arg(encode_value(message).as_ref());
-            return cmd;
+            cmd.arg(self.channel(nsp)).arg(payload.as_ref());
+            return (cmd, payload.len());
         }
+        let mut size = 64;
         let mut cmd = redis::cmd("XADD");
         cmd.arg(self.stream_of(nsp)).arg("MAXLEN").arg("~").arg(self.config.max_len).arg("*");
         for field in ["uid", "nsp"] {
@@ -185,9 +188,10 @@ impl RedisStreamsBus {
             } else {
                 data.to_json_string()
             };
+            size += encoded.len();
             cmd.arg("data").arg(encoded);
         }
-        cmd
+        (cmd, size)
     }
 
     async fn publish_on(&self, channel: &str, message: &Value) -> Result<(), AdapterError> {
@@ -416,42 +420,28 @@ impl ClusterBus for RedisStreamsBus {
         self.publish_all(vec![message]).await.pop().unwrap_or(Ok(None))
     }
 
-    /// One pipeline: every command is sent before the first answer is awaited. Each entry's id is its
-    /// offset; ephemeral messages (published, not stored) have none.
+    /// Pipelined: every command of a pipeline is sent before the first reply is awaited. Each entry's
+    /// id is its offset; ephemeral messages (published, not stored) have none.
     async fn publish_all(&self, messages: Vec<Value>) -> Vec<Result<Option<String>, AdapterError>> {
-        let mut pipe = redis::pipe();
-        for message in &messages {
-            pipe.add_command(self.publication(message));
-        }
+        let commands = messages.iter().map(|message| self.publication(message)).collect();
         let mut conn = self.commands.clone();
-        match pipe.query_async::<Vec<redis::Value>>(&mut conn).await {
-            Ok(replies) if replies.len() == messages.len() => messages
-                .iter()
-                .zip(replies)
-                .map(|(message, reply)| match reply {
-                    _ if is_ephemeral(message) => Ok(None),
-                    redis::Value::ServerError(e) => {
-                        Err(bus_error(format!("redis streams adapter: XADD failed: {e:?}")))
-                    }
-                    reply => match bytes_of(&reply).map(String::from_utf8) {
-                        Some(Ok(id)) => Ok(Some(id)),
-                        _ => Err(bus_error(format!("redis streams adapter: XADD answered {reply:?}"))),
-                    },
-                })
-                .collect(),
-            Ok(replies) => {
-                let e = bus_error(format!(
-                    "redis streams adapter: {} answers to {} commands",
-                    replies.len(),
-                    messages.len()
-                ));
-                messages.iter().map(|_| Err(e.clone())).collect()
-            }
-            Err(e) => {
-                let e = bus_error(format!("redis streams adapter: publishing failed: {e}"));
-                messages.iter().map(|_| Err(e.clone())).collect()
-            }
-        }
+        let replies = crate::redis_common::send_pipelined(
+            &mut conn,
+            commands,
+            "redis streams adapter: publishing failed",
+        )
+        .await;
+        messages
+            .iter()
+            .zip(replies)
+            .map(|(message, reply)| match reply? {
+                _ if is_ephemeral(message) => Ok(None),
+                reply => match bytes_of(&reply).map(String::from_utf8) {
+                    Some(Ok(id)) => Ok(Some(id)),
+                    _ => Err(bus_error(format!("redis streams adapter: XADD replied {reply:?}"))),
+                },
+            })
+            .collect()
     }
 
     async fn publish_response(&self, requester_uid: &str, message: Value) -> Result<(), AdapterError> {

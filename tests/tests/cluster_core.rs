@@ -176,9 +176,11 @@ async fn a_silent_node_makes_requests_time_out_with_what_arrived() {
     }
 }
 
-/// A bus that never finishes publishing (a bus that hangs), and says two nodes serve each namespace.
+/// A bus that never finishes publishing (a bus that hangs), and says two nodes serve each namespace
+/// (or, with `count_hangs`, never says how many).
 struct StuckBus {
     errors: socketio_adapter::ErrorHooks,
+    count_hangs: bool,
 }
 
 #[async_trait]
@@ -192,6 +194,9 @@ impl ClusterBus for StuckBus {
         true
     }
     async fn server_count(&self, _: &str) -> Result<usize, AdapterError> {
+        if self.count_hangs {
+            std::future::pending::<()>().await;
+        }
         Ok(2)
     }
     fn errors(&self) -> socketio_adapter::ErrorHooks {
@@ -201,7 +206,7 @@ impl ClusterBus for StuckBus {
 
 #[tokio::test]
 async fn a_full_publishing_queue_drops_reports_once_and_fails_requests_at_once() {
-    let bus = Arc::new(StuckBus { errors: Default::default() });
+    let bus = Arc::new(StuckBus { errors: Default::default(), count_hangs: false });
     let reports = Arc::new(Mutex::new(Vec::new()));
     let seen = reports.clone();
     bus.errors.add(move |e| seen.lock().unwrap().push(e.to_string()));
@@ -211,7 +216,8 @@ async fn a_full_publishing_queue_drops_reports_once_and_fails_requests_at_once()
         adapter: ClusterAdapter::factory(bus, config),
         ..ServerConfig::default()
     });
-    // The publisher holds one batch (at most 256) in the stuck publish; the queue holds 10,000 more.
+    // The queue holds 10,000 messages; the publisher, once it runs, takes at most one batch (256) of
+    // them into the stuck publish. Either way, 10,400 overflow it.
     for i in 0..10_400u32 {
         io.emit("n", (i,)).unwrap();
     }
@@ -225,4 +231,18 @@ async fn a_full_publishing_queue_drops_reports_once_and_fails_requests_at_once()
     let reports = reports.lock().unwrap().clone();
     assert_eq!(reports.len(), 1, "one report per overload: {reports:?}");
     assert!(reports[0].contains("10000 messages wait to be published"), "{reports:?}");
+}
+
+#[tokio::test]
+async fn counting_the_servers_counts_against_the_request_timeout() {
+    let bus = Arc::new(StuckBus { errors: Default::default(), count_hangs: true });
+    let config = ClusterConfig { requests_timeout: Duration::from_millis(200), ..ClusterConfig::default() };
+    let io = SocketIo::new(ServerConfig {
+        adapter: ClusterAdapter::factory(bus, config),
+        ..ServerConfig::default()
+    });
+    match within(io.fetch_sockets()).await {
+        Err(socketio_server::AckError::Adapter(AdapterError::Timeout)) => {}
+        other => panic!("expected a timeout, got {other:?}"),
+    }
 }
