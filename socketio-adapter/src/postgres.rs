@@ -87,7 +87,21 @@ async fn open(
     url: &str,
     notifications: Option<tokio::sync::mpsc::UnboundedSender<(String, String)>>,
 ) -> Result<(Client, tokio::sync::oneshot::Receiver<()>), AdapterError> {
-    let (client, mut connection) = tokio_postgres::connect(url, NoTls).await.map_err(db_error)?;
+    let mut config: tokio_postgres::Config = url.parse().map_err(db_error)?;
+    // A database that does not answer, or a connection that died silently, must not hold the publisher
+    // (or the listener) for the OS's two hours: connecting has a limit, and keepalives find dead peers
+    // in about half a minute. Settings given in the URL are kept.
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(5));
+    }
+    if config.get_keepalives_idle() == Duration::from_secs(2 * 60 * 60) {
+        config
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(15))
+            .keepalives_interval(Duration::from_secs(5))
+            .keepalives_retries(3);
+    }
+    let (client, mut connection) = config.connect(NoTls).await.map_err(db_error)?;
     let (ended_tx, ended) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
         let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
@@ -124,8 +138,16 @@ struct Commands {
 }
 
 impl Commands {
+    /// Creates the attachments table if needed (again after a reconnection: the database may be a new
+    /// one), then prepares the statements.
     async fn prepare(client: Client, table: &str) -> Result<Commands, AdapterError> {
         let table = quoted(table);
+        client
+            .batch_execute(&format!(
+                "CREATE TABLE IF NOT EXISTS {table} (id bigserial UNIQUE, created_at timestamptz DEFAULT NOW(), payload bytea)"
+            ))
+            .await
+            .map_err(db_error)?;
         let notify = client.prepare("SELECT pg_notify($1, $2)::text").await.map_err(db_error)?;
         let notify_attachment = client
             .prepare(&format!(
@@ -159,13 +181,6 @@ impl PostgresBus {
     /// table if needed, and starts listening.
     pub async fn connect(url: &str, config: PostgresConfig) -> Result<Arc<PostgresBus>, AdapterError> {
         let (client, _) = open(url, None).await?;
-        client
-            .batch_execute(&format!(
-                "CREATE TABLE IF NOT EXISTS {} (id bigserial UNIQUE, created_at timestamptz DEFAULT NOW(), payload bytea)",
-                quoted(&config.table_name)
-            ))
-            .await
-            .map_err(db_error)?;
         let commands = Commands::prepare(client, &config.table_name).await?;
         let bus = Arc::new_cyclic(|me| PostgresBus {
             url: url.to_string(),
