@@ -18,6 +18,9 @@
 //!
 //! Nothing of this runs unless `instrument` is called: the hooks in the server are one pointer check.
 
+/// The attribute to implement [`AdminSessionStore`] with (a re-export of the `async-trait` crate's).
+pub use async_trait::async_trait;
+
 use crate::server::ServerInner;
 use crate::{Namespace, Socket, SocketIo};
 use engineio_server::parser::{Packet as EnginePacket, PacketData as EngineData};
@@ -28,6 +31,9 @@ use socketio_parser::{Map, Value};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The longest session id looked up in the store.
+const MAX_SESSION_ID: usize = 64;
 
 /// How often `server_stats` goes out.
 const STATS_INTERVAL: Duration = Duration::from_secs(2);
@@ -111,7 +117,7 @@ impl std::fmt::Debug for AdminOptions {
 }
 
 /// Keeps the session ids that the UI got after logging in with the password, so that it can
-/// reconnect with the id instead (the reference's `Store`).
+/// reconnect with the id instead (the reference's `Store`). Implement it with [`macro@async_trait`].
 #[async_trait::async_trait]
 pub trait AdminSessionStore: Send + Sync + 'static {
     /// Whether `session_id` was saved (and has not expired).
@@ -580,7 +586,10 @@ impl Admin {
     ) -> Result<(), crate::ConnectError> {
         let refused = || crate::ConnectError::new("invalid credentials");
         let auth = &socket.handshake().auth;
-        if let Some(session) = auth["sessionId"].as_str() {
+        // Session ids are 16 hex digits (the reference's too): anything else is not looked up, so that
+        // a client cannot make the store look up keys of its choosing and size.
+        let session = auth["sessionId"].as_str().filter(|s| (1..=MAX_SESSION_ID).contains(&s.len()));
+        if let Some(session) = session {
             if self.sessions.contains(session).await {
                 return Ok(());
             }

@@ -220,3 +220,32 @@ async fn options_are_checked() {
         AdminError::AlreadyInstrumented
     );
 }
+
+/// A store that counts its lookups.
+#[derive(Default)]
+struct CountingStore {
+    lookups: std::sync::atomic::AtomicUsize,
+}
+
+#[socketio_server::admin::async_trait]
+impl socketio_server::admin::AdminSessionStore for CountingStore {
+    async fn contains(&self, _: &str) -> bool {
+        self.lookups.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        false
+    }
+    async fn save(&self, _: &str) {}
+}
+
+#[tokio::test]
+async fn only_session_ids_of_a_sane_length_reach_the_store() {
+    let store = std::sync::Arc::new(CountingStore::default());
+    let mut options = AdminOptions::new(AdminAuth::basic("admin", HASH).unwrap());
+    options.store = store.clone();
+    let (_io, addr) = admin_server(options).await;
+    for session in [String::new(), "f".repeat(100_000), "0123456789abcdef".to_string()] {
+        let (socket, _) = ui(addr, serde_json::json!({"sessionId": session}));
+        assert_eq!(within(socket.connect()).await.unwrap_err().message, "invalid credentials");
+    }
+    // Only the last one was looked up.
+    assert_eq!(store.lookups.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
