@@ -216,6 +216,19 @@ impl EngineIo {
         self.shared.shutdown.notify_waiters();
     }
 
+    /// Resolves once [`EngineIo::close`] has finished (at once if it has).
+    pub async fn stopped(&self) {
+        loop {
+            let shutdown = self.shared.shutdown.notified();
+            tokio::pin!(shutdown);
+            shutdown.as_mut().enable();
+            if self.shared.stopped.load(Ordering::SeqCst) {
+                return;
+            }
+            shutdown.await;
+        }
+    }
+
     /// Handles one request on the engine's path. Every outcome is a response: refused requests get the
     /// reference's JSON error (`{"code":N,"message":"..."}`) with status 400 or 403.
     pub async fn handle<B>(&self, req: Request<B>) -> Response<EngineBody>

@@ -27,6 +27,8 @@ pub(crate) struct ServerInner {
     dynamic: RwLock<Vec<(DynamicPredicate, Arc<NsInner>)>>,
     clients: Mutex<HashMap<Str, Arc<Client>>>,
     new_namespace: RwLock<Vec<NewNamespaceHandler>>,
+    /// Whether a task keeps the server alive while it listens (see `SocketIo::listen`).
+    kept_alive: std::sync::atomic::AtomicBool,
 }
 
 type NewNamespaceHandler = Arc<dyn Fn(&Namespace) + Send + Sync>;
@@ -250,6 +252,7 @@ impl SocketIo {
             dynamic: RwLock::new(Vec::new()),
             clients: Mutex::new(HashMap::new()),
             new_namespace: RwLock::new(Vec::new()),
+            kept_alive: std::sync::atomic::AtomicBool::new(false),
             admin: Arc::new(OnceLock::new()),
             config,
         });
@@ -425,9 +428,25 @@ impl SocketIo {
         self.sockets().on_server_event(event, handler);
     }
 
-    /// Listens on `addr` (HTTP/1.1, the engine's path).
+    /// Listens on `addr` (HTTP/1.1, the engine's path). The server then runs until
+    /// [`SocketIo::close`], even once every `SocketIo` handle is dropped.
     pub async fn listen(&self, addr: SocketAddr) -> std::io::Result<ServerHandle> {
-        self.engine().listen(addr).await
+        let handle = self.engine().listen(addr).await?;
+        self.live_while_listening();
+        Ok(handle)
+    }
+
+    /// A listening server lives until [`SocketIo::close`], whether or not its `SocketIo` handles are
+    /// kept: the connections it accepts are served, not left without an answer.
+    fn live_while_listening(&self) {
+        if self.0.kept_alive.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        let io = self.clone();
+        tokio::spawn(async move {
+            io.engine().stopped().await;
+            drop(io);
+        });
     }
 
     /// Listens on `addr` over HTTPS (feature `tls`); handshakes report `secure: true`.
@@ -437,7 +456,9 @@ impl SocketIo {
         addr: SocketAddr,
         tls: std::sync::Arc<engineio_server::rustls::ServerConfig>,
     ) -> std::io::Result<ServerHandle> {
-        self.engine().listen_tls(addr, tls).await
+        let handle = self.engine().listen_tls(addr, tls).await?;
+        self.live_while_listening();
+        Ok(handle)
     }
 
     /// A tower layer serving the server's path in front of another service (axum, tower).

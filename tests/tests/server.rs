@@ -758,3 +758,22 @@ async fn broadcast_acks_a_client_never_sends_cost_bounded_memory() {
     let pending = nsp.sockets()[0].pending_acks();
     assert!(pending <= 16, "{pending} abandoned acks kept");
 }
+
+#[tokio::test]
+async fn a_listening_server_serves_after_its_handles_are_dropped() {
+    // As in a function that sets a server up and returns only where it listens.
+    let addr = {
+        let io = SocketIo::new(ServerConfig::default());
+        io.on_connection(|socket: Socket| async move {
+            socket.on("echo", |_s, args: Vec<Value>, ack| async move {
+                if let Some(ack) = ack {
+                    let _ = ack.send(args);
+                }
+            });
+        });
+        io.listen("127.0.0.1:0".parse().unwrap()).await.unwrap().local_addr()
+    };
+    let (mut client, _) = Client::connect(addr, "/", None).await;
+    client.send_raw(r#"4231["echo","still here"]"#).await;
+    assert_eq!(client.recv_ack().await, (31, vec![Value::from("still here")]));
+}
