@@ -190,8 +190,7 @@ impl ShardedRedisBus {
 #[async_trait]
 impl ClusterBus for ShardedRedisBus {
     async fn publish(&self, message: Value) -> Result<Option<String>, AdapterError> {
-        let channel = self.channel_of(&message);
-        self.spublish(&channel, Self::encode(&message)).await.map(|_| None)
+        self.publish_all(vec![message]).await.pop().unwrap_or(Ok(None))
     }
 
     /// Pipelined `SPUBLISH`es: every one of a pipeline is sent before the first reply is awaited.

@@ -169,11 +169,7 @@ impl RedisStreamsBus {
     fn publication(&self, message: &Value) -> (redis::Cmd, usize) {
         let nsp = nsp_of(message);
         if is_ephemeral(message) {
-            let command = if self.config.use_sharded_pubsub { "SPUBLISH" } else { "PUBLISH" };
-            let payload = encode_value(message);
-            let mut cmd = redis::cmd(command);
-            cmd.arg(self.channel(nsp)).arg(payload.as_ref());
-            return (cmd, payload.len());
+            return self.pubsub_command(&self.channel(nsp), message);
         }
         let mut size = 64;
         let mut cmd = redis::cmd("XADD");
@@ -194,16 +190,29 @@ impl RedisStreamsBus {
         (cmd, size)
     }
 
+    /// `PUBLISH` (or `SPUBLISH`) of `message` on `channel`, with the size of its payload.
+    fn pubsub_command(&self, channel: &str, message: &Value) -> (redis::Cmd, usize) {
+        let payload = encode_value(message);
+        let mut cmd = redis::cmd(self.pubsub_verb());
+        cmd.arg(channel).arg(payload.as_ref());
+        (cmd, payload.len())
+    }
+
+    /// `SPUBLISH` with sharded pub/sub, else `PUBLISH`.
+    fn pubsub_verb(&self) -> &'static str {
+        if self.config.use_sharded_pubsub {
+            "SPUBLISH"
+        } else {
+            "PUBLISH"
+        }
+    }
+
     async fn publish_on(&self, channel: &str, message: &Value) -> Result<(), AdapterError> {
-        let command = if self.config.use_sharded_pubsub { "SPUBLISH" } else { "PUBLISH" };
+        let (command, _) = self.pubsub_command(channel, message);
         let mut conn = self.commands.clone();
-        redis::cmd(command)
-            .arg(channel)
-            .arg(encode_value(message).as_ref())
-            .query_async::<i64>(&mut conn)
-            .await
-            .map(|_| ())
-            .map_err(|e| bus_error(format!("redis streams adapter: {command} {channel} failed: {e}")))
+        command.query_async::<i64>(&mut conn).await.map(|_| ()).map_err(|e| {
+            bus_error(format!("redis streams adapter: {} {channel} failed: {e}", self.pubsub_verb()))
+        })
     }
 
     /// Starts reading `stream` (once), from its current end.
