@@ -60,6 +60,29 @@ fn db_error(e: impl std::fmt::Display) -> AdapterError {
     AdapterError::Bus(e.to_string())
 }
 
+/// What went wrong, in full: for an error the server reported, its severity, SQLSTATE code, message,
+/// detail and hint (the `Display` of a `tokio_postgres::Error` says only "db error"); otherwise the
+/// error and its causes.
+fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut text = format!("{} {}: {}", db.severity(), db.code().code(), db.message());
+            if let Some(detail) = db.detail() {
+                text.push_str(&format!(" (detail: {detail})"));
+            }
+            if let Some(hint) = db.hint() {
+                text.push_str(&format!(" (hint: {hint})"));
+            }
+            text
+        }
+        None => crate::types::error_chain(e),
+    }
+}
+
+fn pg_error(e: tokio_postgres::Error) -> AdapterError {
+    AdapterError::Bus(format!("postgres: {}", describe(&e)))
+}
+
 /// The database connections of one server, shared by the adapters of all its namespaces: one runs
 /// queries and notifications, one listens; the listener reconnects and listens again on its own.
 pub struct PostgresBus {
@@ -87,7 +110,7 @@ async fn open(
     url: &str,
     notifications: Option<tokio::sync::mpsc::UnboundedSender<(String, String)>>,
 ) -> Result<(Client, tokio::sync::oneshot::Receiver<()>), AdapterError> {
-    let mut config: tokio_postgres::Config = url.parse().map_err(db_error)?;
+    let mut config: tokio_postgres::Config = url.parse().map_err(pg_error)?;
     // A database that does not answer, or a connection that died silently, must not hold the publisher
     // (or the listener) for the OS's two hours: connecting has a limit, and keepalives find dead peers
     // in about half a minute. Settings given in the URL are kept.
@@ -101,7 +124,7 @@ async fn open(
             .keepalives_interval(Duration::from_secs(5))
             .keepalives_retries(3);
     }
-    let (client, mut connection) = config.connect(NoTls).await.map_err(db_error)?;
+    let (client, mut connection) = config.connect(NoTls).await.map_err(pg_error)?;
     let (ended_tx, ended) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
         let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
@@ -114,7 +137,7 @@ async fn open(
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    tracing::warn!("postgres adapter: connection error: {e}");
+                    tracing::warn!("postgres adapter: connection error: {}", describe(&e));
                     break;
                 }
             }
@@ -140,24 +163,41 @@ struct Commands {
 impl Commands {
     /// Creates the attachments table if needed (again after a reconnection: the database may be a new
     /// one), then prepares the statements.
-    async fn prepare(client: Client, table: &str) -> Result<Commands, AdapterError> {
-        let table = quoted(table);
-        client
+    async fn prepare(client: Client, table_name: &str) -> Result<Commands, AdapterError> {
+        let table = quoted(table_name);
+        // Nodes starting together on a new database all create the table. Concurrent `CREATE TABLE IF
+        // NOT EXISTS` statements can fail with a unique violation on the catalog, so the creation takes
+        // a lock of its own for the rest of its (implicit, single-query) transaction. A Node adapter
+        // does not take it: a creation that loses the race to one is a success too.
+        let created = client
             .batch_execute(&format!(
-                "CREATE TABLE IF NOT EXISTS {table} (id bigserial UNIQUE, created_at timestamptz DEFAULT NOW(), payload bytea)"
+                "SELECT pg_advisory_xact_lock({}); \
+                 CREATE TABLE IF NOT EXISTS {table} (id bigserial UNIQUE, created_at timestamptz DEFAULT NOW(), payload bytea)",
+                creation_lock_key(table_name)
             ))
-            .await
-            .map_err(db_error)?;
-        let notify = client.prepare("SELECT pg_notify($1, $2)::text").await.map_err(db_error)?;
+            .await;
+        if let Err(e) = created {
+            let raced = e.code().is_some_and(|code| {
+                *code == tokio_postgres::error::SqlState::UNIQUE_VIOLATION
+                    || *code == tokio_postgres::error::SqlState::DUPLICATE_TABLE
+            });
+            if !raced {
+                return Err(AdapterError::Bus(format!(
+                    "postgres: creating the attachments table {table}: {}",
+                    describe(&e)
+                )));
+            }
+        }
+        let notify = client.prepare("SELECT pg_notify($1, $2)::text").await.map_err(pg_error)?;
         let notify_attachment = client
             .prepare(&format!(
                 "WITH a AS (INSERT INTO {table} (payload) VALUES ($3) RETURNING id) \
                  SELECT pg_notify($1, $2::text || a.id::text || '\"}}')::text FROM a"
             ))
             .await
-            .map_err(db_error)?;
+            .map_err(pg_error)?;
         let select_attachment =
-            client.prepare(&format!("SELECT payload FROM {table} WHERE id = $1")).await.map_err(db_error)?;
+            client.prepare(&format!("SELECT payload FROM {table} WHERE id = $1")).await.map_err(pg_error)?;
         Ok(Commands { client, notify, notify_attachment, select_attachment })
     }
 }
@@ -169,6 +209,43 @@ enum Publication {
     /// Through the attachments table: the header's JSON up to the attachment id, and the message in
     /// msgpack.
     Attachment { channel: String, header: String, payload: Vec<u8> },
+}
+
+/// How `message` is published on `channel`: inline, or through the attachments table when it may
+/// carry binary data and does, or when its JSON is longer than `threshold` (as the Node adapter).
+fn publication(channel: String, threshold: usize, message: &Value) -> Publication {
+    let ty = message.get("type").and_then(Value::as_u64).unwrap_or(0);
+    use crate::cluster::message_type as kind;
+    let may_carry_binary = matches!(
+        ty,
+        kind::BROADCAST | kind::BROADCAST_ACK | kind::SERVER_SIDE_EMIT | kind::SERVER_SIDE_EMIT_RESPONSE
+    );
+    let json = if may_carry_binary && message.has_binary() { None } else { Some(message.to_json_string()) };
+    match json {
+        Some(json) if json.len() <= threshold => Publication::Inline { channel, json },
+        _ => {
+            // `{"uid":...,"type":...,"attachmentId":"` + the row's id + `"}`, built by the query.
+            let mut header = crate::cluster::object(vec![
+                ("uid", message.get("uid").cloned().unwrap_or_default()),
+                ("type", message.get("type").cloned().unwrap_or_default()),
+            ])
+            .to_json_string();
+            header.pop();
+            header.push_str(",\"attachmentId\":\"");
+            Publication::Attachment { channel, header, payload: encode_value(message).to_vec() }
+        }
+    }
+}
+
+/// The key of the advisory lock that serialises the creation of the table `table_name` (FNV-1a of the
+/// name, so that every node of a cluster computes the same one).
+fn creation_lock_key(table_name: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in "socket.io-attachments-table:".bytes().chain(table_name.bytes()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash as i64
 }
 
 /// `name` as a quoted SQL identifier.
@@ -231,35 +308,10 @@ impl PostgresBus {
         Ok(tokio::sync::RwLockWriteGuard::downgrade(current))
     }
 
-    /// How `message` is published: inline, or through the attachments table when it may carry binary
-    /// data and does, or when its JSON is longer than the payload threshold (as the Node adapter).
+    /// How `message` is published on this bus.
     fn publication(&self, message: &Value) -> Publication {
         let nsp = message.get("nsp").and_then(Value::as_str).unwrap_or("/");
-        let channel = self.channel(nsp);
-        let ty = message.get("type").and_then(Value::as_u64).unwrap_or(0);
-        use crate::cluster::message_type as kind;
-        let may_carry_binary = matches!(
-            ty,
-            kind::BROADCAST | kind::BROADCAST_ACK | kind::SERVER_SIDE_EMIT | kind::SERVER_SIDE_EMIT_RESPONSE
-        );
-        let json =
-            if may_carry_binary && message.has_binary() { None } else { Some(message.to_json_string()) };
-        match json {
-            Some(json) if json.len() <= self.config.payload_threshold => {
-                Publication::Inline { channel, json }
-            }
-            _ => {
-                // `{"uid":...,"type":...,"attachmentId":"` + the row's id + `"}`, built by the query.
-                let mut header = crate::cluster::object(vec![
-                    ("uid", message.get("uid").cloned().unwrap_or_default()),
-                    ("type", message.get("type").cloned().unwrap_or_default()),
-                ])
-                .to_json_string();
-                header.pop();
-                header.push_str(",\"attachmentId\":\"");
-                Publication::Attachment { channel, header, payload: encode_value(message).to_vec() }
-            }
-        }
+        publication(self.channel(nsp), self.config.payload_threshold, message)
     }
 
     /// The full message a notification stands for (fetching its attachment if it has one).
@@ -271,8 +323,8 @@ impl PostgresBus {
             other => other.as_i64().ok_or_else(|| db_error("invalid attachmentId"))?,
         };
         let commands = self.commands().await?;
-        let row = commands.client.query_one(&commands.select_attachment, &[&id]).await.map_err(db_error)?;
-        let bytes: Vec<u8> = row.try_get(0).map_err(db_error)?;
+        let row = commands.client.query_one(&commands.select_attachment, &[&id]).await.map_err(pg_error)?;
+        let bytes: Vec<u8> = row.try_get(0).map_err(pg_error)?;
         decode_value(Bytes::from(bytes)).map_err(db_error)
     }
 
@@ -289,9 +341,9 @@ impl PostgresBus {
                         set.insert(channel.to_string());
                     });
                 }
-                Err(e) => {
-                    self.errors.report(db_error(format!("postgres adapter: LISTEN {channel} failed: {e}")))
-                }
+                Err(e) => self
+                    .errors
+                    .report(db_error(format!("postgres adapter: LISTEN {channel} failed: {}", describe(&e)))),
             }
         }
     }
@@ -366,7 +418,7 @@ async fn cleanup_loop(bus: Weak<PostgresBus>) {
             bus.config.cleanup_interval.as_millis()
         );
         let result = match bus.commands().await {
-            Ok(commands) => commands.client.batch_execute(&sql).await.map_err(db_error),
+            Ok(commands) => commands.client.batch_execute(&sql).await.map_err(pg_error),
             Err(e) => Err(e),
         };
         if let Err(e) = result {
@@ -401,7 +453,7 @@ impl ClusterBus for PostgresBus {
                     commands.client.execute(&commands.notify_attachment, &[channel, header, payload]).await
                 }
             };
-            sent.map(|_| None).map_err(db_error)
+            sent.map(|_| None).map_err(pg_error)
         });
         futures_util::future::join_all(sends).await
     }
@@ -429,5 +481,86 @@ impl ClusterBus for PostgresBus {
         let _ =
             tokio::time::timeout(Duration::from_secs(5), listening.wait_for(|set| set.contains(&channel)))
                 .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The notifications the official adapter sent, captured by `tests/vectors/capture-postgres.mjs`
+    /// (see `tests/vectors/README.md`): `(scenario, channel, payload)`.
+    fn vectors() -> Vec<(String, String, String)> {
+        include_str!("../tests/vectors/postgres-adapter-0.5.0.jsonl")
+            .lines()
+            .map(|line| {
+                let v: serde_json::Value = serde_json::from_str(line).expect("vector line");
+                let field = |name: &str| v[name].as_str().expect(name).to_string();
+                (field("scenario"), field("channel"), field("payload"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_captured_notification_is_a_message_of_the_cluster_protocol() {
+        let vectors = vectors();
+        assert!(vectors.len() >= 20);
+        for (scenario, channel, payload) in vectors {
+            assert_eq!(channel, "socket.io#/", "{scenario}");
+            let message: Value = serde_json::from_str(&payload).expect("JSON");
+            let uid = message.get("uid").and_then(Value::as_str);
+            assert_eq!(uid.map(str::len), Some(16), "{scenario}: {payload}");
+            let ty = message.get("type").and_then(Value::as_u64).expect("type");
+            assert!((1..=12).contains(&ty), "{scenario}: type {ty}");
+            if message.get("attachmentId").is_none() {
+                assert_eq!(message.get("nsp").and_then(Value::as_str), Some("/"), "{scenario}");
+            }
+        }
+    }
+
+    /// A message past the threshold goes through the table, and its notification is the header the
+    /// Node adapter sends, byte for byte, once the query has appended the row's id.
+    #[test]
+    fn attachment_headers_are_the_node_adapter_s() {
+        let mut checked = 0;
+        for (scenario, _, payload) in vectors() {
+            let captured: Value = serde_json::from_str(&payload).expect("JSON");
+            let Some(id) = captured.get("attachmentId").and_then(Value::as_str) else { continue };
+            let message = crate::cluster::object(vec![
+                ("uid", captured.get("uid").cloned().unwrap_or_default()),
+                ("type", captured.get("type").cloned().unwrap_or_default()),
+                ("data", Value::from("x".repeat(9000))),
+                ("nsp", Value::from("/")),
+            ]);
+            let Publication::Attachment { channel, header, .. } =
+                publication("socket.io#/".into(), 8000, &message)
+            else {
+                panic!("{scenario}: published inline");
+            };
+            assert_eq!(channel, "socket.io#/");
+            assert_eq!(format!("{header}{id}\"}}"), payload, "{scenario}");
+            checked += 1;
+        }
+        assert_eq!(checked, 2);
+    }
+
+    #[test]
+    fn small_messages_are_published_inline() {
+        let message = crate::cluster::object(vec![
+            ("type", Value::from(2u64)),
+            ("uid", Value::from("f6b1f928e36f5ad2")),
+            ("nsp", Value::from("/")),
+        ]);
+        let Publication::Inline { json, .. } = publication("socket.io#/".into(), 8000, &message) else {
+            panic!("published through the table");
+        };
+        // The captured heartbeat of the Node adapter, key for key.
+        assert_eq!(json, r#"{"type":2,"uid":"f6b1f928e36f5ad2","nsp":"/"}"#);
+    }
+
+    #[test]
+    fn the_creation_lock_is_the_same_on_every_node_and_per_table() {
+        assert_eq!(creation_lock_key("socket_io_attachments"), creation_lock_key("socket_io_attachments"));
+        assert_ne!(creation_lock_key("socket_io_attachments"), creation_lock_key("other"));
     }
 }

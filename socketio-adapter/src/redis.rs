@@ -71,6 +71,8 @@ impl Default for RedisAdapterConfig {
     }
 }
 
+use crate::redis_common::redis_error;
+
 fn bus_error(e: impl std::fmt::Display) -> AdapterError {
     AdapterError::Bus(e.to_string())
 }
@@ -111,8 +113,8 @@ impl RedisBus {
 
     /// Connects to Redis at `url` (`redis://host:port`).
     pub async fn connect(url: &str, config: RedisAdapterConfig) -> Result<Arc<RedisBus>, AdapterError> {
-        let client = redis::Client::open(url).map_err(bus_error)?;
-        let commands = crate::connection_manager(client.clone()).await.map_err(bus_error)?;
+        let client = redis::Client::open(url).map_err(redis_error)?;
+        let commands = crate::connection_manager(client.clone()).await.map_err(redis_error)?;
         let (publisher, queue) = mpsc::channel(crate::OUTBOX_LIMIT);
         let bus = Arc::new(RedisBus {
             config,
@@ -169,7 +171,7 @@ impl RedisBus {
             .arg(channel)
             .query_async(&mut conn)
             .await
-            .map_err(bus_error)?;
+            .map_err(redis_error)?;
         Ok(reply.1)
     }
 
@@ -944,8 +946,8 @@ impl RedisEmitter {
     /// Connects to Redis at `url`; `key` is the servers' channel prefix (`socket.io` by default there).
     /// Emits go to the main namespace until [`of`](Self::of) says otherwise.
     pub async fn connect(url: &str, key: &str) -> Result<RedisEmitter, AdapterError> {
-        let client = redis::Client::open(url).map_err(bus_error)?;
-        let conn = crate::connection_manager(client).await.map_err(bus_error)?;
+        let client = redis::Client::open(url).map_err(redis_error)?;
+        let conn = crate::connection_manager(client).await.map_err(redis_error)?;
         Ok(RedisEmitter { conn, key: key.to_string(), nsp: "/".into(), opts: BroadcastOptions::default() })
     }
 
@@ -989,7 +991,7 @@ impl RedisEmitter {
             .query_async::<i64>(&mut conn)
             .await
             .map(|_| ())
-            .map_err(bus_error)
+            .map_err(redis_error)
     }
 
     /// Emits `event` with `args` to every targeted socket of every server.
@@ -1051,10 +1053,10 @@ impl RedisEmitter {
 mod tests {
     use super::*;
 
-    /// The messages the official adapter published, captured in `shared/vectors` by `capture-redis.mjs`.
+    /// The messages the official adapter published, captured by `tests/vectors/capture-redis.mjs` (see
+    /// `tests/vectors/README.md`).
     fn vectors() -> Vec<(String, String, Bytes)> {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vectors/redis-adapter-8.3.0.jsonl");
-        let text = std::fs::read_to_string(path).expect("shared vectors");
+        let text = include_str!("../tests/vectors/redis-adapter-8.3.0.jsonl");
         text.lines()
             .map(|line| {
                 let v: serde_json::Value = serde_json::from_str(line).expect("vector line");

@@ -15,6 +15,11 @@ pub(crate) fn bus_error(e: impl std::fmt::Display) -> AdapterError {
     AdapterError::Bus(e.to_string())
 }
 
+/// A Redis client error with its causes (the OS error of a refused connection, the server's reply).
+pub(crate) fn redis_error(e: redis::RedisError) -> AdapterError {
+    AdapterError::Bus(format!("redis: {}", crate::types::error_chain(&e)))
+}
+
 /// At most this many bytes of arguments go in one pipeline (and at least one command), so that a
 /// round trip stays well within the connection's response timeout whatever the messages' sizes.
 pub(crate) const PIPELINE_BYTES: usize = 1 << 20;
@@ -173,10 +178,11 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    /// Against the Redis of the machine (127.0.0.1:6379), as the crate's other Redis tests.
+    /// Against a throwaway Redis of this test process (skipped, saying so, without `redis-server`).
     #[tokio::test]
     async fn pipelines_keep_order_split_by_size_and_fail_only_the_failing_command() {
-        let client = redis::Client::open("redis://127.0.0.1:6379").unwrap();
+        let Some(redis) = socketio_test_services::redis() else { return };
+        let client = redis::Client::open(redis.url()).unwrap();
         let mut conn = crate::connection_manager(client).await.unwrap();
         let key = format!("socketio-adapter-test-{}", crate::cluster::random_id());
         let big = vec![b'x'; PIPELINE_BYTES / 2 + 1];

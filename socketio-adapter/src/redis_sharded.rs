@@ -20,7 +20,7 @@
 //! ```
 
 use crate::cluster::{ClusterAdapter, ClusterBus, ClusterConfig};
-use crate::redis_common::{bus_error, may_carry_binary, nsp_of, RoutedPubSub};
+use crate::redis_common::{bus_error, may_carry_binary, nsp_of, redis_error, RoutedPubSub};
 use crate::resp::{Mode, Target};
 use crate::types::{Adapter, AdapterError, AdapterFactory, ErrorHooks, RoomEvent};
 use async_trait::async_trait;
@@ -85,9 +85,9 @@ impl ShardedRedisBus {
         url: &str,
         config: ShardedRedisConfig,
     ) -> Result<Arc<ShardedRedisBus>, AdapterError> {
-        let client = redis::Client::open(url).map_err(bus_error)?;
+        let client = redis::Client::open(url).map_err(redis_error)?;
         let target = Target::of(&client)?;
-        let commands = crate::connection_manager(client).await.map_err(bus_error)?;
+        let commands = crate::connection_manager(client).await.map_err(redis_error)?;
         let errors = ErrorHooks::default();
         let pubsub = RoutedPubSub::start(target, Mode::Sharded, &errors, "sharded redis adapter");
         Ok(Arc::new_cyclic(|me| ShardedRedisBus { config, commands, pubsub, errors, me: me.clone() }))

@@ -25,7 +25,7 @@
 use crate::cluster::{
     message_type as kind, options_from, session_wants, ClusterAdapter, ClusterBus, ClusterConfig,
 };
-use crate::redis_common::{bus_error, may_carry_binary, nsp_of, RoutedPubSub};
+use crate::redis_common::{bus_error, may_carry_binary, nsp_of, redis_error, RoutedPubSub};
 use crate::resp::{Mode, Target};
 use crate::types::{AdapterError, AdapterFactory, ErrorHooks, RestoredSession, Room, SessionState};
 use async_trait::async_trait;
@@ -116,9 +116,9 @@ impl RedisStreamsBus {
         url: &str,
         config: RedisStreamsConfig,
     ) -> Result<Arc<RedisStreamsBus>, AdapterError> {
-        let client = redis::Client::open(url).map_err(bus_error)?;
+        let client = redis::Client::open(url).map_err(redis_error)?;
         let target = Target::of(&client)?;
-        let commands = crate::connection_manager(client.clone()).await.map_err(bus_error)?;
+        let commands = crate::connection_manager(client.clone()).await.map_err(redis_error)?;
         let errors = ErrorHooks::default();
         let mode = if config.use_sharded_pubsub { Mode::Sharded } else { Mode::Classic };
         let pubsub = RoutedPubSub::start(target, mode, &errors, "redis streams adapter");

@@ -325,3 +325,19 @@ pub trait Adapter: Send + Sync + 'static {
 
 /// Makes the adapter of each namespace.
 pub type AdapterFactory = Arc<dyn Fn(Arc<dyn LocalNamespace>) -> Arc<dyn Adapter> + Send + Sync>;
+
+/// `e` followed by each of its causes that its own message does not already include: libraries often
+/// put the interesting part (the server's answer, the OS error) in a source that `Display` leaves out.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !cause_text.is_empty() && !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

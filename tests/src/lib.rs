@@ -1,10 +1,46 @@
 //! End-to-end tests across the crates of the workspace, over real sockets and real buses. The tests live in
-//! `tests/`; this library holds what they share: a minimal Socket.IO client built from the parser crates.
+//! `tests/`; this library holds what they share: a minimal Socket.IO client built from the parser crates,
+//! and nodes on each bus.
+//!
+//! The buses are throwaway servers of each test process (`socketio-test-services`): a test that needs
+//! one starts with [`require_redis!`] or [`require_postgres!`], which return from the test, after one
+//! line saying why, on a machine without the program (and fail instead under
+//! `SOCKETIO_REQUIRE_SERVICES=1`, as in CI).
 
 pub mod client;
 
-/// A server on the Redis adapter (real Redis at 127.0.0.1:6379) under key prefix `key`, subscribed and
-/// listening on a free loopback port.
+pub use socketio_test_services::{postgres, redis, Service};
+
+/// The Redis of this test process, or a return from the calling test (skipped, saying why).
+#[macro_export]
+macro_rules! require_redis {
+    () => {{
+        let Some(redis) = $crate::redis() else { return };
+        redis
+    }};
+}
+
+/// The Postgres of this test process, or a return from the calling test (skipped, saying why).
+#[macro_export]
+macro_rules! require_postgres {
+    () => {{
+        let Some(postgres) = $crate::postgres() else { return };
+        postgres
+    }};
+}
+
+/// The URL of this process's Redis, for helpers of tests that began with [`require_redis!`].
+pub fn redis_url() -> &'static str {
+    redis().expect("the test begins with require_redis!()").url()
+}
+
+/// The URL of this process's Postgres, for helpers of tests that began with [`require_postgres!`].
+pub fn postgres_url() -> &'static str {
+    postgres().expect("the test begins with require_postgres!()").url()
+}
+
+/// A server on the Redis adapter (this process's Redis, see [`require_redis!`]) under key prefix `key`,
+/// subscribed and listening on a free loopback port.
 pub async fn redis_node(key: &str) -> (socketio_server::SocketIo, std::net::SocketAddr) {
     use socketio_adapter::redis::{RedisAdapterConfig, RedisBus};
     let config = RedisAdapterConfig {
@@ -12,7 +48,7 @@ pub async fn redis_node(key: &str) -> (socketio_server::SocketIo, std::net::Sock
         requests_timeout: std::time::Duration::from_secs(2),
         ..Default::default()
     };
-    let bus = RedisBus::connect("redis://127.0.0.1:6379", config).await.expect("redis at 127.0.0.1:6379");
+    let bus = RedisBus::connect(redis_url(), config).await.expect("redis bus");
     cluster_node(bus.factory()).await
 }
 
@@ -23,15 +59,13 @@ pub fn unique_key(name: &str) -> String {
     format!("test-{name}-{nanos}")
 }
 
-/// A server on the Postgres adapter (real Postgres at 127.0.0.1:5432, database `test`) with channel
+/// A server on the Postgres adapter (this process's Postgres, see [`require_postgres!`]) with channel
 /// prefix `prefix`, listening to the main namespace's channel and on a free loopback port.
 pub async fn postgres_node(prefix: &str) -> (socketio_server::SocketIo, std::net::SocketAddr) {
     use socketio_adapter::postgres::{PostgresBus, PostgresConfig};
     let mut config = PostgresConfig { channel_prefix: prefix.to_string(), ..PostgresConfig::default() };
     config.cluster.requests_timeout = std::time::Duration::from_secs(2);
-    let bus = PostgresBus::connect("postgres://postgres@127.0.0.1:5432/test", config)
-        .await
-        .expect("postgres at 127.0.0.1:5432");
+    let bus = PostgresBus::connect(postgres_url(), config).await.expect("postgres bus");
     cluster_node(bus.factory()).await
 }
 
@@ -42,8 +76,7 @@ pub async fn redis_sharded_node(prefix: &str) -> (socketio_server::SocketIo, std
     use socketio_adapter::redis_sharded::{ShardedRedisBus, ShardedRedisConfig};
     let mut config = ShardedRedisConfig { channel_prefix: prefix.to_string(), ..Default::default() };
     config.cluster.requests_timeout = std::time::Duration::from_secs(2);
-    let bus =
-        ShardedRedisBus::connect("redis://127.0.0.1:6379", config).await.expect("redis at 127.0.0.1:6379");
+    let bus = ShardedRedisBus::connect(redis_url(), config).await.expect("sharded redis bus");
     cluster_node(bus.factory()).await
 }
 
@@ -62,9 +95,7 @@ pub fn redis_streams_config(prefix: &str) -> socketio_adapter::redis_streams::Re
 /// A node on the Redis Streams adapter, with connection state recovery on for a minute.
 pub async fn redis_streams_node(prefix: &str) -> (socketio_server::SocketIo, std::net::SocketAddr) {
     use socketio_adapter::redis_streams::RedisStreamsBus;
-    let bus = RedisStreamsBus::connect("redis://127.0.0.1:6379", redis_streams_config(prefix))
-        .await
-        .expect("redis at 127.0.0.1:6379");
+    let bus = RedisStreamsBus::connect(redis_url(), redis_streams_config(prefix)).await.expect("streams bus");
     let recovery = socketio_server::RecoveryConfig {
         max_disconnection_duration: std::time::Duration::from_secs(60),
         skip_middlewares: true,

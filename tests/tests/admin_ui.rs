@@ -91,10 +91,11 @@ async fn basic_auth_checks_the_password_and_hands_out_reusable_sessions() {
 
 #[tokio::test]
 async fn a_redis_store_shares_the_sessions_between_nodes() {
+    socketio_e2e::require_redis!();
     let prefix = socketio_e2e::unique_key("admin-sessions");
     let mut nodes = Vec::new();
     for _ in 0..2 {
-        let store = RedisStore::connect("redis://127.0.0.1:6379").await.unwrap().prefix(prefix.clone());
+        let store = RedisStore::connect(socketio_e2e::redis_url()).await.unwrap().prefix(prefix.clone());
         let mut options = AdminOptions::new(AdminAuth::basic("admin", HASH).unwrap());
         options.store = std::sync::Arc::new(store);
         nodes.push(admin_server(options).await);
@@ -105,7 +106,7 @@ async fn a_redis_store_shares_the_sessions_between_nodes() {
     let session = next_event(&mut events, "session").await[0].as_str().unwrap().to_string();
 
     // Stored as the reference's RedisStore stores it: `<prefix>#<id>` = "true", for a day.
-    let client = redis::Client::open("redis://127.0.0.1:6379").unwrap();
+    let client = redis::Client::open(socketio_e2e::redis_url()).unwrap();
     let mut redis = client.get_multiplexed_async_connection().await.unwrap();
     let key = format!("{prefix}#{session}");
     let value: Option<String> = redis::cmd("GET").arg(&key).query_async(&mut redis).await.unwrap();
@@ -121,7 +122,7 @@ async fn a_redis_store_shares_the_sessions_between_nodes() {
     assert_eq!(within(guessed.connect()).await.unwrap_err().message, "invalid credentials");
     let (_other_io, other_prefix) = admin_server({
         let mut options = AdminOptions::new(AdminAuth::basic("admin", HASH).unwrap());
-        options.store = std::sync::Arc::new(RedisStore::connect("redis://127.0.0.1:6379").await.unwrap());
+        options.store = std::sync::Arc::new(RedisStore::connect(socketio_e2e::redis_url()).await.unwrap());
         options
     })
     .await;

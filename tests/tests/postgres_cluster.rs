@@ -1,5 +1,6 @@
-//! Two servers sharing namespaces through the Postgres adapter (real Postgres at 127.0.0.1:5432), with a
-//! unique channel prefix per test.
+//! Two servers sharing namespaces through the Postgres adapter (a throwaway Postgres of this test
+//! process, see `socketio_e2e::require_postgres!`), with a unique channel prefix per test; nodes starting
+//! together on a new database; bus errors that say what the database said.
 
 #![allow(clippy::unwrap_used)]
 
@@ -24,6 +25,7 @@ async fn until_count(io: &SocketIo, n: usize) {
 
 #[tokio::test]
 async fn two_nodes_share_every_operation_through_postgres() {
+    socketio_e2e::require_postgres!();
     let prefix = unique_key("pg");
     let (a, addr_a) = postgres_node(&prefix).await;
     let (b, addr_b) = postgres_node(&prefix).await;
@@ -86,6 +88,7 @@ async fn two_nodes_share_every_operation_through_postgres() {
 
 #[tokio::test]
 async fn a_burst_of_broadcasts_arrives_whole_and_in_order() {
+    socketio_e2e::require_postgres!();
     let prefix = unique_key("pg-burst");
     let (a, _) = postgres_node(&prefix).await;
     let (b, addr_b) = postgres_node(&prefix).await;
@@ -110,4 +113,55 @@ async fn a_burst_of_broadcasts_arrives_whole_and_in_order() {
         assert_eq!(packet.event_name(), Some(event), "message {i}");
         assert_eq!(packet.args(), &args[..], "message {i}");
     }
+}
+
+/// Pods of a deployment start together on a new database: every node creates the attachments table
+/// at once, and every one of them must start (concurrent `CREATE TABLE IF NOT EXISTS` can fail with a
+/// unique violation on the catalog).
+#[tokio::test]
+async fn nodes_starting_together_on_a_new_database_all_start() {
+    use socketio_adapter::postgres::{PostgresBus, PostgresConfig};
+    let postgres = socketio_e2e::require_postgres!();
+    let (admin, connection) = tokio_postgres::connect(postgres.url(), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    for round in 0..5 {
+        let table = format!("{}_{round}", unique_key("attachments").replace('-', "_"));
+        admin.batch_execute(&format!("DROP TABLE IF EXISTS \"{table}\"")).await.unwrap();
+        let starts = (0..8).map(|_| {
+            let config = PostgresConfig {
+                table_name: table.clone(),
+                channel_prefix: unique_key("race"),
+                ..PostgresConfig::default()
+            };
+            PostgresBus::connect(postgres.url(), config)
+        });
+        for started in futures_util::future::join_all(starts).await {
+            if let Err(e) = started {
+                panic!("round {round}: a node did not start: {e}");
+            }
+        }
+        let rows = admin.query("SELECT 1 FROM pg_tables WHERE tablename = $1", &[&table]).await.unwrap();
+        assert_eq!(rows.len(), 1, "the table {table} exists once");
+    }
+}
+
+/// A bus error names what the server said (severity, SQLSTATE code, message), not just "db error".
+#[tokio::test]
+async fn bus_errors_carry_the_database_s_message_and_code() {
+    use socketio_adapter::postgres::{PostgresBus, PostgresConfig};
+    let postgres = socketio_e2e::require_postgres!();
+    let url = format!("postgres://postgres@127.0.0.1:{}/no_such_database", postgres.port());
+    let error = PostgresBus::connect(&url, PostgresConfig::default()).await.unwrap_err().to_string();
+    assert!(error.contains("3D000"), "{error}");
+    assert!(error.contains("\"no_such_database\" does not exist"), "{error}");
+    // The attachments "table" is a view without the payload column: preparing the statements fails,
+    // and the caller hears which column of which relation.
+    let (admin, connection) = tokio_postgres::connect(postgres.url(), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let view = unique_key("view").replace('-', "_");
+    admin.batch_execute(&format!("CREATE VIEW \"{view}\" AS SELECT 1 AS one")).await.unwrap();
+    let config = PostgresConfig { table_name: view.clone(), ..PostgresConfig::default() };
+    let error = PostgresBus::connect(postgres.url(), config).await.unwrap_err().to_string();
+    assert!(error.contains("42703"), "{error}");
+    assert!(error.contains("payload") && error.contains(&view), "{error}");
 }

@@ -12,15 +12,14 @@ use std::time::Duration;
 
 #[tokio::test]
 async fn the_cluster_resumes_after_the_listeners_are_killed() {
+    socketio_e2e::require_postgres!();
     let prefix = unique_key("pgfault");
     // Node a with an error hook.
     let mut config =
         socketio_adapter::postgres::PostgresConfig { channel_prefix: prefix.clone(), ..Default::default() };
     config.cluster.requests_timeout = Duration::from_secs(2);
     let bus =
-        socketio_adapter::postgres::PostgresBus::connect("postgres://postgres@127.0.0.1:5432/test", config)
-            .await
-            .unwrap();
+        socketio_adapter::postgres::PostgresBus::connect(socketio_e2e::postgres_url(), config).await.unwrap();
     let (errors_tx, mut errors) = tokio::sync::mpsc::unbounded_channel();
     bus.on_error(move |e| drop(errors_tx.send(e.to_string())));
     let (a, addr_a) = socketio_e2e::client::start(socketio_server::ServerConfig {
@@ -37,9 +36,7 @@ async fn the_cluster_resumes_after_the_listeners_are_killed() {
 
     // Kill the connections that listen on this test's channels (their last query names the prefix).
     let (admin, connection) =
-        tokio_postgres::connect("postgres://postgres@127.0.0.1:5432/test", tokio_postgres::NoTls)
-            .await
-            .unwrap();
+        tokio_postgres::connect(socketio_e2e::postgres_url(), tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(connection);
     let killed = admin
         .query(

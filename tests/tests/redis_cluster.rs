@@ -1,5 +1,5 @@
-//! Two servers sharing a namespace through the Redis adapter (real Redis at 127.0.0.1:6379), with a unique
-//! key prefix per test.
+//! Two servers sharing a namespace through the Redis adapter (a throwaway Redis of this test process, see
+//! `socketio_e2e::require_redis!`), with a unique key prefix per test; bus errors that say why.
 
 #![allow(clippy::unwrap_used)]
 
@@ -35,6 +35,7 @@ async fn cluster(name: &str) -> (SocketIo, Client, SocketIo, Client) {
 
 #[tokio::test]
 async fn broadcasts_reach_every_node() {
+    socketio_e2e::require_redis!();
     let (a, mut ca, _b, mut cb) = cluster("broadcast").await;
     a.emit("news", ("from a", socketio_e2e::client::bin(b"\x01"))).unwrap();
     for client in [&mut ca, &mut cb] {
@@ -56,6 +57,7 @@ async fn broadcasts_reach_every_node() {
 
 #[tokio::test]
 async fn broadcast_acks_fetch_and_bulk_operations_span_the_cluster() {
+    socketio_e2e::require_redis!();
     let (a, mut ca, b, mut cb) = cluster("acks").await;
     let answers = {
         let a = a.clone();
@@ -88,6 +90,24 @@ async fn broadcast_acks_fetch_and_bulk_operations_span_the_cluster() {
 
 #[tokio::test]
 async fn server_side_emit_with_and_without_acks() {
+    socketio_e2e::require_redis!();
     let (a, _ca, b, _cb) = cluster("ssemit").await;
     socketio_e2e::assert_server_side_emit(&a, &b).await;
+}
+
+/// A bus that cannot connect says why (the OS error), with no Redis needed: nothing listens on the port.
+#[tokio::test]
+async fn a_bus_that_cannot_connect_says_why() {
+    use socketio_adapter::redis::{RedisAdapterConfig, RedisBus};
+    use socketio_adapter::redis_sharded::{ShardedRedisBus, ShardedRedisConfig};
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let url = format!("redis://127.0.0.1:{port}");
+    let classic = RedisBus::connect(&url, RedisAdapterConfig::default()).await.unwrap_err().to_string();
+    assert!(classic.to_lowercase().contains("connection refused"), "{classic}");
+    let sharded =
+        ShardedRedisBus::connect(&url, ShardedRedisConfig::default()).await.unwrap_err().to_string();
+    assert!(sharded.to_lowercase().contains("connection refused"), "{sharded}");
 }

@@ -14,12 +14,13 @@ async fn within<F: std::future::Future>(fut: F) -> F::Output {
 
 #[tokio::test]
 async fn the_emitter_reaches_every_node() {
+    socketio_e2e::require_redis!();
     let key = unique_key("emitter");
     let (a, addr_a) = redis_node(&key).await;
     let (b, addr_b) = redis_node(&key).await;
     let (mut ca, _) = Client::connect(addr_a, "/", None).await;
     let (mut cb, id_b) = Client::connect(addr_b, "/", None).await;
-    let emitter = RedisEmitter::connect("redis://127.0.0.1:6379", &key).await.unwrap();
+    let emitter = RedisEmitter::connect(socketio_e2e::redis_url(), &key).await.unwrap();
 
     // Everyone, binary included.
     let bin = socketio_e2e::client::bin(b"\x00\xff");

@@ -15,6 +15,7 @@ static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 #[tokio::test]
 async fn local_delivery_goes_on_and_the_cluster_resumes_after_the_bus_drops() {
+    socketio_e2e::require_redis!();
     let _serial = SERIAL.lock().await;
     let key = unique_key("fault");
     let (a, addr_a) = node(&key).await;
@@ -54,8 +55,12 @@ async fn cluster_protocol_nodes(
     let mut nodes = Vec::new();
     for i in 0..2 {
         let factory = if streams {
-            let bus =
-                RedisStreamsBus::connect(REDIS, socketio_e2e::redis_streams_config(prefix)).await.unwrap();
+            let bus = RedisStreamsBus::connect(
+                socketio_e2e::redis_url(),
+                socketio_e2e::redis_streams_config(prefix),
+            )
+            .await
+            .unwrap();
             let tx = tx.clone();
             if i == 0 {
                 bus.on_error(move |e| drop(tx.send(e.to_string())));
@@ -64,7 +69,7 @@ async fn cluster_protocol_nodes(
         } else {
             let mut config = ShardedRedisConfig { channel_prefix: prefix.to_string(), ..Default::default() };
             config.cluster.requests_timeout = Duration::from_secs(2);
-            let bus = ShardedRedisBus::connect(REDIS, config).await.unwrap();
+            let bus = ShardedRedisBus::connect(socketio_e2e::redis_url(), config).await.unwrap();
             let tx = tx.clone();
             if i == 0 {
                 bus.on_error(move |e| drop(tx.send(e.to_string())));
@@ -82,10 +87,9 @@ async fn cluster_protocol_nodes(
     (nodes, errors)
 }
 
-const REDIS: &str = "redis://127.0.0.1:6379";
-
 #[tokio::test]
 async fn sharded_and_streams_buses_report_the_loss_and_resume() {
+    socketio_e2e::require_redis!();
     let _serial = SERIAL.lock().await;
     for streams in [false, true] {
         let prefix = unique_key(if streams { "fault-streams" } else { "fault-sharded" });
@@ -120,7 +124,7 @@ async fn sharded_and_streams_buses_report_the_loss_and_resume() {
 /// `CLIENT KILL TYPE pubsub` over a raw connection; returns how many connections were killed.
 async fn redis_kill_pubsub() -> i64 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect("127.0.0.1:6379").await.unwrap();
+    let mut s = tokio::net::TcpStream::connect(socketio_e2e::redis().expect("redis").addr()).await.unwrap();
     s.write_all(b"*4\r\n$6\r\nCLIENT\r\n$4\r\nKILL\r\n$4\r\nTYPE\r\n$6\r\npubsub\r\n").await.unwrap();
     let mut buf = [0u8; 64];
     let n = s.read(&mut buf).await.unwrap();

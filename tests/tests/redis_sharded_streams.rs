@@ -162,46 +162,55 @@ async fn server_side_emit(bus: Bus) {
 
 #[tokio::test]
 async fn sharded_broadcasts_rooms_and_order() {
+    socketio_e2e::require_redis!();
     broadcasts_rooms_and_order(Bus::Sharded).await;
 }
 
 #[tokio::test]
 async fn sharded_burst_arrives_whole_and_in_order() {
+    socketio_e2e::require_redis!();
     a_burst_arrives_whole_and_in_order(Bus::Sharded).await;
 }
 
 #[tokio::test]
 async fn streams_burst_arrives_whole_and_in_order() {
+    socketio_e2e::require_redis!();
     a_burst_arrives_whole_and_in_order(Bus::Streams).await;
 }
 
 #[tokio::test]
 async fn sharded_acks_fetch_and_bulk_operations() {
+    socketio_e2e::require_redis!();
     acks_fetch_and_bulk_operations(Bus::Sharded).await;
 }
 
 #[tokio::test]
 async fn sharded_server_side_emit() {
+    socketio_e2e::require_redis!();
     server_side_emit(Bus::Sharded).await;
 }
 
 #[tokio::test]
 async fn streams_broadcasts_rooms_and_order() {
+    socketio_e2e::require_redis!();
     broadcasts_rooms_and_order(Bus::Streams).await;
 }
 
 #[tokio::test]
 async fn streams_acks_fetch_and_bulk_operations() {
+    socketio_e2e::require_redis!();
     acks_fetch_and_bulk_operations(Bus::Streams).await;
 }
 
 #[tokio::test]
 async fn streams_server_side_emit() {
+    socketio_e2e::require_redis!();
     server_side_emit(Bus::Streams).await;
 }
 
 #[tokio::test]
 async fn sharded_room_channels_follow_the_rooms() {
+    socketio_e2e::require_redis!();
     let prefix = unique_key("rooms");
     let (a, _) = node(Bus::Sharded, &prefix).await;
     let (b, addr_b) = node(Bus::Sharded, &prefix).await;
@@ -230,6 +239,7 @@ async fn sharded_room_channels_follow_the_rooms() {
 
 #[tokio::test]
 async fn streams_recover_a_session_on_another_node() {
+    socketio_e2e::require_redis!();
     let prefix = unique_key("recover");
     let (a, addr_a) = node(Bus::Streams, &prefix).await;
     let (b, addr_b) = node(Bus::Streams, &prefix).await;
@@ -287,7 +297,7 @@ async fn streams_recover_a_session_on_another_node() {
 /// `PUBSUB SHARDNUMSUB channel` over a raw connection.
 async fn shard_subscribers(channel: &str) -> usize {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect("127.0.0.1:6379").await.unwrap();
+    let mut s = tokio::net::TcpStream::connect(socketio_e2e::redis().expect("redis").addr()).await.unwrap();
     let command = format!("*3\r\n$6\r\nPUBSUB\r\n$11\r\nSHARDNUMSUB\r\n${}\r\n{channel}\r\n", channel.len());
     s.write_all(command.as_bytes()).await.unwrap();
     let mut reply = Vec::new();

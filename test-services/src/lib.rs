@@ -1,0 +1,415 @@
+//! Throwaway Redis and Postgres servers for the workspace's tests.
+//!
+//! Tests that need a bus never use a service the machine happens to run (on 6379 or 5432): they ask
+//! this crate for one, and the first request in a test process starts a private server on a free
+//! loopback port, in a temporary directory. Later requests get the same server. When the test process
+//! ends, a small watchdog shell stops the server and removes its directory.
+//!
+//! When the program is not installed (`redis-server`; `initdb` and `postgres`, on `PATH` or in
+//! Debian's `/usr/lib/postgresql/*/bin`), the request prints one line saying which tests are skipped
+//! and why, and returns `None`, so a fresh machine without them still passes its tests. With
+//! [`REQUIRE_SERVICES`] set (CI sets it), a missing program fails the test instead.
+//!
+//! ```no_run
+//! # fn test() {
+//! let Some(redis) = socketio_test_services::redis() else { return };
+//! println!("talk to {}", redis.url());
+//! # }
+//! ```
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The environment variable that turns a skip for a missing program into a failure: CI sets it to `1`,
+/// so that no service test is ever skipped there.
+pub const REQUIRE_SERVICES: &str = "SOCKETIO_REQUIRE_SERVICES";
+
+/// A server started for this test process.
+#[derive(Debug)]
+pub struct Service {
+    kind: &'static str,
+    port: u16,
+    url: String,
+    dir: PathBuf,
+    watchdog: Option<Child>,
+}
+
+impl Service {
+    /// The URL clients connect with: `redis://127.0.0.1:PORT` or
+    /// `postgres://postgres@127.0.0.1:PORT/postgres`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The TCP port, on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The address, for raw connections.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// Starts a Redis of its own (not the shared one of [`redis()`]) with extra `redis-server`
+    /// arguments, for tests that stop it or configure it; it stops when dropped. `Ok(None)` when
+    /// `redis-server` is missing (after the skip line); an error when it does not start.
+    pub fn start_redis(extra_args: &[&str]) -> Result<Option<Service>, String> {
+        let Some(program) = find_program("redis-server", &[]) else {
+            skip("Redis", "`redis-server` is not on PATH", "install Redis (Debian: redis-server)")?;
+            return Ok(None);
+        };
+        retry(|| start_redis_once(&program, extra_args)).map(Some)
+    }
+
+    /// Starts a Postgres of its own (not the shared one of [`postgres()`]); it stops when dropped.
+    /// `Ok(None)` when Postgres is missing (after the skip line); an error when it does not start.
+    pub fn start_postgres() -> Result<Option<Service>, String> {
+        let (Some(initdb), Some(postgres)) =
+            (find_program("initdb", POSTGRES_DIRS), find_program("postgres", POSTGRES_DIRS))
+        else {
+            skip(
+                "Postgres",
+                "`initdb` and `postgres` are not on PATH nor in /usr/lib/postgresql/*/bin",
+                "install PostgreSQL (Debian: postgresql)",
+            )?;
+            return Ok(None);
+        };
+        retry(|| start_postgres_once(&initdb, &postgres)).map(Some)
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        // The watchdog stops the server and removes the directory once its `keep` file is gone.
+        let _ = std::fs::remove_file(self.dir.join("keep"));
+        if let Some(mut watchdog) = self.watchdog.take() {
+            let _ = watchdog.wait();
+        }
+    }
+}
+
+/// The Redis of this test process (started on first use), or `None` after printing why its tests are
+/// skipped. Panics if Redis is installed but does not start, or if it is missing and
+/// [`REQUIRE_SERVICES`] is set.
+pub fn redis() -> Option<&'static Service> {
+    static REDIS: OnceLock<Option<Service>> = OnceLock::new();
+    REDIS.get_or_init(|| shared(Service::start_redis(&[]))).as_ref()
+}
+
+/// The Postgres of this test process (started on first use; superuser `postgres`, no password,
+/// database `postgres`), or `None` after printing why its tests are skipped. Panics as [`redis()`].
+pub fn postgres() -> Option<&'static Service> {
+    static POSTGRES: OnceLock<Option<Service>> = OnceLock::new();
+    POSTGRES.get_or_init(|| shared(Service::start_postgres())).as_ref()
+}
+
+fn shared(started: Result<Option<Service>, String>) -> Option<Service> {
+    match started {
+        Ok(mut service) => {
+            // Never dropped: the watchdog cleans up when the process ends.
+            if let Some(service) = &mut service {
+                std::mem::forget(service.watchdog.take());
+            }
+            service
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
+const POSTGRES_DIRS: &[&str] = &["/usr/lib/postgresql"];
+
+/// `name` on PATH, or in the newest `<dir>/<version>/bin` of `versioned_dirs`.
+fn find_program(name: &str, versioned_dirs: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        let candidate = dir.join(name);
+        if is_executable(&candidate) {
+            return Some(candidate);
+        }
+    }
+    let mut found: Vec<(u32, PathBuf)> = Vec::new();
+    for base in versioned_dirs {
+        let Ok(entries) = std::fs::read_dir(base) else { continue };
+        for entry in entries.flatten() {
+            let version = entry.file_name().to_string_lossy().parse::<u32>().unwrap_or(0);
+            let candidate = entry.path().join("bin").join(name);
+            if is_executable(&candidate) {
+                found.push((version, candidate));
+            }
+        }
+    }
+    found.into_iter().max_by_key(|(version, _)| *version).map(|(_, path)| path)
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+}
+
+/// Says once per process and service that its tests are skipped, straight to the terminal (the test
+/// harness hides what passing tests print); an error instead when [`REQUIRE_SERVICES`] is set.
+fn skip(service: &str, why: &str, fix: &str) -> Result<(), String> {
+    let required = std::env::var(REQUIRE_SERVICES).map(|v| !v.is_empty() && v != "0").unwrap_or(false);
+    if required {
+        return Err(format!("{service} is required ({REQUIRE_SERVICES} is set) but {why}: {fix}"));
+    }
+    static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut said = SAID.lock().unwrap_or_else(|e| e.into_inner());
+    if !said.iter().any(|s| s == service) {
+        said.push(service.to_string());
+        let line = format!(
+            "\nSKIPPED: the {service} tests of this test binary pass without running: {why}. To run them, {fix}.\n"
+        );
+        let _ = std::io::stderr().write_all(line.as_bytes());
+    }
+    Ok(())
+}
+
+/// Tries `start` up to three times: a free port found by binding may be taken before the server binds.
+fn retry(mut start: impl FnMut() -> Result<Service, String>) -> Result<Service, String> {
+    let mut last = String::new();
+    for _ in 0..3 {
+        match start() {
+            Ok(service) => return Ok(service),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+fn free_port() -> Result<u16, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free port: {e}"))?;
+    listener.local_addr().map(|a| a.port()).map_err(|e| format!("no free port: {e}"))
+}
+
+/// A new directory under the system's temporary directory, owned by `owner` when given.
+fn new_dir(kind: &str, owner: Option<(u32, u32)>) -> Result<PathBuf, String> {
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("socketio-test-{kind}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
+            .map_err(|e| format!("cannot hand {} to uid {uid}: {e}", dir.display()))?;
+    }
+    std::fs::write(dir.join("keep"), b"").map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+/// The shell that runs a server and outlives it: it prints the server's pid, waits while this process
+/// lives, the server runs and `DIR/keep` exists, then stops the server with `SIGNAL`, removes `DIR` and,
+/// if the server had exited by itself, prints its log.
+const WATCHDOG: &str = r#"
+parent=$1; dir=$2; signal=$3; shift 3
+"$@" >"$dir/server.log" 2>&1 &
+server=$!
+echo "$server"
+alive() { kill -0 "$1" 2>/dev/null || [ -d "/proc/$1" ]; }
+while [ -e "$dir/keep" ] && alive "$parent" && kill -0 "$server" 2>/dev/null; do sleep 0.1; done
+crashed=
+kill -0 "$server" 2>/dev/null || crashed=1
+kill -"$signal" "$server" 2>/dev/null
+wait "$server"
+log=$(tail -n 40 "$dir/server.log" 2>/dev/null)
+rm -rf "$dir"
+if [ -n "$crashed" ]; then printf '%s\n' "$log"; fi
+"#;
+
+fn spawn_watched(
+    dir: &Path,
+    signal: &str,
+    user: Option<(u32, u32)>,
+    program: &Path,
+    args: &[String],
+) -> Result<(Child, BufReader<ChildStdout>), String> {
+    let mut command = Command::new("/bin/sh");
+    command
+        .arg("-c")
+        .arg(WATCHDOG)
+        .arg("watchdog")
+        .arg(std::process::id().to_string())
+        .arg(dir)
+        .arg(signal)
+        .arg(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    // The watchdog needs `sleep`, `tail` and `rm` whatever PATH the tests run with.
+    let mut path = std::env::var_os("PATH").unwrap_or_default();
+    path.push(":/usr/bin:/bin");
+    command.env("PATH", path);
+    if let Some((uid, gid)) = user {
+        use std::os::unix::process::CommandExt;
+        command.uid(uid).gid(gid);
+    }
+    let mut child = command.spawn().map_err(|e| format!("cannot run /bin/sh: {e}"))?;
+    let Some(stdout) = child.stdout.take() else { return Err("no watchdog output".into()) };
+    let mut stdout = BufReader::new(stdout);
+    let mut pid = String::new();
+    let _ = stdout.read_line(&mut pid);
+    Ok((child, stdout))
+}
+
+impl Service {
+    /// Waits until `ready` says so, failing if the watchdog (so the server) ended first or after
+    /// `limit`; on failure, dropping the service stops what is left.
+    fn wait_ready(
+        &mut self,
+        what: &str,
+        mut output: BufReader<ChildStdout>,
+        limit: Duration,
+        mut ready: impl FnMut() -> bool,
+    ) -> Result<(), String> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if ready() {
+                return Ok(());
+            }
+            let ended = self.watchdog.as_mut().map(|c| matches!(c.try_wait(), Ok(Some(_)))).unwrap_or(true);
+            if ended {
+                let mut log = String::new();
+                let _ = output.read_to_string(&mut log);
+                return Err(format!("{what} exited at start:\n{log}"));
+            }
+            if Instant::now() > deadline {
+                return Err(format!("{what} was not ready after {limit:?}"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn start_redis_once(program: &Path, extra_args: &[&str]) -> Result<Service, String> {
+    let port = free_port()?;
+    let dir = new_dir("redis", None)?;
+    let mut args: Vec<String> = [
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        &dir.to_string_lossy(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(extra_args.iter().map(|s| s.to_string()));
+    let (child, output) = spawn_watched(&dir, "TERM", None, program, &args)?;
+    let mut service =
+        Service { kind: "redis", port, url: format!("redis://127.0.0.1:{port}"), dir, watchdog: Some(child) };
+    let what = format!("redis-server on port {port}");
+    service.wait_ready(&what, output, Duration::from_secs(10), || redis_pong(port))?;
+    Ok(service)
+}
+
+/// Whether a Redis answers PING on `port`.
+fn redis_pong(port: u16) -> bool {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let Ok(mut stream) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    if stream.write_all(b"PING\r\n").is_err() {
+        return false;
+    }
+    let mut reply = [0u8; 7];
+    stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
+}
+
+/// Postgres refuses to run as root: as root, the server runs as the `postgres` user (or `nobody`).
+fn postgres_user() -> Result<Option<(u32, u32)>, String> {
+    use std::os::unix::fs::MetadataExt;
+    let me = std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(u32::MAX);
+    if me != 0 {
+        return Ok(None);
+    }
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    for name in ["postgres", "nobody"] {
+        for line in passwd.lines() {
+            let fields: Vec<&str> = line.split(':').collect();
+            if fields.len() > 3 && fields[0] == name {
+                if let (Ok(uid), Ok(gid)) = (fields[2].parse(), fields[3].parse()) {
+                    return Ok(Some((uid, gid)));
+                }
+            }
+        }
+    }
+    Err("running as root, and no `postgres` or `nobody` user to run Postgres as".into())
+}
+
+fn start_postgres_once(initdb: &Path, postgres: &Path) -> Result<Service, String> {
+    let user = postgres_user()?;
+    let port = free_port()?;
+    let dir = new_dir("postgres", user)?;
+    let data = dir.join("data");
+    let mut init = Command::new(initdb);
+    init.arg("-D")
+        .arg(&data)
+        .args(["-U", "postgres", "-A", "trust", "--no-sync", "--encoding=UTF8", "--locale=C"])
+        .stdin(Stdio::null());
+    if let Some((uid, gid)) = user {
+        use std::os::unix::process::CommandExt;
+        init.uid(uid).gid(gid);
+    }
+    let out = init.output().map_err(|e| format!("cannot run {}: {e}", initdb.display()))?;
+    if !out.status.success() {
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(format!(
+            "initdb failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let args: Vec<String> = vec![
+        "-D".into(),
+        data.to_string_lossy().into_owned(),
+        "-p".into(),
+        port.to_string(),
+        "-k".into(),
+        dir.to_string_lossy().into_owned(),
+        "-c".into(),
+        "listen_addresses=127.0.0.1".into(),
+        "-c".into(),
+        "fsync=off".into(),
+        "-c".into(),
+        "synchronous_commit=off".into(),
+        "-c".into(),
+        "full_page_writes=off".into(),
+        "-c".into(),
+        "max_connections=200".into(),
+    ];
+    // SIGQUIT: immediate shutdown; the data is thrown away anyway.
+    let (child, output) = spawn_watched(&dir, "QUIT", user, postgres, &args)?;
+    let mut service = Service {
+        kind: "postgres",
+        port,
+        url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+        dir,
+        watchdog: Some(child),
+    };
+    let pid_file = data.join("postmaster.pid");
+    // The postmaster's pid file ends with its status, `ready` once it accepts connections.
+    let ready = || {
+        std::fs::read_to_string(&pid_file)
+            .map(|s| s.lines().nth(7).map(|l| l.trim() == "ready").unwrap_or(false))
+            .unwrap_or(false)
+    };
+    service.wait_ready(&format!("postgres on port {port}"), output, Duration::from_secs(30), ready)?;
+    Ok(service)
+}
+
+impl std::fmt::Display for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} at {}", self.kind, self.url)
+    }
+}
