@@ -165,6 +165,13 @@ export async function http(server, path, init = {}) {
  */
 export const TARGET = process.env.TARGET_SERVER === "node" ? "node" : "socketio";
 
+// The buses of the cluster scenarios: `cargo xtask conformance` starts a throwaway Redis and Postgres
+// and passes them here; run by hand, the machine's own on their default ports.
+/** `host:port` of the Redis. */
+export const REDIS_ADDR = process.env.CONFORMANCE_REDIS ?? "127.0.0.1:6379";
+/** The connection URL of the Postgres. */
+export const POSTGRES_URL = process.env.CONFORMANCE_POSTGRES ?? "postgres://postgres@127.0.0.1:5432/test";
+
 /**
  * Calls `check` every 25 ms until it neither throws nor returns `false`, at most `ms` long; for state
  * that another connection changes (e.g. a socket that left is no longer fetched), where no event tells

@@ -5,7 +5,7 @@
 // sockets and stats of both and its commands reach both.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, waitFor, eventually, TARGET } from "../lib/harness.mjs";
+import { startServer, waitFor, eventually, TARGET, REDIS_ADDR } from "../lib/harness.mjs";
 import { clientFactory, ack, PARSERS } from "../lib/sio.mjs";
 
 const FEATURES = ["EMIT", "JOIN", "LEAVE", "DISCONNECT", "MJOIN", "MLEAVE", "MDISCONNECT", "AGGREGATED_EVENTS", "ALL_EVENTS"];
@@ -187,7 +187,7 @@ for (const [name, kinds] of Object.entries(CLUSTERS)) {
       const servers = [];
       try {
         for (const [i, kind] of kinds.entries()) {
-          servers.push(await startServer(kind, ["--admin-ui", "--adapter", "redis://127.0.0.1:6379", "--node-name", `n${i}`]));
+          servers.push(await startServer(kind, ["--admin-ui", "--adapter", `redis://${REDIS_ADDR}`, "--node-name", `n${i}`]));
         }
         const [first, second] = servers.map((s) => clientFactory(s, "websocket", "json"));
         try {
@@ -260,7 +260,7 @@ const ADMIN_HASH = "$2a$10$/bSVZ.li8ZDO.X1X0rogRuUrMNQs52SWqm4jSPSIQZuFe3Il8x9P2
 for (const [name, kinds] of Object.entries(CLUSTERS)) {
   describe(`admin UI sessions in Redis, ${name}`, () => {
     it("a session from a login on one node opens the admin namespace of the other", async () => {
-      const flags = ["--admin-ui", "--admin-auth", `admin:${ADMIN_HASH}`, "--admin-store", "redis://127.0.0.1:6379"];
+      const flags = ["--admin-ui", "--admin-auth", `admin:${ADMIN_HASH}`, "--admin-store", `redis://${REDIS_ADDR}`];
       const servers = [];
       try {
         for (const kind of kinds) servers.push(await startServer(kind, flags));

@@ -1,22 +1,22 @@
-// Two servers on a bus — Redis (127.0.0.1:6379: classic pub/sub, sharded pub/sub, or streams) or Postgres
-// (127.0.0.1:5432, database test) — with official socket.io-client 4.8 sockets spread over them: Rust +
+// Two servers on a bus — Redis (classic pub/sub, sharded pub/sub, or streams) or Postgres, both started
+// for the run by `cargo xtask conformance` (see REDIS_ADDR in lib/harness.mjs) — with official socket.io-client 4.8 sockets spread over them: Rust +
 // Rust, and Rust + Node with the official @socket.io/redis-adapter 8.3 (createAdapter,
 // createShardedAdapter), @socket.io/redis-streams-adapter 0.3 / @socket.io/postgres-adapter 0.5, each
 // operation started from either side. Clusters run one after another: they share the default channel
 // prefix (and the streams ones the stream `socket.io`).
 import { describe, it, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, waitFor, notWithin, eventually, TARGET } from "../lib/harness.mjs";
+import { startServer, waitFor, notWithin, eventually, TARGET, REDIS_ADDR, POSTGRES_URL } from "../lib/harness.mjs";
 import { clientFactory, norm, ack } from "../lib/sio.mjs";
 import { Emitter } from "@socket.io/redis-emitter";
 import { createClient } from "redis";
 
-const REDIS = "redis://127.0.0.1:6379";
+const REDIS = `redis://${REDIS_ADDR}`;
 const BUSES = {
   Redis: REDIS,
-  "Redis sharded": "redis-sharded://127.0.0.1:6379",
-  "Redis Streams": "redis-streams://127.0.0.1:6379",
-  Postgres: "postgres://postgres@127.0.0.1:5432/test",
+  "Redis sharded": `redis-sharded://${REDIS_ADDR}`,
+  "Redis Streams": `redis-streams://${REDIS_ADDR}`,
+  Postgres: POSTGRES_URL,
 };
 const TOPOLOGIES = {
   "Rust + Rust": [TARGET, TARGET],

@@ -55,27 +55,19 @@ impl Service {
     }
 
     /// Starts a Redis of its own (not the shared one of [`redis()`]) with extra `redis-server`
-    /// arguments, for tests that stop it or configure it; it stops when dropped. `Ok(None)` when
-    /// `redis-server` is missing (after the skip line); an error when it does not start.
+    /// arguments, for tests that stop it or configure it, and for tools; it stops when dropped.
+    /// `Ok(None)`, silently, when `redis-server` is not installed; an error when it does not start.
     pub fn start_redis(extra_args: &[&str]) -> Result<Option<Service>, String> {
-        let Some(program) = find_program("redis-server", &[]) else {
-            skip("Redis", "`redis-server` is not on PATH", "install Redis (Debian: redis-server)")?;
-            return Ok(None);
-        };
+        let Some(program) = find_program("redis-server", &[]) else { return Ok(None) };
         retry(|| start_redis_once(&program, extra_args)).map(Some)
     }
 
     /// Starts a Postgres of its own (not the shared one of [`postgres()`]); it stops when dropped.
-    /// `Ok(None)` when Postgres is missing (after the skip line); an error when it does not start.
+    /// `Ok(None)`, silently, when Postgres is not installed; an error when it does not start.
     pub fn start_postgres() -> Result<Option<Service>, String> {
         let (Some(initdb), Some(postgres)) =
             (find_program("initdb", POSTGRES_DIRS), find_program("postgres", POSTGRES_DIRS))
         else {
-            skip(
-                "Postgres",
-                "`initdb` and `postgres` are not on PATH nor in /usr/lib/postgresql/*/bin",
-                "install PostgreSQL (Debian: postgresql)",
-            )?;
             return Ok(None);
         };
         retry(|| start_postgres_once(&initdb, &postgres)).map(Some)
@@ -97,25 +89,51 @@ impl Drop for Service {
 /// [`REQUIRE_SERVICES`] is set.
 pub fn redis() -> Option<&'static Service> {
     static REDIS: OnceLock<Option<Service>> = OnceLock::new();
-    REDIS.get_or_init(|| shared(Service::start_redis(&[]))).as_ref()
+    REDIS
+        .get_or_init(|| {
+            shared(Service::start_redis(&[]), || {
+                skip("Redis", "`redis-server` is not on PATH", "install Redis (Debian: redis-server)")
+            })
+        })
+        .as_ref()
 }
 
 /// The Postgres of this test process (started on first use; superuser `postgres`, no password,
 /// database `postgres`), or `None` after printing why its tests are skipped. Panics as [`redis()`].
 pub fn postgres() -> Option<&'static Service> {
     static POSTGRES: OnceLock<Option<Service>> = OnceLock::new();
-    POSTGRES.get_or_init(|| shared(Service::start_postgres())).as_ref()
+    POSTGRES
+        .get_or_init(|| {
+            shared(Service::start_postgres(), || {
+                skip(
+                    "Postgres",
+                    "`initdb` and `postgres` are not on PATH nor in /usr/lib/postgresql/*/bin",
+                    "install PostgreSQL (Debian: postgresql)",
+                )
+            })
+        })
+        .as_ref()
 }
 
-fn shared(started: Result<Option<Service>, String>) -> Option<Service> {
+/// Whether CI asked that no service test be skipped ([`REQUIRE_SERVICES`]).
+pub fn services_required() -> bool {
+    std::env::var(REQUIRE_SERVICES).map(|v| !v.is_empty() && v != "0").unwrap_or(false)
+}
+
+fn shared(
+    started: Result<Option<Service>, String>,
+    missing: impl FnOnce() -> Result<(), String>,
+) -> Option<Service> {
     match started {
-        Ok(mut service) => {
+        Ok(Some(mut service)) => {
             // Never dropped: the watchdog cleans up when the process ends.
-            if let Some(service) = &mut service {
-                std::mem::forget(service.watchdog.take());
-            }
-            service
+            std::mem::forget(service.watchdog.take());
+            Some(service)
         }
+        Ok(None) => match missing() {
+            Ok(()) => None,
+            Err(e) => panic!("{e}"),
+        },
         Err(e) => panic!("{e}"),
     }
 }
@@ -153,8 +171,7 @@ fn is_executable(path: &Path) -> bool {
 /// Says once per process and service that its tests are skipped, straight to the terminal (the test
 /// harness hides what passing tests print); an error instead when [`REQUIRE_SERVICES`] is set.
 fn skip(service: &str, why: &str, fix: &str) -> Result<(), String> {
-    let required = std::env::var(REQUIRE_SERVICES).map(|v| !v.is_empty() && v != "0").unwrap_or(false);
-    if required {
+    if services_required() {
         return Err(format!("{service} is required ({REQUIRE_SERVICES} is set) but {why}: {fix}"));
     }
     static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());

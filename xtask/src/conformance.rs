@@ -12,6 +12,7 @@
 //! there asserts our assumptions rather than the reference behaviour.
 
 use serde_json::Value;
+use socketio_test_services::Service;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
@@ -80,6 +81,14 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     if against_node {
         node.env("TARGET_SERVER", "node");
     }
+    // The cluster scenarios' buses: a Redis and a Postgres of this run, stopped when it ends.
+    let (redis, postgres) = buses()?;
+    if let Some(redis) = &redis {
+        node.env("CONFORMANCE_REDIS", format!("127.0.0.1:{}", redis.port()));
+    }
+    if let Some(postgres) = &postgres {
+        node.env("CONFORMANCE_POSTGRES", postgres.url());
+    }
     eprintln!("xtask: node --test {}", files.join(" "));
     let status = node.status().map_err(|e| format!("could not run node: {e}"))?;
 
@@ -93,6 +102,25 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         return Err("conformance ran no scenario".into());
     }
     Ok(())
+}
+
+/// A throwaway Redis and Postgres for the cluster scenarios. Where a program is missing, the scenarios
+/// use the machine's own on the default ports (said once here), unless `SOCKETIO_REQUIRE_SERVICES` is set.
+fn buses() -> Result<(Option<Service>, Option<Service>), String> {
+    let redis = Service::start_redis(&[])?;
+    let postgres = Service::start_postgres()?;
+    for (name, service, fallback) in [
+        ("redis-server", redis.is_some(), "127.0.0.1:6379"),
+        ("Postgres", postgres.is_some(), "127.0.0.1:5432"),
+    ] {
+        if !service {
+            if socketio_test_services::services_required() {
+                return Err(format!("{name} is not installed, and SOCKETIO_REQUIRE_SERVICES is set"));
+            }
+            eprintln!("xtask: {name} is not installed: the cluster scenarios use the one at {fallback}");
+        }
+    }
+    Ok((redis, postgres))
 }
 
 /// Copies the suite to `work` and runs `npm ci` there unless the installed lock file is the same.

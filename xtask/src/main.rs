@@ -90,12 +90,11 @@ fn ci() -> Result<(), String> {
     // A reduced soak on the memory adapter and on Postgres, then one with the Redis server process
     // restarted during the cycles.
     soak(&["--cycles".into(), "10000".into()])?;
-    soak(&[
-        "--cycles".into(),
-        "10000".into(),
-        "--adapter".into(),
-        "postgres://postgres@127.0.0.1/test".into(),
-    ])?;
+    // The Postgres soak on a throwaway Postgres of its own.
+    let postgres = socketio_test_services::Service::start_postgres()?
+        .ok_or("Postgres (initdb, postgres) is not installed: the Postgres soak cannot run")?;
+    soak(&["--cycles".into(), "10000".into(), "--adapter".into(), postgres.url().into()])?;
+    drop(postgres);
     soak(&["--cycles".into(), "20000".into(), "--faults".into()])?;
     // The fuzz targets' short mode: a build on stable and 10 s each, so that none rots.
     fuzz::run(&workspace_root(), &["--seconds".into(), "10".into()])
