@@ -8,6 +8,10 @@ import assert from "node:assert/strict";
 import { startServer, eventually } from "../lib/harness.mjs";
 import { TRANSPORTS, PARSERS, clientFactory, ack, norm } from "../lib/sio.mjs";
 import { startRustClient } from "../lib/rust-client.mjs";
+import { Server } from "socket.io";
+import { createServer } from "node:http";
+import { spawn } from "node:child_process";
+import { once, EventEmitter } from "node:events";
 
 /** The servers: our reference app and its twin on the official Node server. */
 const SERVERS = { rust: "socketio", node: "node" };
@@ -269,3 +273,51 @@ for (const [serverName, kind] of Object.entries(SERVERS)) {
     }
   }
 }
+
+// The bot example (socketio/examples/bot.rs) against a plain Node server: its connection handler asks
+// the new socket for an ack at once, and it has no `join` listener, so the bot's own join request is
+// never acknowledged. The bot must answer all the same, within a second, and again once the server
+// has restarted.
+describe("bot example, plain Node server with a listener that never acks", () => {
+  /** A plain socket.io server on `port` (0: any); `answers` emits what each `ping` got and how fast. */
+  function plainServer(port, answers) {
+    const http = createServer();
+    const io = new Server(http);
+    io.on("connection", async (socket) => {
+      const started = Date.now();
+      try {
+        const answer = await socket.timeout(3000).emitWithAck("ping", "are you there");
+        answers.emit("answer", { answer, ms: Date.now() - started });
+      } catch (error) {
+        answers.emit("answer", { error: error.message, ms: Date.now() - started });
+      }
+    });
+    return new Promise((resolve) => http.listen(port, "127.0.0.1", () => resolve({ io, port: http.address().port })));
+  }
+
+  it("answers ping within a second, and again after the server restarts", async () => {
+    const answers = new EventEmitter();
+    let server = await plainServer(0, answers);
+    const bot = spawn(process.env.BOT_BIN, [`http://127.0.0.1:${server.port}/`, "bots"], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let output = "";
+    bot.stdout.on("data", (chunk) => (output += chunk));
+    try {
+      const [first] = await once(answers, "answer", { signal: AbortSignal.timeout(10000) });
+      assert.deepEqual(first.answer, ["pong"], `${JSON.stringify(first)}\n${output}`);
+      assert.ok(first.ms < 1000, `answered after ${first.ms} ms`);
+      // Restart: the bot reconnects by itself and answers the new server too.
+      await new Promise((resolve) => server.io.close(resolve));
+      server = await plainServer(server.port, answers);
+      const [second] = await once(answers, "answer", { signal: AbortSignal.timeout(15000) });
+      assert.deepEqual(second.answer, ["pong"], `${JSON.stringify(second)}\n${output}`);
+      assert.ok(second.ms < 1000, `answered after ${second.ms} ms`);
+      // And it said that its join was not acknowledged.
+      await eventually(() => output.includes("did not acknowledge joining bots"), 8000);
+    } finally {
+      bot.kill("SIGKILL");
+      await new Promise((resolve) => server.io.close(resolve));
+    }
+  });
+});

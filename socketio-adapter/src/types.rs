@@ -328,6 +328,7 @@ pub type AdapterFactory = Arc<dyn Fn(Arc<dyn LocalNamespace>) -> Arc<dyn Adapter
 
 /// `e` followed by each of its causes that its own message does not already include: libraries often
 /// put the interesting part (the server's answer, the OS error) in a source that `Display` leaves out.
+#[cfg(any(feature = "redis", feature = "postgres"))]
 pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();

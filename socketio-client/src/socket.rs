@@ -310,8 +310,13 @@ impl Socket {
         self.manager().destroy(&self.0.nsp);
     }
 
-    /// Registers a handler of event `name`; the handlers of a socket run one at a time, in the order of
-    /// the events. Gives an id for [`Socket::off`].
+    /// Registers a handler of event `name`. Gives an id for [`Socket::off`].
+    ///
+    /// Handlers run as in socket.io-client: every handler of the socket (events, connect,
+    /// connect_error, disconnect) is started in the order its event arrived, and the part of it before
+    /// its first `.await` runs in that order, before the next event's handlers start. From its first
+    /// `.await` on, a handler runs alongside the others: awaiting an ack that never comes holds back
+    /// no other event. A handler that panics is reported (through `tracing`) and the socket goes on.
     pub fn on<F, Fut>(&self, name: &str, handler: F) -> u64
     where
         F: Fn(Socket, Event) -> Fut + Send + Sync + 'static,
@@ -827,46 +832,74 @@ enum Either<Q, S> {
     Sent(S),
 }
 
-/// Runs the handlers of one socket, one event at a time.
+/// Runs the handlers of one socket as socket.io-client does: each is started in the order its event
+/// arrived and polled until it first waits; whatever is left of it then runs alongside the others, so
+/// that a handler awaiting something (an ack that never comes) holds back no other. A handler that
+/// panics is reported and the socket goes on.
 async fn dispatcher(socket: Weak<SocketInner>, mut queue: mpsc::UnboundedReceiver<Dispatch>) {
-    while let Some(item) = queue.recv().await {
-        let Some(inner) = socket.upgrade() else { return };
-        let socket = Socket(inner);
-        let futures: Vec<BoxFuture> = {
-            let mut handlers = socket.0.handlers.write().unwrap_or_else(|e| e.into_inner());
-            match item {
-                Dispatch::Connect => handlers.connect.iter().map(|h| h(socket.clone())).collect(),
-                Dispatch::ConnectError(e) => {
-                    handlers.connect_error.iter().map(|h| h(socket.clone(), e.clone())).collect()
-                }
-                Dispatch::Disconnect(reason, details) => handlers
-                    .disconnect
-                    .iter()
-                    .map(|h| h(socket.clone(), reason.clone(), details.clone()))
-                    .collect(),
-                Dispatch::Event(mut event) => {
-                    for (_, any) in &handlers.any {
-                        any(&event.name, &event.args);
-                    }
-                    let Some(list) = handlers.events.get_mut(&event.name) else { continue };
-                    let chosen: Vec<EventHandler> = list.iter().map(|(_, h, _)| h.clone()).collect();
-                    list.retain(|(_, _, once)| !once);
-                    // The ack goes to the first handler; the others see the arguments.
-                    let mut futures = Vec::new();
-                    for handler in chosen {
-                        let e = Event {
-                            name: event.name.clone(),
-                            args: event.args.clone(),
-                            ack: event.ack.take(),
-                        };
-                        futures.push(handler(socket.clone(), e));
-                    }
-                    futures
-                }
-            }
+    use futures_util::stream::{FuturesUnordered, StreamExt};
+    use futures_util::FutureExt;
+    let mut running = FuturesUnordered::new();
+    loop {
+        let item = tokio::select! {
+            item = queue.recv() => match item {
+                Some(item) => item,
+                None => break,
+            },
+            Some(()) = running.next(), if !running.is_empty() => continue,
         };
+        let Some(inner) = socket.upgrade() else { break };
+        let socket = Socket(inner);
+        let started =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| start_handlers(&socket, item)));
+        drop(socket);
+        let futures = started.unwrap_or_else(|_| {
+            tracing::error!("socket.io client: a listener panicked");
+            Vec::new()
+        });
         for future in futures {
-            future.await;
+            let mut future = std::panic::AssertUnwindSafe(future).catch_unwind().map(|result| {
+                if result.is_err() {
+                    tracing::error!("socket.io client: a handler panicked");
+                }
+            });
+            // The part before its first `.await` runs now, in arrival order.
+            let first = std::future::poll_fn(|cx| std::task::Poll::Ready(future.poll_unpin(cx))).await;
+            if first.is_pending() {
+                running.push(future);
+            }
+        }
+    }
+    while running.next().await.is_some() {}
+}
+
+/// The handler futures of one dispatched item (the catch-all listeners are called here).
+fn start_handlers(socket: &Socket, item: Dispatch) -> Vec<BoxFuture> {
+    let mut handlers = socket.0.handlers.write().unwrap_or_else(|e| e.into_inner());
+    match item {
+        Dispatch::Connect => handlers.connect.iter().map(|h| h(socket.clone())).collect(),
+        Dispatch::ConnectError(e) => {
+            handlers.connect_error.iter().map(|h| h(socket.clone(), e.clone())).collect()
+        }
+        Dispatch::Disconnect(reason, details) => {
+            handlers.disconnect.iter().map(|h| h(socket.clone(), reason.clone(), details.clone())).collect()
+        }
+        Dispatch::Event(mut event) => {
+            for (_, any) in &handlers.any {
+                any(&event.name, &event.args);
+            }
+            let Some(list) = handlers.events.get_mut(&event.name) else { return Vec::new() };
+            let chosen: Vec<EventHandler> = list.iter().map(|(_, h, _)| h.clone()).collect();
+            list.retain(|(_, _, once)| !once);
+            // The ack goes to the first handler; the others see the arguments.
+            chosen
+                .into_iter()
+                .map(|handler| {
+                    let e =
+                        Event { name: event.name.clone(), args: event.args.clone(), ack: event.ack.take() };
+                    handler(socket.clone(), e)
+                })
+                .collect()
         }
     }
 }

@@ -1,15 +1,18 @@
-//! A bot on the Rust client: connects to the URL given on the command line, joins a room, answers
-//! `ping` with an ack, prints what it receives, and reconnects when the server restarts.
+//! A bot on the Rust client: connects to the URL given on the command line, asks to join a room,
+//! answers `ping` with an ack, prints what it receives, and reconnects when the server restarts.
 //!
 //! ```text
-//! cargo run -p socketio --example bot -- http://localhost:3000/ [room]
+//! cargo run -p socketio --features client --example bot -- http://localhost:3000/ [room]
 //! ```
 //!
 //! Against the reference app (`cargo run -p socketio --example reference -- --port 3000`), the bot joins
-//! its room through the app's `join` event.
+//! its room through the app's `join` event. Any other server works too: a server without a `join`
+//! event never acknowledges it, and the bot says so after 5 s, while it answers `ping` all along
+//! (handlers never hold each other back, as in socket.io-client).
 
-use socketio::client::{ClientBuilder, ManagerEvent};
+use socketio::client::{AckError, ClientBuilder, ManagerEvent};
 use socketio::parser::Value;
+use std::time::Duration;
 
 #[tokio::main]
 async fn main() {
@@ -35,8 +38,14 @@ async fn main() {
         let room = joined_room.clone();
         async move {
             println!("connected as {}", socket.id().unwrap_or_default());
-            match socket.emit_with_ack("join", (room.as_str(),)).await {
+            let join = socket.timeout(Duration::from_secs(5)).emit_with_ack("join", (room.as_str(),));
+            match join.await {
                 Ok(_) => println!("joined {room}"),
+                Err(AckError::Timeout) => {
+                    println!(
+                        "the server did not acknowledge joining {room} within 5 s (has it a `join` event?)"
+                    )
+                }
                 Err(e) => println!("could not join {room}: {e}"),
             }
         }

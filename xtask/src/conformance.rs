@@ -24,6 +24,7 @@ const BINARIES: &[(&str, &str, &str)] = &[
     ("SOCKETIO_BIN", "socketio", "reference"),
     ("CLIENT_BIN", "socketio", "client-driver"),
     ("ADMIN_UI_BIN", "socketio", "admin-ui"),
+    ("BOT_BIN", "socketio", "bot"),
 ];
 
 /// Runs the conformance suite; `args` are filters (keep only the test files whose name contains one of

@@ -26,5 +26,34 @@
 //! # }
 //! ```
 //!
+//! ## How handlers run
+//!
+//! As in socket.io-client, and as on the server: every handler of a socket (events, `on_connect`,
+//! `on_connect_error`, `on_disconnect`) is started in the order its event arrived, and the part of it
+//! before its first `.await` runs in that order, before the next event's handlers start. From its first
+//! `.await` on, a handler runs alongside the others, so a handler awaiting an answer that never comes
+//! (an ack of a server without that listener) holds back no other event:
+//!
+//! ```no_run
+//! # use socketio::prelude::*;
+//! # use std::time::Duration;
+//! # fn setup(socket: socketio::client::Socket) {
+//! socket.on_connect(|socket| async move {
+//!     // Waits up to 5 s; `ping` below is answered meanwhile.
+//!     if socket.timeout(Duration::from_secs(5)).emit_with_ack("join", ("bots",)).await.is_err() {
+//!         println!("join was not acknowledged");
+//!     }
+//! });
+//! socket.on("ping", |_socket, mut event| async move {
+//!     let _ = event.ack(("pong",));
+//! });
+//! # }
+//! ```
+//!
+//! Work that must stay in order goes before the first `.await` (or through a channel to one task). A
+//! handler that panics is reported through `tracing` and the socket goes on. The blocking facade
+//! (`socketio::client::blocking`) takes synchronous handlers: they run one after the other, in order.
+//!
 //! The `bot` example (`cargo run -p socketio --features client --example bot`) is a complete client that
-//! joins a room, answers pings and reports its reconnections.
+//! asks to join a room (and says when a server does not acknowledge it), answers pings and reports its
+//! reconnections.
