@@ -1,14 +1,16 @@
-//! `cargo xtask bench`: our reference app and the Node `socket.io` 4.8 twin
-//! (`conformance/apps/reference.mjs`) under the same load, in one run, side by side.
+//! `cargo xtask bench`: our servers, socketioxide, the Node `socket.io` 4.8 twin of the reference app
+//! (`conformance/apps/reference.mjs`) and a bare websocket floor under the same load, in one run, side
+//! by side (see [`SERVERS`]).
 //!
 //! Each scenario starts one server at a time pinned to CPU 1 (`taskset`), runs the load generator
 //! (`xtask/src/bin/loadgen.rs`, release build) pinned to CPU 0, and reads the server's CPU time and RSS
 //! from /proc. The figures go to a markdown table, printed and written to `target/bench/report.md`,
-//! with the ratio ours / Node for each.
+//! with the ratios ours / socketioxide, ours / floor and ours / Node for each.
 //!
-//! `cargo xtask bench [--quick] [SCENARIO...]`: `--quick` runs smaller loads (a smoke run);
-//! scenarios: idle, echo, broadcast, polling, rooms, cluster (two nodes on the Redis at 127.0.0.1:6379,
-//! started if it is not running). A PNG chart of the headline figures goes next to the report
+//! `cargo xtask bench [--quick] [--rounds N] [--servers a,b] [SCENARIO...]`: `--quick` runs smaller
+//! loads (a smoke run, one round); `--rounds` (default 3) interleaved rounds, of which the table gives
+//! the median; scenarios: idle, echo, broadcast, polling, rooms, cluster (two nodes on a Redis the
+//! bench starts for itself). A PNG chart of the headline figures goes next to the report
 //! (`target/bench/report.png`). `cargo xtask bench-parsers` runs the parsers' criterion benchmarks.
 
 use serde_json::Value;
@@ -104,21 +106,99 @@ const SCENARIOS: &[Scenario] = &[
     },
 ];
 
-/// The Redis the cluster scenario uses.
-const REDIS: &str = "127.0.0.1:6379";
+/// A server under test: its key, its column's label, and the scenarios it serves (`None`: all).
+pub(crate) struct Server {
+    pub(crate) key: &'static str,
+    pub(crate) label: &'static str,
+    scenarios: Option<&'static [&'static str]>,
+}
 
-/// The servers under test: a label and how to start it.
-const SERVERS: &[&str] = &["rust", "node"];
+/// The servers, in column order. `ours` is the bench app (`socketio/examples/bench-app.rs`: the contract
+/// and nothing else, as a user would write it); `reference` our reference app with its ~20 listeners per
+/// socket; `socketioxide` 0.18 on its hyper service (`xtask/peers/socketioxide`); `node` the Node twin
+/// of the reference app; `floor` bare tokio-tungstenite (`src/bin/floor.rs`), the cost of the transport.
+pub(crate) const SERVERS: &[Server] = &[
+    Server {
+        key: "ours",
+        label: "ours (bench app)",
+        scenarios: Some(&["idle", "echo", "broadcast", "polling", "rooms"]),
+    },
+    Server { key: "reference", label: "ours (reference app)", scenarios: None },
+    Server {
+        key: "socketioxide",
+        label: "socketioxide 0.18",
+        scenarios: Some(&["idle", "echo", "broadcast", "polling", "rooms"]),
+    },
+    Server { key: "node", label: "Node socket.io 4.8", scenarios: None },
+    Server {
+        key: "floor",
+        label: "floor (tokio-tungstenite)",
+        scenarios: Some(&["idle", "echo", "broadcast"]),
+    },
+];
+
+impl Server {
+    fn serves(&self, scenario: &str) -> bool {
+        self.scenarios.is_none_or(|list| list.contains(&scenario))
+    }
+}
+
+/// One scenario's results: for each server of [`SERVERS`] that serves it, the figures of each round.
+pub(crate) struct Row<'a> {
+    pub(crate) scenario: &'a Scenario,
+    pub(crate) rounds: Vec<Option<Vec<Value>>>,
+}
+
+impl Row<'_> {
+    /// The median over the rounds of figure `key` of server `index`, with the lowest and highest.
+    pub(crate) fn figure(&self, index: usize, key: &str) -> Option<(f64, f64, f64)> {
+        let rounds = self.rounds.get(index)?.as_ref()?;
+        let mut values: Vec<f64> = rounds.iter().filter_map(|r| r[key].as_f64()).collect();
+        if values.is_empty() {
+            return None;
+        }
+        values.sort_by(f64::total_cmp);
+        Some((values[values.len() / 2], values[0], values[values.len() - 1]))
+    }
+}
+
+/// The binaries the bench runs.
+struct Binaries {
+    loadgen: std::path::PathBuf,
+    reference: std::path::PathBuf,
+    bench_app: std::path::PathBuf,
+    floor: std::path::PathBuf,
+    socketioxide: std::path::PathBuf,
+}
 
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let quick = args.iter().any(|a| a == "--quick");
-    if let Some(unknown) = args.iter().find(|a| a.starts_with("--") && *a != "--quick") {
-        return Err(format!("unknown option {unknown}"));
+    let mut rounds = if quick { 1 } else { 3 };
+    let mut wanted: Vec<String> = Vec::new();
+    let mut only: Option<Vec<String>> = None;
+    let mut args_iter = args.iter();
+    while let Some(arg) = args_iter.next() {
+        match arg.as_str() {
+            "--quick" => {}
+            "--rounds" => {
+                rounds =
+                    args_iter.next().and_then(|n| n.parse().ok()).filter(|n| *n > 0).ok_or("--rounds N")?
+            }
+            "--servers" => {
+                only = Some(args_iter.next().ok_or("--servers a,b")?.split(',').map(str::to_owned).collect())
+            }
+            other if other.starts_with("--") => return Err(format!("unknown option {other}")),
+            name => wanted.push(name.to_string()),
+        }
     }
-    let wanted: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
     for name in &wanted {
         if !SCENARIOS.iter().any(|s| s.name == name.as_str()) {
             return Err(format!("unknown scenario {name}"));
+        }
+    }
+    if let Some(only) = &only {
+        if let Some(unknown) = only.iter().find(|k| !SERVERS.iter().any(|s| s.key == k.as_str())) {
+            return Err(format!("unknown server {unknown}"));
         }
     }
     for tool in ["taskset", "node"] {
@@ -139,64 +219,80 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         "socketio",
         "--example",
         "reference",
+        "--example",
+        "bench-app",
         "-p",
         "xtask",
         "--bin",
         "loadgen",
+        "--bin",
+        "floor",
     ])?;
-    let loadgen = target_dir.join("release").join("loadgen");
-    let reference = target_dir.join("release").join("examples").join("reference");
+    // socketioxide is a workspace of its own (its dependencies stay out of the project's build).
+    let peers = target_dir.join("bench-peers");
+    let manifest = root.join("xtask").join("peers").join("socketioxide").join("Cargo.toml");
+    crate::cargo(&[
+        "build",
+        "--release",
+        "--locked",
+        "--manifest-path",
+        &manifest.to_string_lossy(),
+        "--target-dir",
+        &peers.to_string_lossy(),
+    ])?;
+    let release = target_dir.join("release");
+    let binaries = Binaries {
+        loadgen: release.join("loadgen"),
+        reference: release.join("examples").join("reference"),
+        bench_app: release.join("examples").join("bench-app"),
+        floor: release.join("floor"),
+        socketioxide: peers.join("release").join("bench-socketioxide"),
+    };
 
     let chosen: Vec<&Scenario> =
-        SCENARIOS.iter().filter(|s| wanted.is_empty() || wanted.iter().any(|w| *w == s.name)).collect();
-    if chosen.iter().any(|s| s.nodes > 1) {
-        ensure_redis()?;
-    }
-    let mut results: Vec<(&Scenario, Vec<Value>)> = Vec::new();
+        SCENARIOS.iter().filter(|s| wanted.is_empty() || wanted.iter().any(|w| w == s.name)).collect();
+    let servers: Vec<(usize, &Server)> = SERVERS
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| only.as_ref().is_none_or(|only| only.iter().any(|k| k == s.key)))
+        .collect();
+    // The cluster scenario's Redis: one of this run's own.
+    let redis = if chosen.iter().any(|s| s.nodes > 1) {
+        Some(
+            socketio_test_services::Service::start_redis(&[])?
+                .ok_or("the cluster scenario needs redis-server (not installed)")?,
+        )
+    } else {
+        None
+    };
+    let mut results: Vec<Row> = Vec::new();
     for scenario in chosen {
-        let mut row = Vec::new();
-        for server in SERVERS {
-            eprintln!("xtask bench: {} on the {server} server", scenario.name);
-            let adapter = if scenario.nodes > 1 { format!("redis://{REDIS}") } else { "memory".into() };
-            let mut children = Vec::new();
-            let outcome = (|| {
-                let mut target = Vec::new();
-                for (i, ports_flag) in ["--port", "--port2"].iter().enumerate().take(scenario.nodes) {
-                    let mut child = start_server(server, &reference, &work, &adapter)?;
-                    let port = read_port(&mut child);
-                    let pid = child.id();
-                    children.push(child);
-                    target.extend([ports_flag.to_string(), port?.to_string()]);
-                    target.extend([if i == 0 { "--pid" } else { "--pid2" }.to_string(), pid.to_string()]);
+        let mut row = Row { scenario, rounds: vec![None; SERVERS.len()] };
+        // Rounds interleave the servers, so that a slow patch of the machine hits them all alike.
+        for round in 0..rounds {
+            for (index, server) in &servers {
+                if !server.serves(scenario.name) {
+                    continue;
                 }
-                let flags = if quick { scenario.quick } else { scenario.full };
-                let output = Command::new("taskset")
-                    .args(["-c", "0"])
-                    .arg(&loadgen)
-                    .args(["--scenario", scenario.name])
-                    .args(&target)
-                    .args(flags)
-                    .stderr(Stdio::inherit())
-                    .output()
-                    .map_err(|e| format!("could not run the load generator: {e}"))?;
-                if !output.status.success() {
-                    return Err(format!("the load generator failed on {server} ({})", output.status));
-                }
-                let line = String::from_utf8_lossy(&output.stdout);
-                serde_json::from_str::<Value>(line.trim())
-                    .map(|v| v["figures"].clone())
-                    .map_err(|e| format!("unreadable figures {line:?}: {e}"))
-            })();
-            for mut child in children {
-                let _ = child.kill();
-                let _ = child.wait();
+                eprintln!(
+                    "xtask bench: {} on {} (round {}/{rounds})",
+                    scenario.name,
+                    server.label,
+                    round + 1
+                );
+                let adapter = match &redis {
+                    Some(redis) if scenario.nodes > 1 => redis.url().to_string(),
+                    _ => "memory".into(),
+                };
+                let figures = run_one(scenario, server, &binaries, &work, &adapter, quick)?;
+                row.rounds[*index].get_or_insert_with(Vec::new).push(figures);
             }
-            row.push(outcome?);
         }
-        results.push((scenario, row));
+        results.push(row);
     }
+    drop(redis);
 
-    let report = render(&results, quick);
+    let report = render(&results, quick, rounds);
     println!("\n{report}");
     let dir = target_dir.join("bench");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -210,40 +306,71 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks that Redis answers at [`REDIS`]; starts it (as CI does) if it does not.
-fn ensure_redis() -> Result<(), String> {
-    let answers = || std::net::TcpStream::connect(REDIS).is_ok();
-    if answers() {
-        return Ok(());
-    }
-    eprintln!("xtask bench: starting redis-server for the cluster scenario");
-    let started = Command::new("redis-server")
-        .args(["--daemonize", "yes", "--port", "6379", "--save", "", "--appendonly", "no"])
-        .status()
-        .map_err(|e| format!("the cluster scenario needs Redis at {REDIS}, and redis-server failed: {e}"))?;
-    for _ in 0..50 {
-        if answers() {
-            return Ok(());
+/// One scenario on one server: starts its nodes, runs the load generator, stops them; the figures.
+fn run_one(
+    scenario: &Scenario,
+    server: &Server,
+    binaries: &Binaries,
+    work: &Path,
+    adapter: &str,
+    quick: bool,
+) -> Result<Value, String> {
+    let mut children = Vec::new();
+    let outcome = (|| {
+        let mut target = Vec::new();
+        for (i, ports_flag) in ["--port", "--port2"].iter().enumerate().take(scenario.nodes) {
+            let mut child = start_server(server.key, binaries, work, adapter)?;
+            let port = read_port(&mut child);
+            let pid = child.id();
+            children.push(child);
+            target.extend([ports_flag.to_string(), port?.to_string()]);
+            target.extend([if i == 0 { "--pid" } else { "--pid2" }.to_string(), pid.to_string()]);
         }
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        let flags = if quick { scenario.quick } else { scenario.full };
+        let output = Command::new("taskset")
+            .args(["-c", "0"])
+            .arg(&binaries.loadgen)
+            .args(["--scenario", scenario.name])
+            .args(&target)
+            .args(flags)
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|e| format!("could not run the load generator: {e}"))?;
+        if !output.status.success() {
+            return Err(format!("the load generator failed on {} ({})", server.label, output.status));
+        }
+        let line = String::from_utf8_lossy(&output.stdout);
+        serde_json::from_str::<Value>(line.trim())
+            .map(|v| v["figures"].clone())
+            .map_err(|e| format!("unreadable figures {line:?}: {e}"))
+    })();
+    for mut child in children {
+        let _ = child.kill();
+        let _ = child.wait();
     }
-    Err(format!("Redis does not answer at {REDIS} (redis-server exited with {started})"))
+    outcome
 }
 
 /// Starts a server pinned to CPU 1, printing `listening on PORT` when ready.
-fn start_server(server: &str, reference: &Path, work: &Path, adapter: &str) -> Result<Child, String> {
+fn start_server(key: &str, binaries: &Binaries, work: &Path, adapter: &str) -> Result<Child, String> {
     let mut command = Command::new("taskset");
     command.args(["-c", "1"]);
-    match server {
-        "rust" => command.arg(reference),
+    match key {
+        "ours" => command.arg(&binaries.bench_app),
+        "reference" => command.arg(&binaries.reference),
+        "socketioxide" => command.arg(&binaries.socketioxide),
+        "floor" => command.arg(&binaries.floor),
         _ => command.arg("node").arg(work.join("apps").join("reference.mjs")).current_dir(work),
     };
+    command.args(["--port", "0"]);
+    if matches!(key, "ours" | "reference" | "node") {
+        command.args(["--adapter", adapter]);
+    }
     command
-        .args(["--port", "0", "--adapter", adapter])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .map_err(|e| format!("could not start the {server} server: {e}"))
+        .map_err(|e| format!("could not start the {key} server: {e}"))
 }
 
 fn read_port(child: &mut Child) -> Result<u16, String> {
@@ -260,32 +387,56 @@ fn read_port(child: &mut Child) -> Result<u16, String> {
     Ok(port)
 }
 
-/// The markdown table: one row per figure, the two servers and the ratio ours / Node.
-fn render(results: &[(&Scenario, Vec<Value>)], quick: bool) -> String {
-    let with_nodes = results.iter().any(|(s, _)| s.nodes > 1);
+/// The markdown table: one row per figure, a column per server (the median of the rounds, with the
+/// lowest and highest when there are several), and the ratios of ours (the bench app, or the reference
+/// app where the bench app does not serve the scenario) to socketioxide, the floor and Node.
+fn render(results: &[Row], quick: bool, rounds: usize) -> String {
+    let with_nodes = results.iter().any(|r| r.scenario.nodes > 1);
+    let index = |key: &str| SERVERS.iter().position(|s| s.key == key).unwrap_or(0);
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "| scenario | figure | ours (Rust) | Node socket.io 4.8 | ours / Node |\n|---|---|---:|---:|---:|"
-    );
-    for (scenario, row) in results {
-        for (key, label, lower_is_better) in scenario.figures {
-            let ours = row[0][key].as_f64().unwrap_or(f64::NAN);
-            let node = row[1][key].as_f64().unwrap_or(f64::NAN);
-            let ratio = ours / node;
-            let better = if (ratio < 1.0) == *lower_is_better { "better" } else { "worse" };
-            let _ = writeln!(
-                out,
-                "| {} | {label} | {} | {} | {ratio:.2} ({better}) |",
-                scenario.name,
-                format_figure(ours),
-                format_figure(node)
-            );
+    let mut head = String::from("| scenario | figure |");
+    let mut rule = String::from("|---|---|");
+    for server in SERVERS {
+        head.push_str(&format!(" {} |", server.label));
+        rule.push_str("---:|");
+    }
+    head.push_str(" ours / socketioxide | ours / floor | ours / Node |");
+    rule.push_str("---:|---:|---:|");
+    let _ = writeln!(out, "{head}\n{rule}");
+    for row in results {
+        for (key, label, lower_is_better) in row.scenario.figures {
+            let mut line = format!("| {} | {label} |", row.scenario.name);
+            for i in 0..SERVERS.len() {
+                match row.figure(i, key) {
+                    Some((median, low, high)) if rounds > 1 => line.push_str(&format!(
+                        " {} ({}–{}) |",
+                        format_figure(median),
+                        format_figure(low),
+                        format_figure(high)
+                    )),
+                    Some((median, _, _)) => line.push_str(&format!(" {} |", format_figure(median))),
+                    None => line.push_str(" — |"),
+                }
+            }
+            let ours = row.figure(index("ours"), key).or_else(|| row.figure(index("reference"), key));
+            for peer in ["socketioxide", "floor", "node"] {
+                match (ours, row.figure(index(peer), key)) {
+                    (Some((ours, _, _)), Some((theirs, _, _))) => {
+                        let ratio = ours / theirs;
+                        let better = if (ratio < 1.0) == *lower_is_better { "better" } else { "worse" };
+                        line.push_str(&format!(" {ratio:.2} ({better}) |"));
+                    }
+                    _ => line.push_str(" — |"),
+                }
+            }
+            let _ = writeln!(out, "{line}");
         }
     }
     let _ = writeln!(
         out,
-        "\nOne server core (taskset -c 1), the load generator on the other; CPU and RSS read from /proc.{}{}",
+        "\nOne server core (taskset -c 1), the load generator on the other; CPU and RSS read from /proc; \
+         the median of {rounds} interleaved round(s){}.{}{}",
+        if rounds > 1 { " (lowest–highest in brackets)" } else { "" },
         if with_nodes { " The cluster's two nodes share that core; Redis runs unpinned." } else { "" },
         if quick { " Quick (smoke) loads: not the benchmark's figures." } else { "" }
     );
