@@ -137,6 +137,20 @@ async fn oversized_posts_get_413_and_the_session_stays_open() {
     let mut s =
         server.send_head("POST", &poll(&sid), &[("Content-Type", "text/plain")], Some(1_000_000_000)).await;
     assert_eq!(read_response(&mut s).await.status, 413);
+    // A client that waits for `100 Continue` is told 413 instead, and is not asked for its body after.
+    let mut s = server
+        .send_head(
+            "POST",
+            &poll(&sid),
+            &[("Content-Type", "text/plain"), ("Expect", "100-continue")],
+            Some(5000),
+        )
+        .await;
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut answer)).await.unwrap().unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413 "), "{answer}");
+    assert!(!answer.contains("100 Continue"), "{answer}");
     assert_eq!(server.post(&poll(&sid), b"4after").await.status, 200);
     assert_eq!(server.get(&poll(&sid)).await.text(), "4after");
     assert_eq!(server.engine.clients_count(), 1);
