@@ -288,6 +288,31 @@ describe("raw HTTP/ws", () => {
       assert.equal((await get(small, sid)).text, "4after");
     });
 
+    it("an oversized POST is answered 413 whatever its size, also to fetch while it is still sending", async () => {
+      // With a 1 MB limit, fetch (undici) saw its 413 only for a body that fit in the socket buffers; at
+      // 2 and 10 MB the server closed the connection while the body was still being sent and fetch failed
+      // with EPIPE. The reference reads the rest of the body and answers 413 every time.
+      const limit = 1_000_000;
+      const big = await startServer("engine", ["--max-payload", String(limit)]);
+      const { sid } = await handshake(big);
+      const { sid: other } = await handshake(big);
+      for (const size of [limit + 500, 2 * limit, 10 * limit]) {
+        const body = "4" + "x".repeat(size - 1);
+        const res = await fetch(`${big.url}${enginePath({ sid })}`, {
+          method: "POST",
+          headers: { "content-type": "text/plain;charset=UTF-8" },
+          body,
+        });
+        assert.equal(res.status, 413, `${size} bytes`);
+        assert.equal(await res.text(), "", `${size} bytes`);
+        // The session stays open, and another one is unharmed.
+        assert.equal((await post(big, sid, "4after")).status, 200, `${size} bytes`);
+        assert.equal((await get(big, sid)).text, "4after", `${size} bytes`);
+        assert.equal((await post(big, other, "4other")).status, 200, `${size} bytes`);
+        assert.equal((await get(big, other)).text, "4other", `${size} bytes`);
+      }
+    });
+
     it("a close packet closes the session; a waiting GET is released with a noop", async () => {
       const { sid, res, released } = await postWhileGetWaits(server, "1");
       assert.equal(res.status, 200);

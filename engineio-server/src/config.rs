@@ -252,6 +252,15 @@ pub struct EngineConfig {
     pub overflow: OverflowPolicy,
     /// How long a closing polling session waits for its last GET before closing anyway (default 30 s).
     pub close_timeout: Duration,
+    /// How many bytes of a polling POST refused as too large (`413`) are still read and thrown away
+    /// (default 50 MB). A client that sends its whole body before it reads the answer gets the `413`
+    /// only if the server reads that body: closing a connection with unread data resets it, and the
+    /// answer is lost. A body that goes on past this (or announces more in its `Content-Length`) ends
+    /// the connection.
+    pub max_discarded_body_size: usize,
+    /// How long the rest of a polling POST refused as too large is read before the connection ends
+    /// anyway (default 30 s); see [`EngineConfig::max_discarded_body_size`].
+    pub discard_timeout: Duration,
 }
 
 impl Default for EngineConfig {
@@ -273,6 +282,8 @@ impl Default for EngineConfig {
             max_buffered_packets: 4096,
             overflow: OverflowPolicy::Close,
             close_timeout: Duration::from_secs(30),
+            max_discarded_body_size: 50_000_000,
+            discard_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -295,6 +306,9 @@ impl fmt::Debug for EngineConfig {
             .field("generate_id", &self.generate_id.is_some())
             .field("max_buffered_packets", &self.max_buffered_packets)
             .field("overflow", &self.overflow)
+            .field("close_timeout", &self.close_timeout)
+            .field("max_discarded_body_size", &self.max_discarded_body_size)
+            .field("discard_timeout", &self.discard_timeout)
             .finish()
     }
 }

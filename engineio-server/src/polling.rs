@@ -1,5 +1,6 @@
 //! HTTP long-polling: the GET that waits for packets and the POST that delivers them.
 
+use crate::config::EngineConfig;
 use crate::handler::{CloseReason, SessionEvent};
 use crate::request::{self, EngineBody, RequestInfo};
 use crate::session::{Outgoing, ReadyState, Socket};
@@ -9,6 +10,8 @@ use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, Full};
+use std::pin::Pin;
+use std::time::Duration;
 
 /// Marks the pending GET of a session; if the request goes away before it is answered (the client
 /// disconnected), the session closes as the reference does.
@@ -147,10 +150,17 @@ where
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let mut collector = BodyCollector::new(max);
-    // As the reference: the oversized POST is refused, the session stays open.
-    let too_large = || request::empty_response(StatusCode::PAYLOAD_TOO_LARGE);
+    let config = &socket.0.shared.config;
     if collector.check_declared_len(declared).is_err() {
-        return too_large();
+        // The body is not asked for yet: reading it would send a `100 Continue` after the answer.
+        let expects_continue = request
+            .headers()
+            .get(header::EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        let worth_reading =
+            !expects_continue && declared.is_some_and(|len| len <= config.max_discarded_body_size as u64);
+        let rest = worth_reading.then(|| Box::pin(request.into_body()));
+        return too_large(config, rest);
     }
     // A POST still being read when the session closes (for whatever reason) is dropped unanswered, as
     // the reference destroys it.
@@ -160,7 +170,7 @@ where
     if socket.ready_state() == ReadyState::Closed {
         return request::drop_connection_response();
     }
-    let mut body = std::pin::pin!(request.into_body());
+    let mut body = Box::pin(request.into_body());
     loop {
         let frame = tokio::select! {
             frame = body.frame() => frame,
@@ -171,7 +181,7 @@ where
             Ok(frame) => {
                 if let Ok(data) = frame.into_data() {
                     if collector.push_bytes(data).is_err() {
-                        return too_large();
+                        return too_large(config, Some(body));
                     }
                 }
             }
@@ -212,6 +222,57 @@ where
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("2"));
     socket.0.shared.transport_headers(socket, info, headers, false);
     res
+}
+
+/// The answer to a POST over `max_http_buffer_size`: as the reference, an empty `413`, and the session
+/// stays open.
+///
+/// The client may still be sending: one that sends its whole body before it reads sees the answer only
+/// if the server reads that body, since a connection closed with unread data is reset, and the reset
+/// throws the answer away. So the `rest` of the body is read and thrown away in the background (the
+/// connection then serves its next request, as the reference's would), up to
+/// `max_discarded_body_size` bytes and for at most `discard_timeout`, after which the connection ends.
+/// Without a body to read, the answer says `Connection: close`.
+fn too_large<B>(config: &EngineConfig, rest: Option<Pin<Box<B>>>) -> Response<EngineBody>
+where
+    B: Body<Data = Bytes> + Send + 'static,
+{
+    let mut res = request::empty_response(StatusCode::PAYLOAD_TOO_LARGE);
+    match rest {
+        Some(body) => {
+            tokio::spawn(discard(body, config.max_discarded_body_size, config.discard_timeout));
+        }
+        None => {
+            res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+    }
+    res
+}
+
+/// Reads `body` to its end and throws it away, giving up past `limit` bytes or after `timeout`.
+/// Dropping a body that is not read to its end makes hyper close the connection.
+async fn discard<B>(mut body: Pin<Box<B>>, limit: usize, timeout: Duration)
+where
+    B: Body<Data = Bytes> + Send + 'static,
+{
+    let give_up = tokio::time::sleep(timeout);
+    let mut give_up = std::pin::pin!(give_up);
+    let mut read = 0usize;
+    loop {
+        let frame = tokio::select! {
+            frame = body.frame() => frame,
+            _ = give_up.as_mut() => return,
+        };
+        match frame {
+            Some(Ok(frame)) => {
+                read = read.saturating_add(frame.data_ref().map_or(0, |d| d.len()));
+                if read > limit {
+                    return;
+                }
+            }
+            Some(Err(_)) | None => return,
+        }
+    }
 }
 
 /// The packets of a v4 payload up to the first one that does not decode, and whether one did not.

@@ -137,12 +137,237 @@ async fn oversized_posts_get_413_and_the_session_stays_open() {
     let mut s =
         server.send_head("POST", &poll(&sid), &[("Content-Type", "text/plain")], Some(1_000_000_000)).await;
     assert_eq!(read_response(&mut s).await.status, 413);
+    // A client that waits for `100 Continue` is told 413 instead, and is not asked for its body after.
+    let mut s = server
+        .send_head(
+            "POST",
+            &poll(&sid),
+            &[("Content-Type", "text/plain"), ("Expect", "100-continue")],
+            Some(5000),
+        )
+        .await;
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut answer)).await.unwrap().unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413 "), "{answer}");
+    assert!(!answer.contains("100 Continue"), "{answer}");
     assert_eq!(server.post(&poll(&sid), b"4after").await.status, 200);
     assert_eq!(server.get(&poll(&sid)).await.text(), "4after");
     assert_eq!(server.engine.clients_count(), 1);
     while let Ok(e) = server.events.try_recv() {
         assert!(!matches!(e, Event::Close(..)), "{e:?}");
     }
+}
+
+/// The bytes of a polling POST body of `len` bytes (one message packet), framed with a `Content-Length`
+/// or in 64 KiB chunks.
+fn oversized_body(len: usize, chunked: bool) -> Vec<u8> {
+    let mut payload = vec![b'x'; len];
+    payload[0] = b'4';
+    if !chunked {
+        return payload;
+    }
+    let mut framed = Vec::with_capacity(len + len / 1000 + 16);
+    for chunk in payload.chunks(64 * 1024) {
+        framed.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        framed.extend_from_slice(chunk);
+        framed.extend_from_slice(b"\r\n");
+    }
+    framed.extend_from_slice(b"0\r\n\r\n");
+    framed
+}
+
+/// Sends the head of a POST of a `len`-byte body on session `sid`, framed with a `Content-Length` or
+/// chunked; returns the connection.
+async fn oversized_post_head(
+    server: &common::TestServer,
+    sid: &str,
+    len: usize,
+    chunked: bool,
+) -> tokio::net::TcpStream {
+    let text = ("Content-Type", "text/plain;charset=UTF-8");
+    if chunked {
+        server.send_head("POST", &poll(sid), &[text, ("Transfer-Encoding", "chunked")], None).await
+    } else {
+        server.send_head("POST", &poll(sid), &[text], Some(len)).await
+    }
+}
+
+#[tokio::test]
+async fn an_oversized_post_sent_in_full_before_reading_still_gets_its_413() {
+    // The default limit (1e6), and a client that writes its whole request before it reads a byte: the
+    // strictest peer. The server must read (and throw away) the rest of the body, or closing the
+    // connection with unread data resets it and the answer is lost.
+    let mut server = start(EngineConfig::default()).await;
+    let (sid, _) = server.handshake().await;
+    let (other, _) = server.handshake().await;
+    for (times, chunked) in [(2, false), (10, false), (2, true), (10, true)] {
+        let what = format!("{times}x the limit, {}", if chunked { "chunked" } else { "Content-Length" });
+        let len = times * 1_000_000;
+        let body = oversized_body(len, chunked);
+        let mut conn = oversized_post_head(&server, &sid, len, chunked).await;
+        // Half of the body, then another session goes on as usual while this one is being refused.
+        let (first, second) = body.split_at(body.len() / 2);
+        tokio::time::timeout(Duration::from_secs(30), conn.write_all(first))
+            .await
+            .unwrap_or_else(|_| panic!("{what}: the server stopped reading the body"))
+            .unwrap_or_else(|e| panic!("{what}: the first half of the body was refused: {e}"));
+        assert_eq!(server.post(&poll(&other), b"4other").await.status, 200, "{what}");
+        assert_eq!(server.get(&poll(&other)).await.text(), "4other", "{what}");
+        tokio::time::timeout(Duration::from_secs(30), conn.write_all(second))
+            .await
+            .unwrap_or_else(|_| panic!("{what}: the server stopped reading the body"))
+            .unwrap_or_else(|e| panic!("{what}: the rest of the body was refused: {e}"));
+        let res = read_response(&mut conn).await;
+        assert_eq!((res.status, res.body.len()), (413, 0), "{what}: {}", res.text());
+        // Nothing else comes on that connection: it ends cleanly (the request said `Connection: close`).
+        let mut rest = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), conn.read_to_end(&mut rest))
+            .await
+            .unwrap_or_else(|_| panic!("{what}: the connection stays open"))
+            .unwrap_or_else(|e| panic!("{what}: the connection was reset: {e}"));
+        assert!(rest.is_empty(), "{what}: {:?}", String::from_utf8_lossy(&rest));
+        // As the reference: the session stays open and usable.
+        assert_eq!(server.post(&poll(&sid), b"4after").await.status, 200, "{what}");
+        assert_eq!(server.get(&poll(&sid)).await.text(), "4after", "{what}");
+    }
+    assert_eq!(server.engine.clients_count(), 2);
+    while let Ok(e) = server.events.try_recv() {
+        assert!(!matches!(e, Event::Close(..)), "{e:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_kept_alive_connection_serves_the_next_request_after_an_oversized_post() {
+    // The rest of the refused body is read, so the connection stays usable, as with the reference.
+    let server = start(EngineConfig { max_http_buffer_size: 1000, ..EngineConfig::default() }).await;
+    let (sid, _) = server.handshake().await;
+    let mut conn = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let mut request = format!(
+        "POST {} HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: 2000000\r\n\r\n",
+        poll(&sid)
+    )
+    .into_bytes();
+    request.extend_from_slice(&oversized_body(2_000_000, false));
+    let after = format!(
+        "POST {} HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: 6\r\nConnection: close\r\n\r\n4again",
+        poll(&sid)
+    );
+    request.extend_from_slice(after.as_bytes());
+    conn.write_all(&request).await.unwrap();
+    // Both answers, in order, then the end asked for by the second request.
+    let mut answers = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), conn.read_to_end(&mut answers))
+        .await
+        .expect("both answers in time")
+        .expect("the connection ends cleanly");
+    let answers = String::from_utf8_lossy(&answers);
+    let statuses: Vec<&str> =
+        answers.match_indices("HTTP/1.1 ").map(|(i, _)| &answers[i + 9..i + 12]).collect();
+    assert_eq!(statuses, ["413", "200"], "{answers}");
+    assert!(answers.ends_with("\r\n\r\nok"), "{answers}");
+    assert_eq!(server.get(&poll(&sid)).await.text(), "4again");
+}
+
+#[tokio::test]
+async fn a_client_that_never_stops_sending_is_cut_off() {
+    let config = EngineConfig {
+        max_http_buffer_size: 1000,
+        max_discarded_body_size: 1_000_000,
+        ..EngineConfig::default()
+    };
+    let server = start(config).await;
+    let (sid, _) = server.handshake().await;
+    for chunked in [false, true] {
+        // A body that announces (or, chunked, simply goes on for) far more than the server reads.
+        let announced = 1usize << 40;
+        let conn = oversized_post_head(&server, &sid, announced, chunked).await;
+        let (mut reader, mut writer) = conn.into_split();
+        let answer = tokio::spawn(async move {
+            let mut got = Vec::new();
+            let mut buf = [0u8; 1024];
+            // The answer, then the end of the connection (a reset is an end too).
+            while let Ok(n) = reader.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+            }
+            got
+        });
+        let chunk = oversized_body(64 * 1024, chunked);
+        // A chunked stream must not end: drop the final `0` chunk.
+        let chunk = if chunked { chunk[..chunk.len() - 5].to_vec() } else { chunk };
+        let mut sent = 0usize;
+        let cut_off = tokio::time::timeout(Duration::from_secs(30), async {
+            while writer.write_all(&chunk).await.is_ok() {
+                sent += chunk.len();
+            }
+        })
+        .await;
+        assert!(cut_off.is_ok(), "chunked {chunked}: still sending after {sent} bytes");
+        // What the server read is bounded; the kernel buffers hold the rest (at most some tens of MB).
+        assert!(sent < 100_000_000, "chunked {chunked}: the server read {sent} bytes");
+        let got = tokio::time::timeout(Duration::from_secs(5), answer).await.unwrap().unwrap();
+        assert!(got.starts_with(b"HTTP/1.1 413 "), "chunked {chunked}: {:?}", String::from_utf8_lossy(&got));
+    }
+    // The session is unharmed.
+    assert_eq!(server.post(&poll(&sid), b"4after").await.status, 200);
+    assert_eq!(server.get(&poll(&sid)).await.text(), "4after");
+}
+
+#[tokio::test]
+async fn a_client_that_trickles_an_oversized_body_is_cut_off_in_time() {
+    let config = EngineConfig {
+        max_http_buffer_size: 1000,
+        discard_timeout: Duration::from_millis(300),
+        ..EngineConfig::default()
+    };
+    let server = start(config).await;
+    let (sid, _) = server.handshake().await;
+    let conn = oversized_post_head(&server, &sid, 10_000_000, false).await;
+    let (mut reader, mut writer) = conn.into_split();
+    writer.write_all(&oversized_body(2000, false)).await.unwrap();
+    let res = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = reader.read(&mut buf).await.unwrap();
+            assert!(n > 0, "no answer");
+            got.extend_from_slice(&buf[..n]);
+        }
+        got
+    })
+    .await
+    .expect("the 413 comes at once");
+    assert!(res.starts_with(b"HTTP/1.1 413 "), "{:?}", String::from_utf8_lossy(&res));
+    // A byte every 20 ms (pacing of the client, not a wait for the server): the server gives up on the
+    // body after its discard timeout and ends the connection.
+    let trickle = async {
+        loop {
+            if writer.write_all(b"x").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let closed = async {
+        let mut buf = [0u8; 64];
+        while let Ok(n) = reader.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
+    };
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        tokio::select! {
+            _ = trickle => {},
+            _ = closed => {},
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the connection is still open after 10 s of trickling");
+    assert_eq!(server.post(&poll(&sid), b"4after").await.status, 200);
 }
 
 #[tokio::test]
