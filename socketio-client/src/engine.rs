@@ -6,6 +6,7 @@
 //! and the close, with its reason, on a channel.
 
 use crate::error::Error;
+use crate::queue;
 use crate::tls::{Io, TlsConfig};
 use bytes::Bytes;
 use engineio_parser::{v4, Frame, Handshake, Packet, PacketData, PacketType};
@@ -15,7 +16,7 @@ use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use rustls::ClientConfig;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest, Message};
 
 /// A transport of Engine.IO.
@@ -172,7 +173,7 @@ enum Command {
 /// A handle on an open session: send messages, close. Dropping every handle closes the session.
 #[derive(Debug, Clone)]
 pub struct EngineHandle {
-    commands: mpsc::UnboundedSender<Command>,
+    commands: queue::Sender<Command>,
     handshake: Handshake,
     transport: watch::Receiver<Transport>,
 }
@@ -271,11 +272,9 @@ enum Input {
 }
 
 /// Opens a session; gives its handle, its events, and its handshake.
-pub async fn connect(
-    options: EngineOptions,
-) -> Result<(EngineHandle, mpsc::UnboundedReceiver<EngineEvent>), Error> {
+pub async fn connect(options: EngineOptions) -> Result<(EngineHandle, queue::Receiver<EngineEvent>), Error> {
     let first = options.transports.first().copied().unwrap_or(Transport::Polling);
-    let (inputs_tx, inputs) = mpsc::unbounded_channel();
+    let (inputs_tx, inputs) = queue::unbounded();
     // Resolved once for the session: the polling client, the websocket and the upgrade probe share it.
     let mut options = options;
     options.tls = tls_of(&options)?;
@@ -306,8 +305,8 @@ pub async fn connect(
             (handshake, Active::Polling(polling))
         }
     };
-    let (commands, commands_rx) = mpsc::unbounded_channel();
-    let (events_tx, events) = mpsc::unbounded_channel();
+    let (commands, commands_rx) = queue::unbounded();
+    let (events_tx, events) = queue::unbounded();
     let (transport_tx, transport_rx) = watch::channel(first);
     let session = Session {
         options,
@@ -345,8 +344,14 @@ async fn open_websocket(options: &EngineOptions, sid: Option<&str>) -> Result<Ws
         request.headers_mut().insert(name, value);
     }
     let io = crate::tls::connect(&options.host, options.port, options.tls.as_ref()).await?;
-    let (ws, _) =
-        tokio_tungstenite::client_async(request, io).await.map_err(|e| Error::Transport(e.to_string()))?;
+    // Small buffers that grow on demand: tungstenite's defaults (128 KiB to read) made an idle client
+    // connection cost about 150 KB; one bot or load-test process may hold thousands of them.
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(1024)
+        .write_buffer_size(16 * 1024);
+    let (ws, _) = tokio_tungstenite::client_async_with_config(request, io, Some(config))
+        .await
+        .map_err(|e| Error::Transport(e.to_string()))?;
     Ok(ws)
 }
 
@@ -395,7 +400,7 @@ fn cache_buster() -> String {
 /// The polling side of a session: the GET loop and the POST writer.
 struct Polling {
     pause: watch::Sender<bool>,
-    writer: Option<mpsc::UnboundedSender<Packet>>,
+    writer: Option<queue::Sender<Packet>>,
 }
 
 impl Polling {
@@ -403,7 +408,7 @@ impl Polling {
         http: &HttpClient,
         options: &EngineOptions,
         handshake: &Handshake,
-        inputs: mpsc::UnboundedSender<Input>,
+        inputs: queue::Sender<Input>,
     ) -> Polling {
         let (pause, paused) = watch::channel(false);
         let max = handshake.max_payload.unwrap_or(1_000_000) as usize;
@@ -426,7 +431,7 @@ impl Polling {
             });
         }
         // The POST writer: everything queued goes in one payload, up to maxPayload.
-        let (writer, mut queue) = mpsc::unbounded_channel::<Packet>();
+        let (writer, mut queue) = queue::unbounded::<Packet>();
         {
             let (http, options, sid) = (http.clone(), options.clone(), handshake.sid.clone());
             tokio::spawn(async move {
@@ -444,7 +449,7 @@ impl Polling {
                     };
                     let mut size = v4::encoded_len(&first) + 1;
                     let mut batch = vec![first];
-                    while let Ok(next) = queue.try_recv() {
+                    while let Some(next) = queue.try_recv() {
                         let len = v4::encoded_len(&next) + 1;
                         if size + len > max {
                             carry = Some(next);
@@ -490,13 +495,13 @@ async fn post(
 
 /// A websocket in use: its writer queue.
 struct Websocket {
-    writer: mpsc::UnboundedSender<Message>,
+    writer: queue::Sender<Message>,
 }
 
 /// Starts reading and writing a websocket.
-fn spawn_websocket(ws: WsStream, inputs: mpsc::UnboundedSender<Input>) -> Websocket {
+fn spawn_websocket(ws: WsStream, inputs: queue::Sender<Input>) -> Websocket {
     let (mut sink, mut stream) = ws.split();
-    let (writer, mut queue) = mpsc::unbounded_channel::<Message>();
+    let (writer, mut queue) = queue::unbounded::<Message>();
     tokio::spawn(async move {
         while let Some(message) = queue.recv().await {
             let closing = matches!(message, Message::Close(_));
@@ -554,8 +559,8 @@ struct Upgrade {
 struct Session {
     options: EngineOptions,
     handshake: Handshake,
-    inputs_tx: mpsc::UnboundedSender<Input>,
-    events: mpsc::UnboundedSender<EngineEvent>,
+    inputs_tx: queue::Sender<Input>,
+    events: queue::Sender<EngineEvent>,
     transport: watch::Sender<Transport>,
     active: Active,
     upgrade: Option<Upgrade>,
@@ -565,11 +570,7 @@ struct Session {
 }
 
 impl Session {
-    async fn run(
-        mut self,
-        mut inputs: mpsc::UnboundedReceiver<Input>,
-        mut commands: mpsc::UnboundedReceiver<Command>,
-    ) {
+    async fn run(mut self, mut inputs: queue::Receiver<Input>, mut commands: queue::Receiver<Command>) {
         let heartbeat = Duration::from_millis(self.handshake.ping_interval + self.handshake.ping_timeout);
         let mut deadline = tokio::time::Instant::now() + heartbeat;
         let can_upgrade = self.options.upgrade

@@ -20,6 +20,7 @@ pub mod blocking;
 mod engine;
 mod error;
 mod manager;
+pub mod queue;
 mod socket;
 mod tls;
 

@@ -340,7 +340,7 @@ pub fn backoff(options: &ManagerOptions, attempt: u32) -> Duration {
 
 /// Reads one connection: decodes packets and hands them to their sockets; when it closes, tells the
 /// sockets and reconnects.
-async fn drive(manager: Weak<ManagerInner>, mut events: tokio::sync::mpsc::UnboundedReceiver<EngineEvent>) {
+async fn drive(manager: Weak<ManagerInner>, mut events: crate::queue::Receiver<EngineEvent>) {
     let mut decoder = match manager.upgrade() {
         Some(m) => m.options.parser.decoder(),
         None => return,

@@ -10,7 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{oneshot, watch};
 
 type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
@@ -161,11 +161,12 @@ pub(crate) struct SocketInner {
     options: SocketOptions,
     state: Mutex<State>,
     handlers: RwLock<Handlers>,
-    dispatch: mpsc::UnboundedSender<Dispatch>,
+    dispatch: crate::queue::Sender<Dispatch>,
     status: watch::Sender<Status>,
     /// The queue of emits with retries: the ticket the next emit takes, and the one being served.
     next_ticket: std::sync::atomic::AtomicU64,
-    serving: watch::Sender<u64>,
+    /// Made on the first emit with retries (most sockets never have one).
+    serving: std::sync::OnceLock<watch::Sender<u64>>,
 }
 
 /// A socket of one namespace. Cloning shares it.
@@ -184,7 +185,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Socket {
     pub(crate) fn new(manager: Manager, nsp: &str, options: SocketOptions) -> Socket {
-        let (dispatch, queue) = mpsc::unbounded_channel();
+        let (dispatch, queue) = crate::queue::unbounded();
         let inner = Arc::new(SocketInner {
             nsp: nsp.to_string(),
             manager,
@@ -205,7 +206,7 @@ impl Socket {
             dispatch,
             status: watch::Sender::new(Status::Disconnected),
             next_ticket: std::sync::atomic::AtomicU64::new(0),
-            serving: watch::Sender::new(0),
+            serving: std::sync::OnceLock::new(),
         });
         tokio::spawn(dispatcher(Arc::downgrade(&inner), queue));
         Socket(inner)
@@ -744,11 +745,12 @@ impl Emitter {
                 self.0.send_modify(|serving| *serving += 1);
             }
         }
-        let mut serving = self.socket.0.serving.subscribe();
+        let queue = self.socket.0.serving.get_or_init(|| watch::Sender::new(0));
+        let mut serving = queue.subscribe();
         if serving.wait_for(|s| *s == ticket).await.is_err() {
             return Err(AckError::Disconnected);
         }
-        let _turn = Turn(&self.socket.0.serving);
+        let _turn = Turn(queue);
         let mut tries = 0;
         loop {
             let mut status = self.socket.status();
@@ -836,7 +838,7 @@ enum Either<Q, S> {
 /// arrived and polled until it first waits; whatever is left of it then runs alongside the others, so
 /// that a handler awaiting something (an ack that never comes) holds back no other. A handler that
 /// panics is reported and the socket goes on.
-async fn dispatcher(socket: Weak<SocketInner>, mut queue: mpsc::UnboundedReceiver<Dispatch>) {
+async fn dispatcher(socket: Weak<SocketInner>, mut queue: crate::queue::Receiver<Dispatch>) {
     use futures_util::stream::{FuturesUnordered, StreamExt};
     use futures_util::FutureExt;
     let mut running = FuturesUnordered::new();

@@ -168,6 +168,7 @@ struct Binaries {
     reference: std::path::PathBuf,
     bench_app: std::path::PathBuf,
     floor: std::path::PathBuf,
+    clientgen: std::path::PathBuf,
     socketioxide: std::path::PathBuf,
 }
 
@@ -192,7 +193,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         }
     }
     for name in &wanted {
-        if !SCENARIOS.iter().any(|s| s.name == name.as_str()) {
+        if name != "client" && !SCENARIOS.iter().any(|s| s.name == name.as_str()) {
             return Err(format!("unknown scenario {name}"));
         }
     }
@@ -227,6 +228,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         "loadgen",
         "--bin",
         "floor",
+        "--bin",
+        "clientgen",
     ])?;
     // socketioxide is a workspace of its own (its dependencies stay out of the project's build).
     let peers = target_dir.join("bench-peers");
@@ -246,6 +249,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         reference: release.join("examples").join("reference"),
         bench_app: release.join("examples").join("bench-app"),
         floor: release.join("floor"),
+        clientgen: release.join("clientgen"),
         socketioxide: peers.join("release").join("bench-socketioxide"),
     };
 
@@ -291,8 +295,17 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         results.push(row);
     }
     drop(redis);
+    let clients = if wanted.is_empty() || wanted.iter().any(|w| w == "client") {
+        Some(client_scenario(&binaries, &work, quick, rounds)?)
+    } else {
+        None
+    };
 
-    let report = render(&results, quick, rounds);
+    let mut report = render(&results, quick, rounds);
+    if let Some(clients) = &clients {
+        report.push('\n');
+        report.push_str(&render_clients(clients, quick, rounds));
+    }
     println!("\n{report}");
     let dir = target_dir.join("bench");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -349,6 +362,91 @@ fn run_one(
         let _ = child.wait();
     }
     outcome
+}
+
+/// The client scenario's figures: `(key, label, lower is better)`.
+const CLIENT_FIGURES: &[(&str, &str, bool)] = &[
+    ("rss_per_connection_bytes", "client RSS per connection (bytes)", true),
+    ("connections_per_second", "connections opened per second", false),
+    ("echo_all_ms", "one acked echo on every connection (ms)", true),
+];
+
+/// The client scenario: our client (`src/bin/clientgen.rs`) and socket.io-client 4.8 in Node
+/// (`conformance/apps/clientgen.mjs`), each pinned to CPU 0, open N websocket connections to the bench
+/// app (pinned to CPU 1) and do one acked echo on each; the figures of each round, ours then Node's.
+fn client_scenario(
+    binaries: &Binaries,
+    work: &Path,
+    quick: bool,
+    rounds: usize,
+) -> Result<[Vec<Value>; 2], String> {
+    let clients = if quick { "200" } else { "2000" };
+    let mut figures: [Vec<Value>; 2] = [Vec::new(), Vec::new()];
+    for round in 0..rounds {
+        for (index, label) in ["ours (socketio-client)", "socket.io-client 4.8"].iter().enumerate() {
+            eprintln!("xtask bench: client on {label} (round {}/{rounds})", round + 1);
+            let mut server = start_server("ours", binaries, work, "memory")?;
+            let outcome = (|| {
+                let port = read_port(&mut server)?.to_string();
+                let mut command = Command::new("taskset");
+                command.args(["-c", "0"]);
+                if index == 0 {
+                    command.arg(&binaries.clientgen);
+                } else {
+                    command.arg("node").arg(work.join("apps").join("clientgen.mjs")).current_dir(work);
+                }
+                let output = command
+                    .args(["--port", &port, "--clients", clients])
+                    .stderr(Stdio::inherit())
+                    .output()
+                    .map_err(|e| format!("could not run the {label} client: {e}"))?;
+                if !output.status.success() {
+                    return Err(format!("the {label} client failed ({})", output.status));
+                }
+                let line = String::from_utf8_lossy(&output.stdout);
+                serde_json::from_str::<Value>(line.trim())
+                    .map(|v| v["figures"].clone())
+                    .map_err(|e| format!("unreadable figures {line:?}: {e}"))
+            })();
+            let _ = server.kill();
+            let _ = server.wait();
+            figures[index].push(outcome?);
+        }
+    }
+    Ok(figures)
+}
+
+/// The client scenario's table: the median of the rounds for each client, and ours / socket.io-client.
+fn render_clients(figures: &[Vec<Value>; 2], quick: bool, rounds: usize) -> String {
+    let median = |runs: &Vec<Value>, key: &str| {
+        let mut values: Vec<f64> = runs.iter().filter_map(|r| r[key].as_f64()).collect();
+        values.sort_by(f64::total_cmp);
+        values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    let clients = figures[0].first().and_then(|f| f["clients"].as_u64()).unwrap_or(0);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| client scenario ({clients} connections) | ours (socketio-client) | socket.io-client 4.8 (Node) | ours / socket.io-client |\n|---|---:|---:|---:|"
+    );
+    for (key, label, lower_is_better) in CLIENT_FIGURES {
+        let (ours, node) = (median(&figures[0], key), median(&figures[1], key));
+        let ratio = ours / node;
+        let better = if (ratio < 1.0) == *lower_is_better { "better" } else { "worse" };
+        let _ = writeln!(
+            out,
+            "| {label} | {} | {} | {ratio:.2} ({better}) |",
+            format_figure(ours),
+            format_figure(node)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nEach client process on CPU 0, the bench app on CPU 1; RSS of the client process from /proc (ours) \
+         and process.memoryUsage() (Node), after one warm-up connection; median of {rounds} round(s).{}",
+        if quick { " Quick (smoke) loads." } else { "" }
+    );
+    out
 }
 
 /// Starts a server pinned to CPU 1, printing `listening on PORT` when ready.

@@ -2,7 +2,8 @@
 //!
 //! - `cargo xtask ci`: what `.ci/run` runs: format check, clippy with warnings as errors, the tests, and
 //!   the conformance suite, then the browser tests.
-//! - `cargo xtask bench [--quick] [SCENARIO...]`: our server and the Node server under the same load,
+//! - `cargo xtask bench [--quick] [--rounds N] [--servers a,b] [SCENARIO...]`: our servers, socketioxide,
+//!   Node and a bare websocket floor under the same load,
 //!   side by side (see `bench.rs`); `cargo xtask bench-parsers`: the parsers' criterion benchmarks.
 //! - `cargo xtask conformance [FILTER...]`: the stack against the real Node peers (see `conformance.rs`).
 //! - `cargo xtask soak [--cycles N] [--faults] [--adapter URL]`: connect/disconnect cycles, then checks
@@ -36,13 +37,13 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz::run(&workspace_root(), &args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | bench [--quick] [SCENARIO...] | bench-parsers | conformance [--against-node] [FILTER...] | e2e-browser [FILTER...] | chat [ARGS...] | soak [ARGS...] | fuzz [--seconds N] [--runs N] [TARGET...]>"
+                "usage: cargo xtask <ci | bench [--quick] [--rounds N] [--servers a,b] [SCENARIO...] | bench-parsers | conformance [--against-node] [FILTER...] | e2e-browser [FILTER...] | chat [ARGS...] | soak [ARGS...] | fuzz [--seconds N] [--runs N] [TARGET...]>"
             );
             eprintln!(
                 "  ci      format check, clippy (-D warnings), `cargo {}`, the manual's doctests with all features, docs without warnings, conformance, e2e-browser, soak, then 10 s of each fuzz target",
                 TEST_COMMAND.join(" ")
             );
-            eprintln!("  bench   our server and the Node server under the same load (idle, echo, broadcast, polling, rooms, cluster)");
+            eprintln!("  bench   ours, socketioxide, Node and a websocket floor under the same load (idle, echo, broadcast, polling, rooms, cluster, client)");
             eprintln!("  bench-parsers  criterion benchmarks of both parsers");
             eprintln!(
                 "  conformance  the reference apps against the official Node clients (FILTER: test files)"
