@@ -449,7 +449,7 @@ impl EngineIo {
         info: RequestInfo,
     ) -> Socket {
         let config = &self.shared.config;
-        let socket = Socket::new(id.clone(), protocol, transport, self.shared.clone(), info);
+        let socket = Socket::new(id.clone(), protocol, transport, self.shared.clone(), info.detached());
         let handshake = Handshake {
             sid: id.to_string(),
             upgrades: config.upgrades_for(transport),

@@ -49,11 +49,12 @@ pub(crate) fn switching_protocols(headers: &HeaderMap) -> Response<EngineBody> {
     res
 }
 
-/// The websocket settings of a session: small buffers (an idle session must stay small), and messages no
-/// larger than `maxHttpBufferSize`.
+/// The websocket settings of a session: small buffers that grow on demand (an idle session must stay
+/// small; the read buffer is reserved again before each read, so a large message grows it), and messages
+/// no larger than `maxHttpBufferSize`.
 pub(crate) fn ws_config(max_payload: usize) -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(4096)
+        .read_buffer_size(1024)
         .write_buffer_size(64 * 1024)
         .max_message_size(Some(max_payload))
         .max_frame_size(Some(max_payload))

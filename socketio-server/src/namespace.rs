@@ -62,6 +62,8 @@ pub(crate) struct NsInner {
     adapter: OnceLock<Arc<dyn Adapter>>,
     middlewares: RwLock<Vec<Middleware>>,
     handlers: RwLock<Vec<ConnectHandler>>,
+    /// Event handlers every socket of the namespace has ([`Namespace::on`]).
+    events: RwLock<HashMap<String, Vec<crate::socket::EventHandler>>>,
     ids: AtomicU64,
     /// For the child of a dynamic namespace: the parent, whose middlewares and handlers apply too.
     parent: OnceLock<Arc<NsInner>>,
@@ -84,6 +86,7 @@ impl NsInner {
             adapter: OnceLock::new(),
             middlewares: RwLock::new(Vec::new()),
             handlers: RwLock::new(Vec::new()),
+            events: RwLock::new(HashMap::new()),
             ids: AtomicU64::new(0),
             parent: OnceLock::new(),
             children: RwLock::new(Vec::new()),
@@ -131,6 +134,15 @@ impl NsInner {
     fn all_handlers(&self) -> Vec<ConnectHandler> {
         let mut all = self.parent.get().map(|p| p.all_handlers()).unwrap_or_default();
         all.extend(self.handlers.read().unwrap_or_else(|e| e.into_inner()).iter().cloned());
+        all
+    }
+
+    /// The namespace-level handlers of `event` (a dynamic child's parent's first).
+    pub(crate) fn event_handlers(&self, event: &str) -> Vec<crate::socket::EventHandler> {
+        let mut all = self.parent.get().map(|p| p.event_handlers(event)).unwrap_or_default();
+        if let Some(own) = self.events.read().unwrap_or_else(|e| e.into_inner()).get(event) {
+            all.extend(own.iter().cloned());
+        }
         all
     }
 
@@ -363,6 +375,38 @@ impl Namespace {
     /// The adapter.
     pub fn adapter(&self) -> Arc<dyn Adapter> {
         self.0.adapter().clone()
+    }
+
+    /// Listens for `event` on every socket of the namespace, present and future (and, for a dynamic
+    /// namespace, of its children): the same as calling [`Socket::on`] in a connection handler, with the
+    /// handler stored once for the namespace instead of once per socket. Each socket runs these handlers
+    /// before its own ones of the same event; the first of them gets the ack.
+    ///
+    /// ```no_run
+    /// # fn f(io: socketio_server::SocketIo) {
+    /// io.of("/").on("chat message", |socket, (text,): (String,), ack| async move {
+    ///     let _ = socket.broadcast().emit("chat message", (text,));
+    ///     if let Some(ack) = ack {
+    ///         let _ = ack.send(("delivered",));
+    ///     }
+    /// });
+    /// # }
+    /// ```
+    pub fn on<T, F, Fut>(&self, event: &str, handler: F)
+    where
+        T: serde::de::DeserializeOwned + Send + 'static,
+        F: Fn(Socket, T, Option<crate::AckSender>) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: crate::socket::HandlerResult,
+    {
+        let handler = crate::socket::event_handler(event, handler);
+        self.0
+            .events
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(event.to_string())
+            .or_default()
+            .push(handler);
     }
 
     /// Runs `handler` for every socket that connects (`connection`).

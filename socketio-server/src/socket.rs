@@ -20,7 +20,34 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
-type EventHandler = Arc<dyn Fn(Socket, Vec<Value>, Option<AckSender>) -> BoxFuture + Send + Sync>;
+pub(crate) type EventHandler = Arc<dyn Fn(Socket, Vec<Value>, Option<AckSender>) -> BoxFuture + Send + Sync>;
+
+/// Wraps a typed handler of `event`: its arguments are deserialized into `T`, a mismatch and a failed
+/// result are reported on the socket.
+pub(crate) fn event_handler<T, F, Fut>(event: &str, handler: F) -> EventHandler
+where
+    T: DeserializeOwned + Send + 'static,
+    F: Fn(Socket, T, Option<AckSender>) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: HandlerResult,
+{
+    let name = event.to_string();
+    Arc::new(move |socket: Socket, args: Vec<Value>, ack| match from_value::<T>(Value::Array(args)) {
+        Ok(args) => {
+            let fut = handler(socket.clone(), args, ack);
+            let name = name.clone();
+            Box::pin(async move {
+                if let Some(e) = fut.await.into_error() {
+                    socket.report_error(&format!("handler of \"{name}\" failed: {e}"));
+                }
+            })
+        }
+        Err(e) => {
+            socket.report_error(&format!("arguments of \"{name}\" do not fit the handler: {e}"));
+            Box::pin(async {})
+        }
+    })
+}
 type AnyHandler = Arc<dyn Fn(&Socket, &str, &[Value]) + Send + Sync>;
 type PacketMiddleware = Arc<dyn Fn(&Socket, &mut Vec<Value>) -> Result<(), String> + Send + Sync>;
 type ErrorHandler = Arc<dyn Fn(&Socket, &str) + Send + Sync>;
@@ -189,8 +216,8 @@ pub(crate) struct SocketInner {
     pub(crate) acks: Mutex<HashMap<u64, AckTarget>>,
     data: Mutex<Value>,
     extensions: Mutex<http::Extensions>,
-    /// Feeds the socket's handler task; taken on disconnect so the task can end.
-    jobs: Mutex<Option<mpsc::UnboundedSender<Job>>>,
+    /// Where the socket's next job runs (see [`Jobs`]).
+    jobs: Mutex<Jobs>,
     /// `socketio.socket` (`sid`, `nsp`), a child of the engine connection's span: the handler task runs
     /// inside it.
     #[cfg(feature = "tracing")]
@@ -213,21 +240,60 @@ impl PartialEq for Socket {
     }
 }
 
-/// Work for a socket's handler task: run synchronously, it yields the futures to start.
+/// Work for a socket's handlers: run synchronously, it yields the futures to start.
 pub(crate) type Job = Box<dyn FnOnce() -> Vec<BoxFuture> + Send>;
 
-/// Runs a socket's handlers: each job is run in arrival order and the futures it yields are started
-/// (polled once) at once, as the reference runs its listeners; they then run to completion alongside the
-/// others. A handler that panics is reported and the socket goes on.
-async fn run_handlers(mut jobs: mpsc::UnboundedReceiver<Job>) {
-    let mut running = FuturesUnordered::new();
-    let guard = |fut: BoxFuture| {
-        std::panic::AssertUnwindSafe(fut).catch_unwind().map(|r| {
-            if r.is_err() {
-                tracing::error!("a socket.io handler panicked");
-            }
-        })
+/// Where a socket's jobs run. Most handlers never wait (they emit or answer and return), so a socket
+/// has no task of its own until one does: a job runs inline, in the task that received its packet,
+/// and its futures are polled once there. Only futures still pending after that first poll move to a
+/// handler task, which then takes the socket's later jobs, in order, for as long as it lives.
+pub(crate) enum Jobs {
+    /// No job runs: the next one runs inline.
+    Idle,
+    /// A job runs inline now; jobs that come meanwhile (from inside it) wait here, in order. `closed`:
+    /// the socket finished disconnecting meanwhile (what is queued still runs, nothing more).
+    Inline { queued: Vec<Job>, closed: bool },
+    /// The handler task runs: jobs go to it.
+    Task(mpsc::UnboundedSender<Job>),
+    /// Disconnected: jobs are dropped.
+    Closed,
+}
+
+/// A handler future that reports a panic instead of unwinding into its caller.
+fn guarded(fut: BoxFuture) -> BoxFuture {
+    Box::pin(std::panic::AssertUnwindSafe(fut).catch_unwind().map(|r| {
+        if r.is_err() {
+            tracing::error!("a socket.io handler panicked");
+        }
+    }))
+}
+
+/// Runs `job` (reporting a panic) and polls each of its futures once: the ones still pending.
+fn start_job(job: Job) -> Vec<BoxFuture> {
+    let futures = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)) {
+        Ok(futures) => futures,
+        Err(_) => {
+            tracing::error!("a socket.io listener panicked");
+            return Vec::new();
+        }
     };
+    // Polled with a waker that does nothing: a future still pending is polled again, with its task's
+    // waker, as soon as it reaches the handler task, and registers that waker then.
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    futures
+        .into_iter()
+        .filter_map(|fut| {
+            let mut fut = guarded(fut);
+            fut.as_mut().poll(&mut cx).is_pending().then_some(fut)
+        })
+        .collect()
+}
+
+/// A socket's handler task: it finishes `running` (already polled once) and runs the jobs that come,
+/// each started (polled once) in arrival order, as the reference runs its listeners; they then run to
+/// completion alongside the others. A handler that panics is reported and the socket goes on.
+async fn run_handlers(mut jobs: mpsc::UnboundedReceiver<Job>, running: Vec<BoxFuture>) {
+    let mut running: FuturesUnordered<BoxFuture> = running.into_iter().collect();
     loop {
         tokio::select! {
             job = jobs.recv() => match job {
@@ -240,7 +306,7 @@ async fn run_handlers(mut jobs: mpsc::UnboundedReceiver<Job>) {
                         }
                     };
                     for fut in futures {
-                        let mut fut = Box::pin(guard(fut));
+                        let mut fut = guarded(fut);
                         let first = std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await;
                         if first.is_pending() {
                             running.push(fut);
@@ -264,7 +330,6 @@ impl Socket {
         client: Arc<Client>,
         handshake: Handshake,
     ) -> Self {
-        let (tx, rx) = mpsc::unbounded_channel();
         #[cfg(feature = "tracing")]
         let span = tracing::info_span!(
             parent: client.conn.span(),
@@ -272,10 +337,6 @@ impl Socket {
             sid = %id,
             nsp = %nsp.name
         );
-        #[cfg(feature = "tracing")]
-        tokio::spawn(tracing::Instrument::instrument(run_handlers(rx), span.clone()));
-        #[cfg(not(feature = "tracing"))]
-        tokio::spawn(run_handlers(rx));
         Socket(Arc::new(SocketInner {
             id,
             pid,
@@ -296,7 +357,7 @@ impl Socket {
             acks: Mutex::new(HashMap::new()),
             data: Mutex::new(Value::Null),
             extensions: Mutex::new(http::Extensions::new()),
-            jobs: Mutex::new(Some(tx)),
+            jobs: Mutex::new(Jobs::Idle),
             #[cfg(feature = "tracing")]
             span,
         }))
@@ -446,24 +507,7 @@ impl Socket {
         Fut: Future + Send + 'static,
         Fut::Output: HandlerResult,
     {
-        let name = event.to_string();
-        let f: EventHandler = Arc::new(move |socket: Socket, args: Vec<Value>, ack| {
-            match from_value::<T>(Value::Array(args)) {
-                Ok(args) => {
-                    let fut = handler(socket.clone(), args, ack);
-                    let name = name.clone();
-                    Box::pin(async move {
-                        if let Some(e) = fut.await.into_error() {
-                            socket.report_error(&format!("handler of \"{name}\" failed: {e}"));
-                        }
-                    })
-                }
-                Err(e) => {
-                    socket.report_error(&format!("arguments of \"{name}\" do not fit the handler: {e}"));
-                    Box::pin(async {})
-                }
-            }
-        });
+        let f = event_handler(event, handler);
         let id = ListenerId::next();
         self.0
             .handlers
@@ -756,10 +800,65 @@ impl Socket {
         self.run_job(Box::new(move || vec![fut]));
     }
 
-    /// Queues a job on the socket's handler task.
+    /// Runs a job after the socket's earlier ones: inline when nothing of the socket runs (see [`Jobs`]),
+    /// else on its handler task.
     fn run_job(&self, job: Job) {
-        if let Some(jobs) = self.0.jobs.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            let _ = jobs.send(job);
+        {
+            let mut jobs = self.0.jobs.lock().unwrap_or_else(|e| e.into_inner());
+            match &mut *jobs {
+                Jobs::Closed => return,
+                Jobs::Task(tx) => {
+                    let _ = tx.send(job);
+                    return;
+                }
+                Jobs::Inline { queued, .. } => {
+                    queued.push(job);
+                    return;
+                }
+                Jobs::Idle => *jobs = Jobs::Inline { queued: Vec::new(), closed: false },
+            }
+        }
+        let pending = {
+            #[cfg(feature = "tracing")]
+            let _entered = self.0.span.enter();
+            start_job(job)
+        };
+        let mut jobs = self.0.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        let (queued, closed) = match std::mem::replace(&mut *jobs, Jobs::Idle) {
+            Jobs::Inline { queued, closed } => (queued, closed),
+            other => {
+                *jobs = other;
+                return;
+            }
+        };
+        if closed {
+            *jobs = Jobs::Closed;
+        }
+        if pending.is_empty() && queued.is_empty() {
+            return;
+        }
+        // Something waits, or came meanwhile: from now on the socket's jobs run on a task of its own.
+        let (tx, rx) = mpsc::unbounded_channel();
+        for job in queued {
+            let _ = tx.send(job);
+        }
+        if !closed {
+            *jobs = Jobs::Task(tx);
+        }
+        drop(jobs);
+        #[cfg(feature = "tracing")]
+        tokio::spawn(tracing::Instrument::instrument(run_handlers(rx, pending), self.0.span.clone()));
+        #[cfg(not(feature = "tracing"))]
+        tokio::spawn(run_handlers(rx, pending));
+    }
+
+    /// No job runs after the ones already started or queued (the socket is gone).
+    fn close_jobs(&self) {
+        let mut jobs = self.0.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        match &mut *jobs {
+            Jobs::Inline { closed, .. } => *closed = true,
+            // Dropping the sender lets the task finish its queue and end.
+            _ => *jobs = Jobs::Closed,
         }
     }
 
@@ -827,23 +926,24 @@ impl Socket {
         for listener in any {
             (listener.f)(self, &name, &args);
         }
-        let handlers = {
+        // The namespace's handlers of the event (registered once for all its sockets), then the socket's.
+        let mut handlers = self.0.nsp.event_handlers(&name);
+        {
             let mut all = self.0.handlers.write().unwrap_or_else(|e| e.into_inner());
-            let listeners = all.get_mut(&name).map(std::mem::take).unwrap_or_default();
-            let kept: Vec<_> = listeners.iter().filter(|l| !l.once).cloned().collect();
-            if !kept.is_empty() {
-                all.insert(name.clone(), kept);
-            } else {
-                all.remove(&name);
+            if let Some(listeners) = all.get_mut(&name) {
+                handlers.extend(listeners.iter().map(|l| l.f.clone()));
+                listeners.retain(|l| !l.once);
+                if listeners.is_empty() {
+                    all.remove(&name);
+                }
             }
-            listeners
-        };
+        }
         let ack = id.map(|id| AckSender { socket: self.clone(), id, sent: Arc::new(AtomicBool::new(false)) });
         let n = handlers.len();
         let mut futures = Vec::with_capacity(n);
         for (i, listener) in handlers.into_iter().enumerate() {
             let args = if i + 1 == n { std::mem::take(&mut args) } else { args.clone() };
-            let fut = (listener.f)(self.clone(), args, ack.clone());
+            let fut = listener(self.clone(), args, ack.clone());
             #[cfg(feature = "tracing")]
             let fut: BoxFuture = if span.is_disabled() {
                 fut
@@ -892,7 +992,7 @@ impl Socket {
                 socket.run(handler(socket.clone(), reason));
             }
             // Let the handler task finish what runs and end.
-            socket.0.jobs.lock().unwrap_or_else(|e| e.into_inner()).take();
+            socket.close_jobs();
         }));
     }
 

@@ -27,24 +27,24 @@ async fn main() {
         }
     }
     let io = SocketIo::new(ServerConfig::default());
-    io.on_connection(|socket: Socket| async move {
-        socket.on("echo", |_, args: Vec<Value>, ack| async move {
-            if let Some(ack) = ack {
-                let _ = ack.send(args);
-            }
-        });
-        socket.on("broadcast", |s: Socket, args: Vec<Value>, _| async move {
-            let _ = s.namespace().emit("bcast", args);
-        });
-        socket.on("join", |s: Socket, (room,): (String,), ack| async move {
-            s.join(room);
-            if let Some(ack) = ack {
-                let _ = ack.send(("ok",));
-            }
-        });
-        socket.on("to-room", |s: Socket, (room, n): (String, Value), _| async move {
-            let _ = s.namespace().to(room).emit("room-msg", (n,));
-        });
+    // Handlers registered once for every socket of the namespace.
+    let nsp = io.sockets();
+    nsp.on("echo", |_, args: Vec<Value>, ack| async move {
+        if let Some(ack) = ack {
+            let _ = ack.send(args);
+        }
+    });
+    nsp.on("broadcast", |s: Socket, args: Vec<Value>, _| async move {
+        let _ = s.namespace().emit("bcast", args);
+    });
+    nsp.on("join", |s: Socket, (room,): (String,), ack| async move {
+        s.join(room);
+        if let Some(ack) = ack {
+            let _ = ack.send(("ok",));
+        }
+    });
+    nsp.on("to-room", |s: Socket, (room, n): (String, Value), _| async move {
+        let _ = s.namespace().to(room).emit("room-msg", (n,));
     });
     let server =
         io.listen(SocketAddr::from(([127, 0, 0, 1], port))).await.unwrap_or_else(|e| exit(&e.to_string()));

@@ -128,134 +128,132 @@ fn setup(nsp: &Namespace, node: String) {
             None => Ok(()),
         }
     });
-    nsp.on_connection(move |socket: Socket| {
+    nsp.on_connection(|socket: Socket| async move {
+        let _ = socket.emit("auth", (socket.handshake().auth.clone(),));
+    });
+    // Every socket's events, registered once for the namespace.
+    nsp.on("message", |s, args: Vec<Value>, _| async move {
+        let _ = s.emit("message-back", args);
+    });
+    for event in ["message-with-ack", "echo"] {
+        nsp.on(event, |_, args: Vec<Value>, ack| async move {
+            if let Some(ack) = ack {
+                let _ = ack.send(args);
+            }
+        });
+    }
+    nsp.on("broadcast", |s, args: Vec<Value>, _| async move {
+        let _ = s.namespace().emit("bcast", args);
+    });
+    nsp.on("join", |s, args: Vec<Value>, ack| async move {
+        if let Some(room) = args.first().and_then(Value::as_str) {
+            s.join(room);
+        }
+        if let Some(ack) = ack {
+            let _ = ack.send(("ok",));
+        }
+    });
+    nsp.on("leave", |s, args: Vec<Value>, ack| async move {
+        if let Some(room) = args.first().and_then(Value::as_str) {
+            s.leave(room);
+        }
+        if let Some(ack) = ack {
+            let _ = ack.send(("ok",));
+        }
+    });
+    nsp.on("to-room", |s, mut args: Vec<Value>, _| async move {
+        if args.is_empty() {
+            return;
+        }
+        if let Some(room) = args.remove(0).as_str() {
+            let _ = s.namespace().to(room).emit("room-msg", args);
+        }
+    });
+    nsp.on("to-room-except-me", |s, mut args: Vec<Value>, _| async move {
+        if args.is_empty() {
+            return;
+        }
+        if let Some(room) = args.remove(0).as_str() {
+            let _ = s.to(room).emit("room-msg", args);
+        }
+    });
+    nsp.on("fetch-sockets", |s, _: Vec<Value>, ack| async move {
+        let ids = s.namespace().fetch_sockets().await.unwrap_or_default();
+        if let Some(ack) = ack {
+            let _ = ack.send((sorted(ids.into_iter().map(|i| i.id.to_string()).collect()),));
+        }
+    });
+    nsp.on("sockets-join", |s, args: Vec<Value>, ack| async move {
+        if let (Some(room), Some(target)) =
+            (args.first().and_then(Value::as_str), args.get(1).and_then(Value::as_str))
+        {
+            let _ = s.namespace().to(target).sockets_join(room).await;
+        }
+        if let Some(ack) = ack {
+            let _ = ack.send(("ok",));
+        }
+    });
+    // Beyond the shared contract: the counterpart of sockets-join, for the cluster conformance.
+    nsp.on("sockets-leave", |s, args: Vec<Value>, ack| async move {
+        if let (Some(room), Some(target)) =
+            (args.first().and_then(Value::as_str), args.get(1).and_then(Value::as_str))
+        {
+            let _ = s.namespace().to(target).sockets_leave(room).await;
+        }
+        if let Some(ack) = ack {
+            let _ = ack.send(("ok",));
+        }
+    });
+    nsp.on("disconnect-room", |s, args: Vec<Value>, _| async move {
+        if let Some(room) = args.first().and_then(Value::as_str) {
+            let _ = s.namespace().to(room).disconnect_sockets(true).await;
+        }
+    });
+    nsp.on("server-side-emit", |s, args: Vec<Value>, _| async move {
+        // With the memory adapter there is no other node: the adapter says so and nothing is sent.
+        let _ = s.namespace().server_side_emit("relay", args).await;
+    });
+    nsp.on("ask-all", |s, _: Vec<Value>, ack| async move {
+        let answers = match s.namespace().timeout(Duration::from_millis(1000)).emit_with_ack("ask", ()).await
+        {
+            Ok(answers) => answers,
+            Err(socketio::server::AckError::Timeout(partial)) => partial,
+            Err(_) => Vec::new(),
+        };
+        let mut flat: Vec<Value> =
+            answers.into_iter().filter_map(|mut a| (!a.is_empty()).then(|| a.remove(0))).collect();
+        flat.sort_by_key(|v| v.to_string());
+        if let Some(ack) = ack {
+            let _ = ack.send((flat,));
+        }
+    });
+    let node = node.clone();
+    nsp.on("whoami", move |s, _: Vec<Value>, ack| {
         let node = node.clone();
         async move {
-            let _ = socket.emit("auth", (socket.handshake().auth.clone(),));
-            socket.on("message", |s, args: Vec<Value>, _| async move {
-                let _ = s.emit("message-back", args);
+            let info = serde_json::json!({
+                "id": s.id(),
+                "node": node,
+                "rooms": sorted(s.rooms().into_iter().map(|r| r.to_string()).collect()),
+                "recovered": s.recovered(),
+                "transport": s.transport().as_str(),
             });
-            for event in ["message-with-ack", "echo"] {
-                socket.on(event, |_, args: Vec<Value>, ack| async move {
-                    if let Some(ack) = ack {
-                        let _ = ack.send(args);
-                    }
-                });
+            if let Some(ack) = ack {
+                let _ = ack.send((info,));
             }
-            socket.on("broadcast", |s, args: Vec<Value>, _| async move {
-                let _ = s.namespace().emit("bcast", args);
-            });
-            socket.on("join", |s, args: Vec<Value>, ack| async move {
-                if let Some(room) = args.first().and_then(Value::as_str) {
-                    s.join(room);
-                }
-                if let Some(ack) = ack {
-                    let _ = ack.send(("ok",));
-                }
-            });
-            socket.on("leave", |s, args: Vec<Value>, ack| async move {
-                if let Some(room) = args.first().and_then(Value::as_str) {
-                    s.leave(room);
-                }
-                if let Some(ack) = ack {
-                    let _ = ack.send(("ok",));
-                }
-            });
-            socket.on("to-room", |s, mut args: Vec<Value>, _| async move {
-                if args.is_empty() {
-                    return;
-                }
-                if let Some(room) = args.remove(0).as_str() {
-                    let _ = s.namespace().to(room).emit("room-msg", args);
-                }
-            });
-            socket.on("to-room-except-me", |s, mut args: Vec<Value>, _| async move {
-                if args.is_empty() {
-                    return;
-                }
-                if let Some(room) = args.remove(0).as_str() {
-                    let _ = s.to(room).emit("room-msg", args);
-                }
-            });
-            socket.on("fetch-sockets", |s, _: Vec<Value>, ack| async move {
-                let ids = s.namespace().fetch_sockets().await.unwrap_or_default();
-                if let Some(ack) = ack {
-                    let _ = ack.send((sorted(ids.into_iter().map(|i| i.id.to_string()).collect()),));
-                }
-            });
-            socket.on("sockets-join", |s, args: Vec<Value>, ack| async move {
-                if let (Some(room), Some(target)) =
-                    (args.first().and_then(Value::as_str), args.get(1).and_then(Value::as_str))
-                {
-                    let _ = s.namespace().to(target).sockets_join(room).await;
-                }
-                if let Some(ack) = ack {
-                    let _ = ack.send(("ok",));
-                }
-            });
-            // Beyond the shared contract: the counterpart of sockets-join, for the cluster conformance.
-            socket.on("sockets-leave", |s, args: Vec<Value>, ack| async move {
-                if let (Some(room), Some(target)) =
-                    (args.first().and_then(Value::as_str), args.get(1).and_then(Value::as_str))
-                {
-                    let _ = s.namespace().to(target).sockets_leave(room).await;
-                }
-                if let Some(ack) = ack {
-                    let _ = ack.send(("ok",));
-                }
-            });
-            socket.on("disconnect-room", |s, args: Vec<Value>, _| async move {
-                if let Some(room) = args.first().and_then(Value::as_str) {
-                    let _ = s.namespace().to(room).disconnect_sockets(true).await;
-                }
-            });
-            socket.on("server-side-emit", |s, args: Vec<Value>, _| async move {
-                // With the memory adapter there is no other node: the adapter says so and nothing is sent.
-                let _ = s.namespace().server_side_emit("relay", args).await;
-            });
-            socket.on("ask-all", |s, _: Vec<Value>, ack| async move {
-                let answers =
-                    match s.namespace().timeout(Duration::from_millis(1000)).emit_with_ack("ask", ()).await {
-                        Ok(answers) => answers,
-                        Err(socketio::server::AckError::Timeout(partial)) => partial,
-                        Err(_) => Vec::new(),
-                    };
-                let mut flat: Vec<Value> =
-                    answers.into_iter().filter_map(|mut a| (!a.is_empty()).then(|| a.remove(0))).collect();
-                flat.sort_by_key(|v| v.to_string());
-                if let Some(ack) = ack {
-                    let _ = ack.send((flat,));
-                }
-            });
-            let node = node.clone();
-            socket.on("whoami", move |s, _: Vec<Value>, ack| {
-                let node = node.clone();
-                async move {
-                    let info = serde_json::json!({
-                        "id": s.id(),
-                        "node": node,
-                        "rooms": sorted(s.rooms().into_iter().map(|r| r.to_string()).collect()),
-                        "recovered": s.recovered(),
-                        "transport": s.transport().as_str(),
-                    });
-                    if let Some(ack) = ack {
-                        let _ = ack.send((info,));
-                    }
-                }
-            });
-            socket.on("set-data", |s, args: Vec<Value>, ack| async move {
-                let _ = s.set_data(&args.into_iter().next().unwrap_or_default());
-                if let Some(ack) = ack {
-                    let _ = ack.send(("ok",));
-                }
-            });
-            socket.on("volatile", |s, args: Vec<Value>, _| async move {
-                let _ = s.volatile().emit("volatile-back", args);
-            });
-            socket.on("disconnect-me", |s, args: Vec<Value>, _| async move {
-                s.disconnect(args.first().and_then(Value::as_bool).unwrap_or(false));
-            });
         }
+    });
+    nsp.on("set-data", |s, args: Vec<Value>, ack| async move {
+        let _ = s.set_data(&args.into_iter().next().unwrap_or_default());
+        if let Some(ack) = ack {
+            let _ = ack.send(("ok",));
+        }
+    });
+    nsp.on("volatile", |s, args: Vec<Value>, _| async move {
+        let _ = s.volatile().emit("volatile-back", args);
+    });
+    nsp.on("disconnect-me", |s, args: Vec<Value>, _| async move {
+        s.disconnect(args.first().and_then(Value::as_bool).unwrap_or(false));
     });
 }
 

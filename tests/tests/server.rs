@@ -777,3 +777,52 @@ async fn a_listening_server_serves_after_its_handles_are_dropped() {
     client.send_raw(r#"4231["echo","still here"]"#).await;
     assert_eq!(client.recv_ack().await, (31, vec![Value::from("still here")]));
 }
+
+/// `Namespace::on`: one handler for every socket of the namespace, present and future, and of a
+/// dynamic namespace's children; it runs before the socket's own handlers and gets the ack.
+#[tokio::test]
+async fn namespace_level_handlers_reach_every_socket_before_their_own() {
+    let (io, addr) = start(ServerConfig::default()).await;
+    let (early, _) = Client::connect(addr, "/", None).await;
+    let (tx, mut order) = mpsc::unbounded_channel();
+    let seen = tx.clone();
+    io.of("/").on("ping", move |socket: Socket, (n,): (u64,), ack| {
+        let seen = seen.clone();
+        async move {
+            seen.send(format!("namespace {n} {}", socket.id().len())).unwrap();
+            if let Some(ack) = ack {
+                ack.send(("pong", n)).unwrap();
+            }
+        }
+    });
+    io.on_connection(move |socket: Socket| {
+        let tx = tx.clone();
+        async move {
+            socket.on("ping", move |_, (n,): (u64,), _| {
+                let tx = tx.clone();
+                async move { tx.send(format!("socket {n}")).unwrap() }
+            });
+        }
+    });
+    // A socket connected before the handler was added has it too (but not the per-socket one).
+    let mut early = early;
+    early.send(Packet { id: Some(7), ..Packet::event("/", "ping", vec![Value::from(1)]) }).await;
+    assert_eq!(early.recv_ack().await, (7, vec![Value::from("pong"), Value::from(1)]));
+    assert_eq!(order.recv().await.unwrap(), "namespace 1 20");
+    // A later one: the namespace's handler first, then its own.
+    let (mut late, _) = Client::connect(addr, "/", None).await;
+    late.send(Packet { id: Some(3), ..Packet::event("/", "ping", vec![Value::from(2)]) }).await;
+    assert_eq!(late.recv_ack().await, (3, vec![Value::from("pong"), Value::from(2)]));
+    assert_eq!(order.recv().await.unwrap(), "namespace 2 20");
+    assert_eq!(order.recv().await.unwrap(), "socket 2");
+    // The children of a dynamic namespace share its handlers.
+    let parent = io.of_regex(r"^/room-\d+$").unwrap();
+    parent.on("hello", |socket: Socket, _: Vec<Value>, ack| async move {
+        if let Some(ack) = ack {
+            ack.send((socket.nsp().to_string(),)).unwrap();
+        }
+    });
+    let (mut child, _) = Client::connect(addr, "/room-42", None).await;
+    child.send(Packet { id: Some(1), ..Packet::event("/room-42", "hello", vec![]) }).await;
+    assert_eq!(child.recv_ack().await, (1, vec![Value::from("/room-42")]));
+}
