@@ -314,7 +314,8 @@ impl EngineIo {
         };
 
         if let Some(sid) = info.query("sid") {
-            let Some(socket) = self.shared.get(sid) else {
+            // A session that has closed, or whose heartbeat has just timed out, is unknown at once.
+            let Some(socket) = self.shared.get(sid).filter(Socket::accepts_requests) else {
                 return self.refuse(&info, ErrorCode::UnknownSid, None, json!({ "sid": sid }));
             };
             let previous = socket.transport();

@@ -395,6 +395,41 @@ impl Socket {
         self.0.driver_wake.notify_one();
     }
 
+    /// Brings the heartbeat up to `now`: queues the ping that is due, and tells whether the session has
+    /// timed out. The ping counts as queued at the moment it was due, whoever queues it (the session's
+    /// task, or a request that came first): its timeout runs from then, so the session is timed out
+    /// at pingInterval + pingTimeout exactly, however late a task wakes.
+    fn heartbeat_due(&self, st: &mut State, now: Instant) -> bool {
+        if st.ready == ReadyState::Open {
+            if let Some(due) = st.next_ping.filter(|t| *t <= now) {
+                st.next_ping = None;
+                st.ping_deadline = Some(due + self.0.shared.config.ping_timeout);
+                st.refreshed = false;
+                self.push(
+                    st,
+                    Outgoing { packet: Packet::ping(), encoded: None, compress: false, volatile: false },
+                );
+            }
+        }
+        st.ping_deadline.is_some_and(|d| d <= now)
+    }
+
+    /// Whether a request may still reach the session: not once it has closed, nor once its heartbeat
+    /// has timed out (it closes here and then, rather than when its task next wakes). A session that
+    /// refuses requests is unknown to them, as the reference's session table no longer holds it.
+    pub(crate) fn accepts_requests(&self) -> bool {
+        let mut st = self.lock();
+        if st.ready == ReadyState::Closed {
+            return false;
+        }
+        if !self.heartbeat_due(&mut st, Instant::now()) {
+            return true;
+        }
+        drop(st);
+        self.close_with(CloseReason::PingTimeout, None);
+        false
+    }
+
     /// Finishes a graceful close with the reason it was started with.
     pub(crate) fn finish_close(&self) {
         let reason = self.lock().closing_reason;
@@ -530,16 +565,8 @@ impl Socket {
                 if st.ready == ReadyState::Closed {
                     break;
                 }
-                if st.ping_deadline.is_some_and(|d| d <= now) {
+                if self.heartbeat_due(&mut st, now) {
                     timeout = true;
-                } else if st.next_ping.is_some_and(|t| t <= now) && st.ready == ReadyState::Open {
-                    st.next_ping = None;
-                    st.ping_deadline = Some(now + shared.config.ping_timeout);
-                    st.refreshed = false;
-                    self.push(
-                        &mut st,
-                        Outgoing { packet: Packet::ping(), encoded: None, compress: false, volatile: false },
-                    );
                 }
                 if st.closing_deadline.is_some_and(|d| d <= now) {
                     finish_forced_close = true;
