@@ -23,7 +23,9 @@ async fn close_ends_every_session_and_refuses_new_ones() {
     let mut ws = server.ws("EIO=4&transport=websocket").await;
     let ws_sid = Handshake::from_json(&ws.next_text().await[1..]).unwrap().sid;
     assert_eq!(server.engine.clients_count(), 2);
+    let began = Instant::now();
     server.engine.close().await;
+    assert!(began.elapsed() < Duration::from_secs(1), "close took {:?}", began.elapsed());
     assert_eq!(server.engine.clients_count(), 0);
     assert_eq!(read_response(&mut pending).await.text(), "1");
     assert_eq!(ws.next().await, None);
