@@ -17,6 +17,17 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
+/// Keeps a served connection counted (see [`Shared::connection_started`]).
+pub(crate) struct ConnectionGuard(Arc<Shared>);
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        if self.0.connections.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.settled.notify_waiters();
+        }
+    }
+}
+
 /// What every session and request handler of one engine shares.
 pub(crate) struct Shared {
     pub(crate) config: EngineConfig,
@@ -26,11 +37,20 @@ pub(crate) struct Shared {
     count: AtomicUsize,
     closed: AtomicBool,
     drivers: AtomicUsize,
-    drivers_done: Notify,
-    /// Tells the accept loops of [`EngineIo::listen`] to stop (once every session has finished).
+    /// The connections that the servers of [`EngineIo::listen`] are serving.
+    connections: AtomicUsize,
+    /// Notified whenever `drivers` or `connections` drops to zero.
+    settled: Notify,
+    /// Tells the accept loops of [`EngineIo::listen`] to stop, and their connections to finish the
+    /// request in hand and close.
     pub(crate) shutdown: Notify,
-    /// Set with `shutdown`: accept loops that were not waiting when it was notified see it here.
+    /// Set with `shutdown`: accept loops and connections that were not waiting when it was notified
+    /// see it here.
     pub(crate) stopped: AtomicBool,
+    /// Notified once [`EngineIo::close`] has finished: connections still open then are dropped.
+    pub(crate) finished: Notify,
+    /// Set with `finished`.
+    pub(crate) done: AtomicBool,
 }
 
 impl Shared {
@@ -52,8 +72,50 @@ impl Shared {
 
     pub(crate) fn drivers_finished(&self) {
         if self.drivers.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.drivers_done.notify_waiters();
+            self.settled.notify_waiters();
         }
+    }
+
+    /// Counts a connection served by [`EngineIo::listen`] until the guard drops.
+    pub(crate) fn connection_started(self: &Arc<Self>) -> ConnectionGuard {
+        self.connections.fetch_add(1, Ordering::SeqCst);
+        ConnectionGuard(self.clone())
+    }
+
+    /// Resolves once no session task runs and no connection is served.
+    async fn settled(&self) {
+        loop {
+            let settled = self.settled.notified();
+            tokio::pin!(settled);
+            settled.as_mut().enable();
+            if self.drivers.load(Ordering::SeqCst) == 0 && self.connections.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            settled.await;
+        }
+    }
+
+    /// Resolves once the flag is set; `notify` is notified when it is.
+    async fn wait_flag(flag: &AtomicBool, notify: &Notify) {
+        loop {
+            let notified = notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if flag.load(Ordering::SeqCst) {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Resolves once [`EngineIo::close`] has stopped the servers (at once if it has).
+    pub(crate) async fn shutting_down(&self) {
+        Self::wait_flag(&self.stopped, &self.shutdown).await
+    }
+
+    /// Resolves once [`EngineIo::close`] has finished (at once if it has).
+    pub(crate) async fn closed(&self) {
+        Self::wait_flag(&self.done, &self.finished).await
     }
 
     /// The headers of every polling response: `cache-control`, the cookie and `initial_headers` on a
@@ -136,8 +198,9 @@ pub fn generate_id() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// How long [`EngineIo::close`] waits for a polling client's next GET.
-pub const SHUTDOWN_POLL_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long [`EngineIo::close`] gives websockets to take their last packets and the connections of
+/// [`EngineIo::listen`] to finish the response in hand (or the close timeout, if shorter).
+pub const SHUTDOWN_WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl EngineIo {
     /// An engine with `config`, reporting to `handler`.
@@ -158,8 +221,11 @@ impl EngineIo {
                 closed: AtomicBool::new(false),
                 stopped: AtomicBool::new(false),
                 drivers: AtomicUsize::new(0),
-                drivers_done: Notify::new(),
+                connections: AtomicUsize::new(0),
+                settled: Notify::new(),
                 shutdown: Notify::new(),
+                finished: Notify::new(),
+                done: AtomicBool::new(false),
             }),
         }
     }
@@ -192,41 +258,51 @@ impl EngineIo {
     /// Closes every session (reason `server shutting down`), refuses new ones, stops the servers started
     /// by [`EngineIo::listen`], and resolves once every session has finished.
     ///
-    /// Queued packets are delivered first. A polling client between two GETs has up to 2 s (or the
-    /// close timeout, if shorter) to come back for them and for the close packet, so that it sees a
-    /// close rather than a refused connection.
+    /// As the reference's `close()`, every client is closed at once, nothing waits for a client to come
+    /// back: a polling session closes there and then (a pending GET is answered with the queued packets
+    /// and the close packet; without one, they are dropped). A websocket is given its queued packets
+    /// and the close frame, and the servers' connections finish the response in hand (idle keep-alive
+    /// connections close at once), within [`SHUTDOWN_WRITE_TIMEOUT`] (or the close timeout, if
+    /// shorter); past it they are cut. So this returns at once when nothing is being written, and
+    /// within that deadline otherwise.
     pub async fn close(&self) {
-        self.shared.closed.store(true, Ordering::SeqCst);
-        let wait = SHUTDOWN_POLL_WAIT.min(self.shared.config.close_timeout);
+        let shared = &self.shared;
+        shared.closed.store(true, Ordering::SeqCst);
+        let wait = SHUTDOWN_WRITE_TIMEOUT.min(shared.config.close_timeout);
+        let deadline = tokio::time::Instant::now() + wait;
         for socket in self.sockets() {
-            socket.close_gracefully(crate::CloseReason::ServerShuttingDown, wait);
+            socket.shutdown(wait);
         }
+        shared.stopped.store(true, Ordering::SeqCst);
+        shared.shutdown.notify_waiters();
+        // A handshake that was past its check of `closed` may have added a session meanwhile.
+        for socket in self.sockets() {
+            socket.shutdown(wait);
+        }
+        if tokio::time::timeout_at(deadline, shared.settled()).await.is_err() {
+            // A client that does not read its last packets: its session ends without them.
+            for socket in self.sockets() {
+                socket.cut_close("the shutdown write deadline passed");
+            }
+        }
+        // The session tasks end at once now (a stuck write is abandoned); connections still open are
+        // dropped below.
         loop {
-            let done = self.shared.drivers_done.notified();
-            tokio::pin!(done);
-            done.as_mut().enable();
-            if self.shared.drivers.load(Ordering::SeqCst) == 0 {
+            let settled = shared.settled.notified();
+            tokio::pin!(settled);
+            settled.as_mut().enable();
+            if shared.drivers.load(Ordering::SeqCst) == 0 {
                 break;
             }
-            done.await;
+            settled.await;
         }
-        // The listeners kept accepting until now: a polling client's last GET may come on a new
-        // connection.
-        self.shared.stopped.store(true, Ordering::SeqCst);
-        self.shared.shutdown.notify_waiters();
+        shared.done.store(true, Ordering::SeqCst);
+        shared.finished.notify_waiters();
     }
 
     /// Resolves once [`EngineIo::close`] has finished (at once if it has).
     pub async fn stopped(&self) {
-        loop {
-            let shutdown = self.shared.shutdown.notified();
-            tokio::pin!(shutdown);
-            shutdown.as_mut().enable();
-            if self.shared.stopped.load(Ordering::SeqCst) {
-                return;
-            }
-            shutdown.await;
-        }
+        self.shared.closed().await
     }
 
     /// Handles one request on the engine's path. Every outcome is a response: refused requests get the
@@ -314,7 +390,8 @@ impl EngineIo {
         };
 
         if let Some(sid) = info.query("sid") {
-            let Some(socket) = self.shared.get(sid) else {
+            // A session that has closed, or whose heartbeat has just timed out, is unknown at once.
+            let Some(socket) = self.shared.get(sid).filter(Socket::accepts_requests) else {
                 return self.refuse(&info, ErrorCode::UnknownSid, None, json!({ "sid": sid }));
             };
             let previous = socket.transport();

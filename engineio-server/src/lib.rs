@@ -49,7 +49,7 @@ pub use config::{
     AllowRequest, BoxFuture, CompressionConfig, CookieConfig, CorsConfig, CorsOrigin, EngineConfig,
     GenerateId, OriginPredicate, OverflowPolicy, SameSite, TransportKind,
 };
-pub use engine::{generate_id, EngineIo};
+pub use engine::{generate_id, EngineIo, SHUTDOWN_WRITE_TIMEOUT};
 pub use engineio_parser as parser;
 pub use handler::{CloseReason, ConnectionError, ErrorCode, Handler, NoopHandler, SessionEvent};
 pub use request::{DropConnection, EngineBody, RemoteAddr, RequestInfo, Secure};

@@ -133,6 +133,8 @@ async fn serve_connection<I>(engine: EngineIo, io: I, peer: SocketAddr, secure: 
 where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    let shared = engine.shared.clone();
+    let _counted = shared.connection_started();
     let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
         req.extensions_mut().insert(RemoteAddr(peer));
         if secure {
@@ -157,7 +159,20 @@ where
         .header_read_timeout(std::time::Duration::from_secs(10))
         .serve_connection(TokioIo::new(io), service)
         .with_upgrades();
-    if let Err(e) = conn.await {
+    let mut conn = std::pin::pin!(conn);
+    // Once the engine closes, the connection finishes the request in hand and closes (an idle
+    // keep-alive connection closes at once); one still open when the close has finished is dropped.
+    let ended = tokio::select! {
+        ended = conn.as_mut() => ended,
+        _ = shared.shutting_down() => {
+            conn.as_mut().graceful_shutdown();
+            tokio::select! {
+                ended = conn.as_mut() => ended,
+                _ = shared.closed() => return,
+            }
+        }
+    };
+    if let Err(e) = ended {
         tracing::debug!("connection from {peer} ended: {e}");
     }
 }

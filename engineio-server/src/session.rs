@@ -395,6 +395,81 @@ impl Socket {
         self.0.driver_wake.notify_one();
     }
 
+    /// Closes the session for a server shutdown ([`crate::EngineIo::close`]), as the reference closes
+    /// every client with a discarding close: a polling session closes at once (a pending GET gets the
+    /// queued packets and the close packet; without one they are dropped, nothing waits for the
+    /// client's next GET); a websocket has until `wait` to take its last packets. A session already
+    /// closing keeps the reason it was closed with.
+    pub(crate) fn shutdown(&self, wait: std::time::Duration) {
+        let mut st = self.lock();
+        let reason = match st.ready {
+            ReadyState::Closed => return,
+            ReadyState::Closing => st.closing_reason,
+            ReadyState::Open => CloseReason::ServerShuttingDown,
+        };
+        if st.transport == TransportKind::Polling {
+            if st.poll_pending {
+                // `close_with` leaves the queue to the waiting GET: the close packet ends it.
+                st.queue.push_back(Outgoing {
+                    packet: Packet::close(),
+                    encoded: None,
+                    compress: false,
+                    volatile: false,
+                });
+            }
+            drop(st);
+            self.close_with(reason, None);
+            return;
+        }
+        st.ready = ReadyState::Closing;
+        st.closing_reason = reason;
+        let deadline = Instant::now() + wait;
+        st.closing_deadline = Some(st.closing_deadline.map_or(deadline, |d| d.min(deadline)));
+        drop(st);
+        self.0.driver_wake.notify_one();
+    }
+
+    /// Brings the heartbeat up to `now`: queues the ping that is due, and tells whether the session has
+    /// timed out. The ping counts as queued at the moment it was due, whoever queues it (the session's
+    /// task, or a request that came first): its timeout runs from then, so the session is timed out
+    /// at pingInterval + pingTimeout exactly, however late a task wakes.
+    fn heartbeat_due(&self, st: &mut State, now: Instant) -> bool {
+        if st.ready == ReadyState::Open {
+            if let Some(due) = st.next_ping.filter(|t| *t <= now) {
+                st.next_ping = None;
+                st.ping_deadline = Some(due + self.0.shared.config.ping_timeout);
+                st.refreshed = false;
+                self.push(
+                    st,
+                    Outgoing { packet: Packet::ping(), encoded: None, compress: false, volatile: false },
+                );
+            }
+        }
+        st.ping_deadline.is_some_and(|d| d <= now)
+    }
+
+    /// Whether a request may still reach the session: not once it has closed, nor once its heartbeat
+    /// has timed out (it closes here and then, rather than when its task next wakes). A session that
+    /// refuses requests is unknown to them, as the reference's session table no longer holds it.
+    pub(crate) fn accepts_requests(&self) -> bool {
+        let mut st = self.lock();
+        if st.ready == ReadyState::Closed {
+            return false;
+        }
+        if !self.heartbeat_due(&mut st, Instant::now()) {
+            return true;
+        }
+        drop(st);
+        self.close_with(CloseReason::PingTimeout, None);
+        false
+    }
+
+    /// Ends a graceful close that ran out of time, with the reason it was started with.
+    pub(crate) fn cut_close(&self, description: &str) {
+        let reason = self.lock().closing_reason;
+        self.close_with(reason, Some(description));
+    }
+
     /// Finishes a graceful close with the reason it was started with.
     pub(crate) fn finish_close(&self) {
         let reason = self.lock().closing_reason;
@@ -516,6 +591,8 @@ impl Socket {
     pub(crate) async fn drive(self, mut ws: Option<WsStream>) {
         let shared = self.0.shared.clone();
         shared.drivers_started();
+        // A write that did not finish leaves the websocket mid-frame: it is then dropped, not closed.
+        let mut stuck = false;
         loop {
             let now = Instant::now();
             let mut batch = Vec::new();
@@ -530,16 +607,8 @@ impl Socket {
                 if st.ready == ReadyState::Closed {
                     break;
                 }
-                if st.ping_deadline.is_some_and(|d| d <= now) {
+                if self.heartbeat_due(&mut st, now) {
                     timeout = true;
-                } else if st.next_ping.is_some_and(|t| t <= now) && st.ready == ReadyState::Open {
-                    st.next_ping = None;
-                    st.ping_deadline = Some(now + shared.config.ping_timeout);
-                    st.refreshed = false;
-                    self.push(
-                        &mut st,
-                        Outgoing { packet: Packet::ping(), encoded: None, compress: false, volatile: false },
-                    );
                 }
                 if st.closing_deadline.is_some_and(|d| d <= now) {
                     finish_forced_close = true;
@@ -577,7 +646,10 @@ impl Socket {
                         .map_or(heartbeat, |d| d.saturating_duration_since(Instant::now()).min(heartbeat));
                     let written = tokio::select! {
                         written = tokio::time::timeout(limit, self.write_ws(socket, batch)) => written,
-                        _ = closed.as_mut() => break,
+                        _ = closed.as_mut() => {
+                            stuck = true;
+                            break;
+                        }
                     };
                     match written {
                         Ok(Ok(())) => {}
@@ -585,8 +657,14 @@ impl Socket {
                             self.close_with(CloseReason::TransportError, Some(&e.to_string()));
                             break;
                         }
+                        Err(_) if closing.is_some() => {
+                            self.cut_close("the client stopped reading");
+                            stuck = true;
+                            break;
+                        }
                         Err(_) => {
                             self.close_with(CloseReason::PingTimeout, Some("the client stopped reading"));
+                            stuck = true;
                             break;
                         }
                     }
@@ -608,8 +686,13 @@ impl Socket {
                 msg = next_message(&mut ws) => self.on_ws_message(msg),
             }
         }
-        if let Some(mut socket) = ws {
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), socket.close(None)).await;
+        if let Some(mut socket) = ws.filter(|_| !stuck) {
+            // The close frame gets a second at most, and no more than what is left of a graceful close.
+            let mut limit = std::time::Duration::from_secs(1);
+            if let Some(deadline) = self.lock().closing_deadline {
+                limit = limit.min(deadline.saturating_duration_since(Instant::now()));
+            }
+            let _ = tokio::time::timeout(limit, socket.close(None)).await;
         }
         shared.drivers_finished();
     }

@@ -110,6 +110,10 @@ pub(crate) fn from_message(
 /// the upgrade packet and hands the websocket to the session's driver. Gives up (closing `ws`) on any
 /// other packet or after `upgradeTimeout`.
 pub(crate) async fn upgrade(socket: Socket, mut ws: WsStream) {
+    // The probe ends when the session closes meanwhile (the reference drops the upgrade then too).
+    let closed = socket.0.closed_wake.notified();
+    let mut closed = std::pin::pin!(closed);
+    closed.as_mut().enable();
     let allowed = {
         let mut st = socket.lock();
         let allowed = st.ready == ReadyState::Open
@@ -120,7 +124,7 @@ pub(crate) async fn upgrade(socket: Socket, mut ws: WsStream) {
         allowed
     };
     if !allowed {
-        let _ = ws.close(None).await;
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), ws.close(None)).await;
         return;
     }
     let protocol = socket.protocol();
@@ -151,7 +155,12 @@ pub(crate) async fn upgrade(socket: Socket, mut ws: WsStream) {
             }
         }
     };
-    let upgraded = tokio::time::timeout(socket.0.shared.config.upgrade_timeout, probe).await.unwrap_or(false);
+    let upgraded = tokio::select! {
+        upgraded = tokio::time::timeout(socket.0.shared.config.upgrade_timeout, probe) => {
+            upgraded.unwrap_or(false)
+        }
+        _ = closed.as_mut() => false,
+    };
     let rejected = {
         let mut st = socket.lock();
         st.upgrading = false;
@@ -169,7 +178,7 @@ pub(crate) async fn upgrade(socket: Socket, mut ws: WsStream) {
         }
     };
     if let Some(mut ws) = rejected {
-        let _ = ws.close(None).await;
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), ws.close(None)).await;
         return;
     }
     socket.0.driver_wake.notify_one();

@@ -10,6 +10,7 @@ use engineio_server::parser::Handshake;
 use engineio_server::{CloseReason, EngineConfig, EngineIo, EngineLayer, NoopHandler};
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
+use std::time::{Duration, Instant};
 use tower::{Layer, ServiceExt};
 
 #[tokio::test]
@@ -22,7 +23,9 @@ async fn close_ends_every_session_and_refuses_new_ones() {
     let mut ws = server.ws("EIO=4&transport=websocket").await;
     let ws_sid = Handshake::from_json(&ws.next_text().await[1..]).unwrap().sid;
     assert_eq!(server.engine.clients_count(), 2);
+    let began = Instant::now();
     server.engine.close().await;
+    assert!(began.elapsed() < Duration::from_secs(1), "close took {:?}", began.elapsed());
     assert_eq!(server.engine.clients_count(), 0);
     assert_eq!(read_response(&mut pending).await.text(), "1");
     assert_eq!(ws.next().await, None);
@@ -158,28 +161,125 @@ async fn websocket_writes_are_coalesced_into_one_flush() {
     }
 }
 
+/// The sessions' close events, by sid, until `n` have come.
+async fn close_reasons(server: &mut common::TestServer, n: usize) -> Vec<(String, CloseReason)> {
+    let mut closed = Vec::new();
+    while closed.len() < n {
+        closed.push(
+            server
+                .wait_for(|e| match e {
+                    Event::Close(s, r, _) => Some((s.clone(), *r)),
+                    _ => None,
+                })
+                .await,
+        );
+    }
+    closed.sort_by(|a, b| a.0.cmp(&b.0));
+    closed
+}
+
 #[tokio::test]
-async fn close_waits_for_a_polling_client_between_two_gets() {
+async fn close_does_not_wait_for_polling_clients_between_two_gets() {
+    let mut server = start(EngineConfig::default()).await;
+    let (idle, _) = server.handshake().await;
+    let (with_packet, _) = server.handshake().await;
+    server.engine.socket(&with_packet).unwrap().send_text("queued").unwrap();
+    // Closed by the application, waiting (up to the 30 s close timeout) for its next GET.
+    let (closing, _) = server.handshake().await;
+    server.engine.socket(&closing).unwrap().close();
+    let began = Instant::now();
+    server.engine.close().await;
+    assert!(began.elapsed() < Duration::from_secs(1), "close took {:?}", began.elapsed());
+    assert_eq!(server.engine.clients_count(), 0);
+    let mut expected = vec![
+        (idle, CloseReason::ServerShuttingDown),
+        (with_packet, CloseReason::ServerShuttingDown),
+        (closing, CloseReason::ForcedClose),
+    ];
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(close_reasons(&mut server, 3).await, expected);
+    server._handle.stopped().await;
+    assert!(tokio::net::TcpStream::connect(server.addr).await.is_err());
+}
+
+#[tokio::test]
+async fn close_ends_an_upgrade_in_progress() {
     let mut server = start(EngineConfig::default()).await;
     let (sid, _) = server.handshake().await;
-    let poll = format!("/engine.io/?EIO=4&transport=polling&sid={sid}");
-    server.engine.socket(&sid).unwrap().send_text("queued").unwrap();
-    // No GET is waiting when the server shuts down: it keeps listening until the client has fetched
-    // the queued packet, then the close packet, on new connections.
-    let engine = server.engine.clone();
-    let closing = tokio::spawn(async move { engine.close().await });
-    assert_eq!(server.get(&poll).await.text(), "4queued");
-    assert_eq!(server.get(&poll).await.text(), "1");
-    closing.await.unwrap();
-    let reason = server
+    let mut ws = server.ws(&format!("EIO=4&transport=websocket&sid={sid}")).await;
+    ws.send_text("2probe").await;
+    assert_eq!(ws.next_text().await, "3probe");
+    let began = Instant::now();
+    server.engine.close().await;
+    assert!(began.elapsed() < Duration::from_secs(1), "close took {:?}", began.elapsed());
+    // The probing websocket is closed with the session, not left to the upgrade timeout.
+    assert_eq!(ws.next().await, None);
+    assert_eq!(close_reasons(&mut server, 1).await, vec![(sid, CloseReason::ServerShuttingDown)]);
+}
+
+#[tokio::test]
+async fn close_cuts_a_websocket_that_stopped_reading_at_the_write_deadline() {
+    let mut server = start(EngineConfig::default()).await;
+    // The client never reads: the server's writes stall once the socket buffers are full.
+    let mut ws = server.ws("EIO=4&transport=websocket").await;
+    let sid = Handshake::from_json(&ws.next_text().await[1..]).unwrap().sid;
+    let socket = server.engine.socket(&sid).unwrap();
+    let chunk = "x".repeat(1 << 20);
+    for _ in 0..64 {
+        socket.send_text(chunk.as_str()).unwrap();
+    }
+    server
         .wait_for(|e| match e {
-            Event::Close(s, r, _) if *s == sid => Some(*r),
+            Event::Flush(s, n) if *s == sid && *n > 1 => Some(()),
             _ => None,
         })
         .await;
-    assert_eq!(reason, CloseReason::ServerShuttingDown);
-    server._handle.stopped().await;
-    assert!(tokio::net::TcpStream::connect(server.addr).await.is_err());
+    let began = Instant::now();
+    server.engine.close().await;
+    let limit = engineio_server::SHUTDOWN_WRITE_TIMEOUT + Duration::from_secs(1);
+    assert!(began.elapsed() < limit, "close took {:?}", began.elapsed());
+    assert_eq!(server.engine.clients_count(), 0);
+    assert_eq!(close_reasons(&mut server, 1).await, vec![(sid, CloseReason::ServerShuttingDown)]);
+}
+
+#[tokio::test]
+async fn close_is_prompt_with_many_sessions_and_closes_idle_connections() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut server = start(EngineConfig::default()).await;
+    let handshakes = futures_util::future::join_all((0..200).map(|_| server.handshake())).await;
+    let mut sids: Vec<String> = handshakes.into_iter().map(|(sid, _)| sid).collect();
+    let mut sockets = Vec::new();
+    for _ in 0..20 {
+        let mut ws = server.ws("EIO=4&transport=websocket").await;
+        sids.push(Handshake::from_json(&ws.next_text().await[1..]).unwrap().sid);
+        sockets.push(ws);
+    }
+    // Finished HTTP requests on keep-alive connections, left open and idle.
+    let mut idle = Vec::new();
+    for _ in 0..20 {
+        let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let head = format!("GET /elsewhere HTTP/1.1\r\nHost: {}\r\n\r\n", server.addr);
+        stream.write_all(head.as_bytes()).await.unwrap();
+        assert_eq!(read_response(&mut stream).await.status, 404);
+        idle.push(stream);
+    }
+    assert_eq!(server.engine.clients_count(), 220);
+    let began = Instant::now();
+    server.engine.close().await;
+    assert!(began.elapsed() < Duration::from_secs(1), "close took {:?}", began.elapsed());
+    assert_eq!(server.engine.clients_count(), 0);
+    let mut expected: Vec<_> = sids.into_iter().map(|s| (s, CloseReason::ServerShuttingDown)).collect();
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(close_reasons(&mut server, 220).await, expected);
+    for ws in &mut sockets {
+        assert_eq!(ws.next().await, None);
+    }
+    // The server closed the idle connections.
+    for stream in &mut idle {
+        let mut buf = [0u8; 64];
+        let read = tokio::time::timeout(Duration::from_secs(1), stream.read(&mut buf)).await;
+        assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "{read:?}");
+    }
 }
 
 #[tokio::test(start_paused = true)]

@@ -461,6 +461,55 @@ async fn close_disconnects_every_socket_with_server_shutting_down() {
     client.closed().await;
 }
 
+/// One polling GET on its own connection; the response body.
+async fn polling_get(addr: std::net::SocketAddr, query: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "GET /socket.io/?EIO=4&transport=polling{query} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8(response).unwrap();
+    let (_, body) = text.split_once("\r\n\r\n").unwrap();
+    body.to_string()
+}
+
+#[tokio::test]
+async fn close_returns_at_once_with_idle_and_closing_polling_sessions() {
+    let (io, addr) = start(ServerConfig::default()).await;
+    // Polling connections that joined no namespace, with no GET waiting.
+    for _ in 0..3 {
+        assert!(polling_get(addr, "").await.starts_with("0{"));
+    }
+    // One closed by the server (`disconnect(true)`), whose close waits for a GET that does not come.
+    let open = polling_get(addr, "").await;
+    let sid =
+        serde_json::from_str::<serde_json::Value>(&open[1..]).unwrap()["sid"].as_str().unwrap().to_owned();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.on_connection(move |socket: Socket| {
+        let tx = tx.clone();
+        async move { tx.send(socket).unwrap() }
+    });
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "POST /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: {addr}\r\n\
+             Connection: close\r\nContent-Length: 2\r\n\r\n40"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.read_to_end(&mut Vec::new()).await.unwrap();
+    }
+    rx.recv().await.unwrap().disconnect(true);
+    assert!(polling_get(addr, &format!("&sid={sid}")).await.starts_with("40"));
+    let began = std::time::Instant::now();
+    io.close().await;
+    assert!(began.elapsed() < Duration::from_secs(1), "close took {:?}", began.elapsed());
+    assert_eq!(io.engine().clients_count(), 0);
+}
+
 #[allow(dead_code)]
 fn assert_clone_send(io: SocketIo) -> impl Send + Clone {
     io
