@@ -126,7 +126,7 @@ impl RedisBus {
             errors: ErrorHooks::default(),
             overflow: crate::Overflow::default(),
         });
-        tokio::spawn(publish_loop(commands, queue, bus.errors.clone()));
+        tokio::spawn(publish_loop(crate::redis_conn::Conn::Manager(commands), queue, bus.errors.clone()));
         tokio::spawn(subscribe_loop(Arc::downgrade(&bus)));
         Ok(bus)
     }
@@ -225,7 +225,7 @@ async fn subscribe_all(sink: &mut redis::aio::PubSubSink, keys: &[String]) -> re
 /// Publishes queued messages in order; a failed publish is reported and dropped (the connection manager
 /// reconnects by itself).
 async fn publish_loop(
-    mut conn: redis::aio::ConnectionManager,
+    mut conn: crate::redis_conn::Conn,
     mut queue: mpsc::Receiver<(String, Bytes)>,
     errors: ErrorHooks,
 ) {

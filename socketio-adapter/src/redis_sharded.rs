@@ -20,8 +20,9 @@
 //! ```
 
 use crate::cluster::{ClusterAdapter, ClusterBus, ClusterConfig};
-use crate::redis_common::{bus_error, may_carry_binary, nsp_of, redis_error, RoutedPubSub};
-use crate::resp::{Mode, Target};
+use crate::redis_common::{bus_error, may_carry_binary, nsp_of, RoutedPubSub};
+use crate::redis_conn::{Conn, Endpoint};
+use crate::resp::Mode;
 use crate::types::{Adapter, AdapterError, AdapterFactory, ErrorHooks, RoomEvent};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -67,7 +68,7 @@ impl Default for ShardedRedisConfig {
 /// for commands (`SPUBLISH`, `PUBSUB`), one subscriber; both reconnect on their own.
 pub struct ShardedRedisBus {
     config: ShardedRedisConfig,
-    commands: redis::aio::ConnectionManager,
+    commands: Conn,
     pubsub: RoutedPubSub,
     errors: ErrorHooks,
     me: Weak<ShardedRedisBus>,
@@ -80,16 +81,18 @@ impl std::fmt::Debug for ShardedRedisBus {
 }
 
 impl ShardedRedisBus {
-    /// Connects to Redis (7 or later) at `url` (`redis://host:port`).
+    /// Connects to Redis (7 or later) at `url`: `redis://host:port`, or a Redis Cluster, given by
+    /// the address of any of its nodes (the server says it is one) or by several, separated by commas
+    /// (`redis://10.0.0.1:7000,10.0.0.2:7000`). An error when Redis cannot be reached (on a cluster:
+    /// when no node answers within a few seconds).
     pub async fn connect(
         url: &str,
         config: ShardedRedisConfig,
     ) -> Result<Arc<ShardedRedisBus>, AdapterError> {
-        let client = redis::Client::open(url).map_err(redis_error)?;
-        let target = Target::of(&client)?;
-        let commands = crate::connection_manager(client).await.map_err(redis_error)?;
+        let (endpoint, existing) = Endpoint::resolve(url).await?;
+        let commands = endpoint.commands(existing).await?;
         let errors = ErrorHooks::default();
-        let pubsub = RoutedPubSub::start(target, Mode::Sharded, &errors, "sharded redis adapter");
+        let pubsub = RoutedPubSub::start(&endpoint, Mode::Sharded, &errors, "sharded redis adapter").await?;
         Ok(Arc::new_cyclic(|me| ShardedRedisBus { config, commands, pubsub, errors, me: me.clone() }))
     }
 
