@@ -145,9 +145,14 @@ impl RoutedPubSub {
                 errors.clone(),
             )),
             Endpoint::Cluster(seeds) => AnySubscriber::Cluster(
-                ClusterSubscriber::start(seeds, mode, on_message, errors.clone())
-                    .await
-                    .map_err(|e| bus_error(format!("{label}: cannot subscribe: {e}")))?,
+                ClusterSubscriber::start(
+                    seeds,
+                    mode,
+                    Arc::new(move |_, c, p| on_message(c, p)),
+                    errors.clone(),
+                )
+                .await
+                .map_err(|e| bus_error(format!("{label}: cannot subscribe: {e}")))?,
             ),
         };
         Ok(RoutedPubSub { routes, subscriber })

@@ -8,7 +8,7 @@
 //! any one node of a cluster is enough.
 
 use crate::redis_common::{bus_error, redis_error};
-use crate::resp::{Mode, OnMessage};
+use crate::resp::Mode;
 use crate::types::{AdapterError, ErrorHooks};
 use bytes::Bytes;
 use redis::aio::ConnectionLike;
@@ -214,6 +214,10 @@ pub(crate) fn slot_of(cmd: &Cmd) -> Option<Slot> {
     }
 }
 
+/// What a cluster subscriber's handler receives: what was subscribed (the channel, or the pattern it
+/// matched), the channel, and the payload.
+pub(crate) type OnClusterMessage = Arc<dyn Fn(&str, &str, Bytes) + Send + Sync>;
+
 enum Command {
     Subscribe(String),
     Unsubscribe(String),
@@ -222,7 +226,8 @@ enum Command {
 /// A subscriber to a Redis Cluster: the `redis` crate's cluster connection over RESP3, which sends
 /// each `SUBSCRIBE` / `SSUBSCRIBE` to the node of the channel's slot, follows redirections and
 /// subscribes again after a reconnection or a topology change. A sharded channel the server drops
-/// (its slot moved) is subscribed again where it now lives.
+/// (its slot moved) is subscribed again where it now lives. In classic mode, a name ending with `*` is
+/// a pattern (`PSUBSCRIBE`).
 pub(crate) struct ClusterSubscriber {
     wanted: Mutex<BTreeSet<String>>,
     commands: mpsc::UnboundedSender<Command>,
@@ -234,7 +239,7 @@ impl ClusterSubscriber {
     pub(crate) async fn start(
         seeds: &[redis::ConnectionInfo],
         mode: Mode,
-        on_message: OnMessage,
+        on_message: OnClusterMessage,
         errors: ErrorHooks,
     ) -> Result<Arc<ClusterSubscriber>, AdapterError> {
         let (push_tx, pushes) = mpsc::unbounded_channel::<redis::PushInfo>();
@@ -299,7 +304,7 @@ async fn run(
     mode: Mode,
     mut commands: mpsc::UnboundedReceiver<Command>,
     mut pushes: mpsc::UnboundedReceiver<redis::PushInfo>,
-    on_message: OnMessage,
+    on_message: OnClusterMessage,
     errors: ErrorHooks,
 ) {
     use redis::PushKind;
@@ -316,6 +321,7 @@ async fn run(
                         }
                         let result = match mode {
                             Mode::Sharded => conn.ssubscribe(&channel).await,
+                            Mode::Classic if channel.ends_with('*') => conn.psubscribe(&channel).await,
                             Mode::Classic => conn.subscribe(&channel).await,
                         };
                         (channel, result)
@@ -323,6 +329,7 @@ async fn run(
                     Command::Unsubscribe(channel) => {
                         let result = match mode {
                             Mode::Sharded => conn.sunsubscribe(&channel).await,
+                            Mode::Classic if channel.ends_with('*') => conn.punsubscribe(&channel).await,
                             Mode::Classic => conn.unsubscribe(&channel).await,
                         };
                         // Unsubscribing a channel of a node that is gone needs nothing more.
@@ -360,17 +367,29 @@ async fn run(
                     )),
                     PushKind::Message | PushKind::SMessage => {
                         if let Some((channel, Some(payload))) = push_parts(push) {
-                            on_message(&channel, payload);
+                            on_message(&channel, &channel, payload);
                         }
                     }
-                    PushKind::Subscribe | PushKind::SSubscribe => {
+                    PushKind::PMessage => {
+                        // [pattern, channel, payload]
+                        let mut data = push.data.into_iter();
+                        let (Some(Value::BulkString(pattern)), Some(Value::BulkString(channel)), Some(Value::BulkString(payload))) =
+                            (data.next(), data.next(), data.next())
+                        else {
+                            continue;
+                        };
+                        if let (Ok(pattern), Ok(channel)) = (String::from_utf8(pattern), String::from_utf8(channel)) {
+                            on_message(&pattern, &channel, Bytes::from(payload));
+                        }
+                    }
+                    PushKind::Subscribe | PushKind::SSubscribe | PushKind::PSubscribe => {
                         if let Some((channel, _)) = push_parts(push) {
                             me.confirmed.send_modify(|set| {
                                 set.insert(channel);
                             });
                         }
                     }
-                    PushKind::Unsubscribe | PushKind::SUnsubscribe => {
+                    PushKind::Unsubscribe | PushKind::SUnsubscribe | PushKind::PUnsubscribe => {
                         if let Some((channel, _)) = push_parts(push) {
                             me.confirmed.send_modify(|set| {
                                 set.remove(&channel);

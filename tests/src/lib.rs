@@ -52,13 +52,18 @@ pub fn postgres_url() -> &'static str {
 /// A server on the Redis adapter (this process's Redis, see [`require_redis!`]) under key prefix `key`,
 /// subscribed and listening on a free loopback port.
 pub async fn redis_node(key: &str) -> (socketio_server::SocketIo, std::net::SocketAddr) {
+    redis_node_at(redis_url(), key).await
+}
+
+/// A server on the Redis adapter with Redis at `url` (a server, or a cluster), under key prefix `key`.
+pub async fn redis_node_at(url: &str, key: &str) -> (socketio_server::SocketIo, std::net::SocketAddr) {
     use socketio_adapter::redis::{RedisAdapterConfig, RedisBus};
     let config = RedisAdapterConfig {
         key: key.to_string(),
         requests_timeout: std::time::Duration::from_secs(2),
         ..Default::default()
     };
-    let bus = RedisBus::connect(redis_url(), config).await.expect("redis bus");
+    let bus = RedisBus::connect(url, config).await.expect("redis bus");
     cluster_node(bus.factory()).await
 }
 

@@ -1,18 +1,19 @@
 //! Three servers on a Redis Cluster (three primaries, a throwaway one of this test process, see
 //! `socketio_e2e::require_redis_cluster!`), each given the address of a different cluster node, through
-//! the sharded adapter and the Redis Streams adapter: whichever node owns a channel's or a stream's
-//! slot, every server hears every other.
+//! the sharded adapter, the Redis Streams adapter and the classic adapter (with the emitter): whichever
+//! node owns a channel's or a stream's slot, every server hears every other.
 
 #![allow(clippy::unwrap_used)]
 
 use socketio_e2e::client::{bin, Client};
-use socketio_e2e::{redis_sharded_node_at, redis_streams_node_at, unique_key};
+use socketio_e2e::{redis_node_at, redis_sharded_node_at, redis_streams_node_at, unique_key};
 use socketio_server::parser::{Packet, Value};
 use socketio_server::{Socket, SocketIo};
 use std::time::Duration;
 
 #[derive(Clone, Copy, Debug)]
 enum Bus {
+    Classic,
     Sharded,
     Streams,
 }
@@ -27,13 +28,13 @@ fn args_of(bus: Bus, mut args: Vec<Value>) -> Vec<Value> {
 }
 
 /// Three servers, the i-th given `urls[i]`, each with a client; their sockets can `join` a room (acked).
-async fn three_nodes(bus: Bus, urls: [&str; 3], name: &str) -> Vec<(SocketIo, Client)> {
-    let prefix = unique_key(name);
+async fn three_nodes(bus: Bus, urls: [&str; 3], prefix: &str) -> Vec<(SocketIo, Client)> {
     let mut nodes = Vec::new();
     for url in urls {
         let (io, addr) = match bus {
-            Bus::Sharded => redis_sharded_node_at(url, &prefix).await,
-            Bus::Streams => redis_streams_node_at(url, &prefix).await,
+            Bus::Classic => redis_node_at(url, prefix).await,
+            Bus::Sharded => redis_sharded_node_at(url, prefix).await,
+            Bus::Streams => redis_streams_node_at(url, prefix).await,
         };
         io.on_connection(|socket: Socket| async move {
             socket.on("join", |s, (room,): (String,), ack| async move {
@@ -48,7 +49,7 @@ async fn three_nodes(bus: Bus, urls: [&str; 3], name: &str) -> Vec<(SocketIo, Cl
 }
 
 async fn broadcasts_rooms_fetch_and_server_side_emit(bus: Bus, urls: [&str; 3]) {
-    let mut nodes = three_nodes(bus, urls, "cluster").await;
+    let mut nodes = three_nodes(bus, urls, &unique_key("cluster")).await;
     assert_eq!(nodes[0].0.sockets().adapter().server_count().await, 3, "the cluster counts every server");
 
     // A broadcast from each server reaches the clients of all three.
@@ -171,4 +172,37 @@ async fn unreachable_cluster_seeds_fail_at_start_up() {
     let streams = RedisStreamsBus::connect(&seeds, RedisStreamsConfig::default()).await;
     assert!(streams.is_err());
     assert!(started.elapsed() < Duration::from_secs(25), "took {:?}", started.elapsed());
+}
+
+/// The classic adapter too: a `PUBLISH` reaches the subscribers of every cluster node, and the server
+/// count is asked of every node.
+#[tokio::test]
+async fn classic_servers_on_different_cluster_nodes_hear_each_other() {
+    let cluster = socketio_e2e::require_redis_cluster!();
+    let urls = cluster.urls();
+    broadcasts_rooms_fetch_and_server_side_emit(Bus::Classic, [&urls[0], &urls[1], &urls[2]]).await;
+}
+
+/// The emitter, given another cluster node than any server, reaches the sockets of all three.
+#[tokio::test]
+async fn the_emitter_reaches_servers_on_every_cluster_node() {
+    let cluster = socketio_e2e::require_redis_cluster!();
+    let urls = cluster.urls();
+    let key = unique_key("emitter");
+    let mut nodes = three_nodes(Bus::Classic, [&urls[0], &urls[1], &urls[2]], &key).await;
+    let seeds = format!("{},{}", urls[2], urls[1]);
+    for url in [urls[0].as_str(), seeds.as_str()] {
+        let emitter = socketio_adapter::redis::RedisEmitter::connect(url, &key).await.unwrap();
+        emitter.emit("news", vec![Value::from(url), bin(b"\x00")]).await.unwrap();
+        for (_, client) in nodes.iter_mut() {
+            assert_eq!(client.recv_event("news").await.0, vec![Value::from(url), bin(b"\x00")]);
+        }
+        nodes[1].0.sockets().sockets()[0].join("red");
+        emitter.to("red").emit("to red", vec![]).await.unwrap();
+        emitter.emit("marker", vec![]).await.unwrap();
+        assert_eq!(nodes[1].1.recv().await.unwrap().event_name(), Some("to red"));
+        for (_, client) in nodes.iter_mut() {
+            assert_eq!(client.recv().await.unwrap().event_name(), Some("marker"));
+        }
+    }
 }
