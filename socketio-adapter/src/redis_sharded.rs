@@ -11,6 +11,11 @@
 //! Messages are JSON, or msgpack when they carry binary. The number of nodes is the number of
 //! subscribers of the namespace channel (`PUBSUB SHARDNUMSUB`), so there are no heartbeats.
 //!
+//! On a Redis Cluster (the address of any node, or several seed nodes separated by commas, see
+//! [`ShardedRedisBus::connect`]), every channel is subscribed and published on the node of its slot,
+//! through the `redis` crate's cluster client: redirections are followed, and a channel whose slot moves
+//! (a resharding, a failover) is subscribed again on its new node.
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), socketio_adapter::AdapterError> {
 //! use socketio_adapter::redis_sharded::{ShardedRedisBus, ShardedRedisConfig};
