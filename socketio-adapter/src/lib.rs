@@ -30,6 +30,8 @@ pub mod redis;
 #[cfg(feature = "redis")]
 mod redis_common;
 #[cfg(feature = "redis")]
+mod redis_conn;
+#[cfg(feature = "redis")]
 pub mod redis_sharded;
 #[cfg(feature = "redis")]
 pub mod redis_streams;

@@ -22,6 +22,8 @@ use crate::cluster::{
     socket_info_value, strings,
 };
 use crate::memory::MemoryAdapter;
+use crate::redis_conn::{ClusterSubscriber, Conn, Endpoint};
+use crate::resp::Mode;
 use crate::types::{
     AckEvent, Adapter, AdapterError, AdapterFactory, BroadcastOptions, ErrorHooks, LocalNamespace,
     RestoredSession, Room, RoomEvent, SessionState, Sid, SocketInfo,
@@ -89,9 +91,11 @@ fn uid() -> String {
 /// publishes (in order, from a queue), one subscribes; both reconnect on their own.
 pub struct RedisBus {
     config: RedisAdapterConfig,
-    client: redis::Client,
+    endpoint: Endpoint,
     publisher: mpsc::Sender<(String, Bytes)>,
-    commands: redis::aio::ConnectionManager,
+    commands: Conn,
+    /// On a Redis Cluster, the subscriber (else `subscribe_loop` keeps one).
+    cluster_subscriber: std::sync::OnceLock<Arc<ClusterSubscriber>>,
     /// Channel or pattern → the adapter that listens to it.
     routes: RwLock<HashMap<String, Weak<RedisAdapter>>>,
     sink: tokio::sync::Mutex<Option<redis::aio::PubSubSink>>,
@@ -111,15 +115,24 @@ impl RedisBus {
         &self.config
     }
 
-    /// Connects to Redis at `url` (`redis://host:port`).
+    /// Connects to Redis at `url`: `redis://host:port`, or a Redis Cluster, given by the address of
+    /// any of its nodes (the server says it is one) or by several, separated by commas
+    /// (`redis://10.0.0.1:7000,10.0.0.2:7000`). An error when Redis cannot be reached (on a cluster:
+    /// when no node answers within a few seconds).
+    ///
+    /// On a cluster, a classic `PUBLISH` reaches the subscribers of every node, and `PUBSUB NUMSUB` is
+    /// asked of every node and summed, so the server count is right. The Node adapter asks one node
+    /// only: a Node server in the same cluster counts fewer servers than there are, and its requests
+    /// (fetchSockets, serverSideEmit with acks) end early, without every answer.
     pub async fn connect(url: &str, config: RedisAdapterConfig) -> Result<Arc<RedisBus>, AdapterError> {
-        let client = redis::Client::open(url).map_err(redis_error)?;
-        let commands = crate::connection_manager(client.clone()).await.map_err(redis_error)?;
+        let (endpoint, existing) = Endpoint::resolve(url).await?;
+        let commands = endpoint.commands(existing).await?;
         let (publisher, queue) = mpsc::channel(crate::OUTBOX_LIMIT);
         let bus = Arc::new(RedisBus {
             config,
-            client,
+            endpoint: endpoint.clone(),
             publisher,
+            cluster_subscriber: std::sync::OnceLock::new(),
             commands: commands.clone(),
             routes: RwLock::new(HashMap::new()),
             sink: tokio::sync::Mutex::new(None),
@@ -127,7 +140,24 @@ impl RedisBus {
             overflow: crate::Overflow::default(),
         });
         tokio::spawn(publish_loop(commands, queue, bus.errors.clone()));
-        tokio::spawn(subscribe_loop(Arc::downgrade(&bus)));
+        match &endpoint {
+            Endpoint::Single(_) => {
+                tokio::spawn(subscribe_loop(Arc::downgrade(&bus)));
+            }
+            Endpoint::Cluster(seeds) => {
+                let weak = Arc::downgrade(&bus);
+                let on_message = Arc::new(move |key: &str, channel: &str, payload: Bytes| {
+                    if let Some(adapter) = weak.upgrade().and_then(|bus| bus.route(key)) {
+                        adapter.on_message(channel, payload);
+                    }
+                });
+                let subscriber =
+                    ClusterSubscriber::start(seeds, Mode::Classic, on_message, bus.errors.clone())
+                        .await
+                        .map_err(|e| bus_error(format!("redis adapter: cannot subscribe: {e}")))?;
+                let _ = bus.cluster_subscriber.set(subscriber);
+            }
+        }
         Ok(bus)
     }
 
@@ -184,6 +214,15 @@ impl RedisBus {
                 routes.insert(key, Arc::downgrade(adapter));
             }
         }
+        if let Some(subscriber) = self.cluster_subscriber.get() {
+            let keys = adapter.subscriptions();
+            for key in &keys {
+                subscriber.subscribe(key);
+            }
+            subscriber.wait_confirmed(&keys, Duration::from_secs(5)).await;
+            adapter.subscribed.send_replace(true);
+            return;
+        }
         let mut sink = self.sink.lock().await;
         if let Some(sink) = sink.as_mut() {
             if subscribe_all(sink, &adapter.subscriptions()).await.is_ok() {
@@ -195,6 +234,11 @@ impl RedisBus {
     async fn unsubscribe(&self, adapter: &RedisAdapter) {
         let keys = adapter.subscriptions();
         self.routes.write().unwrap_or_else(|e| e.into_inner()).retain(|k, _| !keys.contains(k));
+        if let Some(subscriber) = self.cluster_subscriber.get() {
+            for key in &keys {
+                subscriber.unsubscribe(key);
+            }
+        }
         if let Some(sink) = self.sink.lock().await.as_mut() {
             for key in &keys {
                 let _ = if key.ends_with('*') {
@@ -224,11 +268,7 @@ async fn subscribe_all(sink: &mut redis::aio::PubSubSink, keys: &[String]) -> re
 
 /// Publishes queued messages in order; a failed publish is reported and dropped (the connection manager
 /// reconnects by itself).
-async fn publish_loop(
-    mut conn: redis::aio::ConnectionManager,
-    mut queue: mpsc::Receiver<(String, Bytes)>,
-    errors: ErrorHooks,
-) {
+async fn publish_loop(mut conn: Conn, mut queue: mpsc::Receiver<(String, Bytes)>, errors: ErrorHooks) {
     // What has queued up meanwhile goes in pipelines (in order, a round trip per megabyte): a backlog
     // left by a slow or restarting Redis drains at once instead of one message per round trip.
     let mut batch = Vec::new();
@@ -253,7 +293,8 @@ async fn subscribe_loop(bus: Weak<RedisBus>) {
     let mut delay = Duration::from_millis(100);
     loop {
         let Some(strong) = bus.upgrade() else { return };
-        let connected = strong.client.get_async_pubsub().await;
+        let Endpoint::Single(client) = &strong.endpoint else { return };
+        let connected = client.get_async_pubsub().await;
         let mut stream = match connected {
             Ok(pubsub) => {
                 let (mut sink, stream) = pubsub.split();
@@ -923,7 +964,7 @@ impl Adapter for RedisAdapter {
 /// ```
 #[derive(Clone)]
 pub struct RedisEmitter {
-    conn: redis::aio::ConnectionManager,
+    conn: Conn,
     key: String,
     nsp: String,
     opts: BroadcastOptions,
@@ -945,9 +986,13 @@ const EMITTER_UID: &str = "emitter";
 impl RedisEmitter {
     /// Connects to Redis at `url`; `key` is the servers' channel prefix (`socket.io` by default there).
     /// Emits go to the main namespace until [`of`](Self::of) says otherwise.
+    ///
+    /// `url` may name a Redis Cluster, as for [`RedisBus::connect`]: by one node (the server says it
+    /// is one) or by several seed nodes separated by commas. A message published on any node of a
+    /// cluster reaches the servers subscribed on every node.
     pub async fn connect(url: &str, key: &str) -> Result<RedisEmitter, AdapterError> {
-        let client = redis::Client::open(url).map_err(redis_error)?;
-        let conn = crate::connection_manager(client).await.map_err(redis_error)?;
+        let (endpoint, existing) = Endpoint::resolve(url).await?;
+        let conn = endpoint.commands(existing).await?;
         Ok(RedisEmitter { conn, key: key.to_string(), nsp: "/".into(), opts: BroadcastOptions::default() })
     }
 

@@ -2,6 +2,7 @@
 //! with the adapter each channel leads to, and how messages are read.
 
 use crate::cluster::{message_type as kind, ClusterAdapter};
+use crate::redis_conn::{ClusterSubscriber, Conn, Endpoint};
 use crate::resp::{Mode, Subscriber, Target};
 use crate::types::{AdapterError, ErrorHooks};
 use bytes::Bytes;
@@ -27,20 +28,26 @@ pub(crate) const PIPELINE_BYTES: usize = 1 << 20;
 /// Sends `commands` (each with the size of its arguments) in order, in pipelines of at most
 /// [`PIPELINE_BYTES`]: every command of a pipeline is sent before the first reply is awaited. The
 /// reply of each command, or why it failed (an error reply fails only its own command); `label`
-/// starts the error messages.
+/// starts the error messages. On a cluster, a pipeline also ends where the slot of the commands' keys
+/// changes, since the commands of one pipeline go to one node.
 pub(crate) async fn send_pipelined(
-    conn: &mut redis::aio::ConnectionManager,
+    conn: &mut Conn,
     commands: Vec<(redis::Cmd, usize)>,
     label: &str,
 ) -> Vec<Result<redis::Value, AdapterError>> {
     let mut results = Vec::with_capacity(commands.len());
+    let cluster = conn.is_cluster();
     let mut commands = commands.into_iter().peekable();
     while commands.peek().is_some() {
         let mut pipe = redis::pipe();
         pipe.ignore_errors();
         let (mut bytes, mut count) = (0, 0);
-        while let Some((_, size)) = commands.peek() {
+        let slot = commands.peek().and_then(|(c, _)| crate::redis_conn::slot_of(c));
+        while let Some((command, size)) = commands.peek() {
             if count > 0 && bytes + size > PIPELINE_BYTES {
+                break;
+            }
+            if count > 0 && cluster && crate::redis_conn::slot_of(command) != slot {
                 break;
             }
             let Some((command, size)) = commands.next() else { break };
@@ -72,17 +79,48 @@ type Routes = Arc<RwLock<HashMap<String, (String, Weak<ClusterAdapter>)>>>;
 /// channel leads to. Every message received is decoded and handed to its adapter.
 pub(crate) struct RoutedPubSub {
     routes: Routes,
-    subscriber: Arc<Subscriber>,
+    subscriber: AnySubscriber,
+}
+
+/// A subscriber to one server (RESP2, our own) or to a cluster (the `redis` crate's).
+enum AnySubscriber {
+    Single(Arc<Subscriber>),
+    Cluster(Arc<ClusterSubscriber>),
+}
+
+impl AnySubscriber {
+    fn subscribe(&self, channel: &str) {
+        match self {
+            AnySubscriber::Single(s) => s.subscribe(channel),
+            AnySubscriber::Cluster(s) => s.subscribe(channel),
+        }
+    }
+
+    fn unsubscribe(&self, channel: &str) {
+        match self {
+            AnySubscriber::Single(s) => s.unsubscribe(channel),
+            AnySubscriber::Cluster(s) => s.unsubscribe(channel),
+        }
+    }
+
+    async fn wait_confirmed(&self, channels: &[String], limit: Duration) {
+        match self {
+            AnySubscriber::Single(s) => s.wait_confirmed(channels, limit).await,
+            AnySubscriber::Cluster(s) => s.wait_confirmed(channels, limit).await,
+        }
+    }
 }
 
 impl RoutedPubSub {
-    /// Connects the subscriber; `label` names the adapter in error reports.
-    pub(crate) fn start(
-        target: Target,
+    /// Connects the subscriber; `label` names the adapter in error reports. An error when the
+    /// endpoint is a cluster none of whose seed nodes answers (a single server's subscriber connects,
+    /// and reconnects, in the background).
+    pub(crate) async fn start(
+        endpoint: &Endpoint,
         mode: Mode,
         errors: &ErrorHooks,
         label: &'static str,
-    ) -> RoutedPubSub {
+    ) -> Result<RoutedPubSub, AdapterError> {
         let routes = Routes::default();
         let on_message = {
             let (routes, errors) = (routes.clone(), errors.clone());
@@ -99,8 +137,25 @@ impl RoutedPubSub {
                 }
             })
         };
-        let subscriber = Subscriber::start(target, mode, on_message, errors.clone());
-        RoutedPubSub { routes, subscriber }
+        let subscriber = match endpoint {
+            Endpoint::Single(client) => AnySubscriber::Single(Subscriber::start(
+                Target::of(client)?,
+                mode,
+                on_message,
+                errors.clone(),
+            )),
+            Endpoint::Cluster(seeds) => AnySubscriber::Cluster(
+                ClusterSubscriber::start(
+                    seeds,
+                    mode,
+                    Arc::new(move |_, c, p| on_message(c, p)),
+                    errors.clone(),
+                )
+                .await
+                .map_err(|e| bus_error(format!("{label}: cannot subscribe: {e}")))?,
+            ),
+        };
+        Ok(RoutedPubSub { routes, subscriber })
     }
 
     /// Subscribes `channel` for the adapter of namespace `nsp`.
@@ -183,7 +238,7 @@ mod tests {
     async fn pipelines_keep_order_split_by_size_and_fail_only_the_failing_command() {
         let Some(redis) = socketio_test_services::redis() else { return };
         let client = redis::Client::open(redis.url()).unwrap();
-        let mut conn = crate::connection_manager(client).await.unwrap();
+        let mut conn = Conn::Manager(crate::connection_manager(client).await.unwrap());
         let key = format!("socketio-adapter-test-{}", crate::cluster::random_id());
         let big = vec![b'x'; PIPELINE_BYTES / 2 + 1];
         let mut commands = Vec::new();

@@ -11,6 +11,11 @@
 //! Messages are JSON, or msgpack when they carry binary. The number of nodes is the number of
 //! subscribers of the namespace channel (`PUBSUB SHARDNUMSUB`), so there are no heartbeats.
 //!
+//! On a Redis Cluster (the address of any node, or several seed nodes separated by commas, see
+//! [`ShardedRedisBus::connect`]), every channel is subscribed and published on the node of its slot,
+//! through the `redis` crate's cluster client: redirections are followed, and a channel whose slot moves
+//! (a resharding, a failover) is subscribed again on its new node.
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), socketio_adapter::AdapterError> {
 //! use socketio_adapter::redis_sharded::{ShardedRedisBus, ShardedRedisConfig};
@@ -20,8 +25,9 @@
 //! ```
 
 use crate::cluster::{ClusterAdapter, ClusterBus, ClusterConfig};
-use crate::redis_common::{bus_error, may_carry_binary, nsp_of, redis_error, RoutedPubSub};
-use crate::resp::{Mode, Target};
+use crate::redis_common::{bus_error, may_carry_binary, nsp_of, RoutedPubSub};
+use crate::redis_conn::{Conn, Endpoint};
+use crate::resp::Mode;
 use crate::types::{Adapter, AdapterError, AdapterFactory, ErrorHooks, RoomEvent};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -67,7 +73,7 @@ impl Default for ShardedRedisConfig {
 /// for commands (`SPUBLISH`, `PUBSUB`), one subscriber; both reconnect on their own.
 pub struct ShardedRedisBus {
     config: ShardedRedisConfig,
-    commands: redis::aio::ConnectionManager,
+    commands: Conn,
     pubsub: RoutedPubSub,
     errors: ErrorHooks,
     me: Weak<ShardedRedisBus>,
@@ -80,16 +86,18 @@ impl std::fmt::Debug for ShardedRedisBus {
 }
 
 impl ShardedRedisBus {
-    /// Connects to Redis (7 or later) at `url` (`redis://host:port`).
+    /// Connects to Redis (7 or later) at `url`: `redis://host:port`, or a Redis Cluster, given by
+    /// the address of any of its nodes (the server says it is one) or by several, separated by commas
+    /// (`redis://10.0.0.1:7000,10.0.0.2:7000`). An error when Redis cannot be reached (on a cluster:
+    /// when no node answers within a few seconds).
     pub async fn connect(
         url: &str,
         config: ShardedRedisConfig,
     ) -> Result<Arc<ShardedRedisBus>, AdapterError> {
-        let client = redis::Client::open(url).map_err(redis_error)?;
-        let target = Target::of(&client)?;
-        let commands = crate::connection_manager(client).await.map_err(redis_error)?;
+        let (endpoint, existing) = Endpoint::resolve(url).await?;
+        let commands = endpoint.commands(existing).await?;
         let errors = ErrorHooks::default();
-        let pubsub = RoutedPubSub::start(target, Mode::Sharded, &errors, "sharded redis adapter");
+        let pubsub = RoutedPubSub::start(&endpoint, Mode::Sharded, &errors, "sharded redis adapter").await?;
         Ok(Arc::new_cyclic(|me| ShardedRedisBus { config, commands, pubsub, errors, me: me.clone() }))
     }
 

@@ -25,8 +25,9 @@
 use crate::cluster::{
     message_type as kind, options_from, session_wants, ClusterAdapter, ClusterBus, ClusterConfig,
 };
-use crate::redis_common::{bus_error, may_carry_binary, nsp_of, redis_error, RoutedPubSub};
-use crate::resp::{Mode, Target};
+use crate::redis_common::{bus_error, may_carry_binary, nsp_of, RoutedPubSub};
+use crate::redis_conn::{Conn, Endpoint};
+use crate::resp::Mode;
 use crate::types::{AdapterError, AdapterFactory, ErrorHooks, RestoredSession, Room, SessionState};
 use async_trait::async_trait;
 use base64::Engine as _;
@@ -87,8 +88,8 @@ const RESTORE_MAX_READS: usize = 100;
 /// for commands, one reader per stream, one subscriber; all reconnect on their own.
 pub struct RedisStreamsBus {
     config: RedisStreamsConfig,
-    client: redis::Client,
-    commands: redis::aio::ConnectionManager,
+    endpoint: Endpoint,
+    commands: Conn,
     pubsub: RoutedPubSub,
     /// Namespace → adapter, for the stream entries.
     namespaces: RwLock<HashMap<String, Weak<ClusterAdapter>>>,
@@ -111,20 +112,25 @@ fn js_hash(s: &str) -> i32 {
 }
 
 impl RedisStreamsBus {
-    /// Connects to Redis at `url` (`redis://host:port`).
+    /// Connects to Redis at `url`: `redis://host:port`, or a Redis Cluster, given by the address of
+    /// any of its nodes (the server says it is one) or by several, separated by commas
+    /// (`redis://10.0.0.1:7000,10.0.0.2:7000`). An error when Redis cannot be reached (on a cluster:
+    /// when no node answers within a few seconds).
+    ///
+    /// On a cluster, each stream and each session key lives on the node of its slot; with more than
+    /// one stream ([`RedisStreamsConfig::stream_count`]) the namespaces spread over the nodes.
     pub async fn connect(
         url: &str,
         config: RedisStreamsConfig,
     ) -> Result<Arc<RedisStreamsBus>, AdapterError> {
-        let client = redis::Client::open(url).map_err(redis_error)?;
-        let target = Target::of(&client)?;
-        let commands = crate::connection_manager(client.clone()).await.map_err(redis_error)?;
+        let (endpoint, existing) = Endpoint::resolve(url).await?;
+        let commands = endpoint.commands(existing).await?;
         let errors = ErrorHooks::default();
         let mode = if config.use_sharded_pubsub { Mode::Sharded } else { Mode::Classic };
-        let pubsub = RoutedPubSub::start(target, mode, &errors, "redis streams adapter");
+        let pubsub = RoutedPubSub::start(&endpoint, mode, &errors, "redis streams adapter").await?;
         Ok(Arc::new_cyclic(|me| RedisStreamsBus {
             config,
-            client,
+            endpoint,
             commands,
             pubsub,
             namespaces: RwLock::new(HashMap::new()),
@@ -238,7 +244,7 @@ impl RedisStreamsBus {
                 "$".into()
             }
         };
-        tokio::spawn(read_loop(self.me.clone(), self.client.clone(), stream.to_string(), offset));
+        tokio::spawn(read_loop(self.me.clone(), self.endpoint.clone(), stream.to_string(), offset));
     }
 
     /// Hands a stream entry to the adapter of its namespace, with its id as the offset.
@@ -258,15 +264,13 @@ impl RedisStreamsBus {
 
 /// Reads a stream for as long as the bus lives, reconnecting with backoff and going on from the last
 /// entry read.
-async fn read_loop(bus: Weak<RedisStreamsBus>, client: redis::Client, stream: String, mut offset: String) {
+async fn read_loop(bus: Weak<RedisStreamsBus>, endpoint: Endpoint, stream: String, mut offset: String) {
     let mut delay = Duration::from_millis(100);
     loop {
         let Some((block, count)) = bus.upgrade().map(|b| (b.config.block_time, b.config.read_count)) else {
             return;
         };
-        let config =
-            redis::AsyncConnectionConfig::new().set_response_timeout(Some(block + Duration::from_secs(5)));
-        let mut conn = match client.get_multiplexed_async_connection_with_config(&config).await {
+        let mut conn = match endpoint.dedicated(block + Duration::from_secs(5)).await {
             Ok(conn) => conn,
             Err(e) => {
                 let Some(bus) = bus.upgrade() else { return };

@@ -7,7 +7,8 @@
 //! `--connect-timeout MS`, `--max-payload BYTES`, `--transports LIST`, `--cors-origin O` (`*`),
 //! `--allow-eio3`, `--parser json|msgpack`, `--node-name NAME`, `--recovery-ms MS`,
 //! `--adapter memory|redis://host:port|redis-streams://host:port|redis-sharded://host:port|postgres://user@host/db`
-//! (with the `redis` / `postgres` features).
+//! (with the `redis` / `postgres` features). A Redis Cluster is given by any one node's address, or by
+//! several separated by commas (`redis-sharded://127.0.0.1:7000,127.0.0.1:7001`).
 //! `--admin-ui` instruments the server for the official admin UI (`/admin`, no authentication,
 //! development mode); beyond the contract, `--admin-auth USER:BCRYPT_HASH` asks for a login and
 //! `--admin-store redis://host:port` keeps the login sessions in Redis (the `redis` feature).

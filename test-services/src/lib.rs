@@ -115,6 +115,141 @@ pub fn postgres() -> Option<&'static Service> {
         .as_ref()
 }
 
+/// The Redis Cluster of this test process (three primaries, started on first use), or `None` after
+/// printing why its tests are skipped. Panics as [`redis()`].
+pub fn redis_cluster() -> Option<&'static RedisCluster> {
+    static CLUSTER: OnceLock<Option<RedisCluster>> = OnceLock::new();
+    CLUSTER
+        .get_or_init(|| match RedisCluster::start(3) {
+            Ok(Some(mut cluster)) => {
+                // Never dropped: the watchdogs clean up when the process ends.
+                for node in &mut cluster.nodes {
+                    std::mem::forget(node.watchdog.take());
+                }
+                Some(cluster)
+            }
+            Ok(None) => match skip(
+                "Redis Cluster",
+                "`redis-server` and `redis-cli` are not both on PATH",
+                "install Redis (Debian: redis-server and redis-tools)",
+            ) {
+                Ok(()) => None,
+                Err(e) => panic!("{e}"),
+            },
+            Err(e) => panic!("{e}"),
+        })
+        .as_ref()
+}
+
+/// A local Redis Cluster: primaries only, every slot covered, each node a [`Service`] of its own (so
+/// that a test can stop one).
+#[derive(Debug)]
+pub struct RedisCluster {
+    nodes: Vec<Service>,
+}
+
+impl RedisCluster {
+    /// Starts `size` (at least 3) `redis-server --cluster-enabled yes` on free ports, joins them with
+    /// `redis-cli --cluster create` and waits until every node says `cluster_state:ok`; it stops when
+    /// dropped. `Ok(None)`, silently, when `redis-server` or `redis-cli` is not installed.
+    pub fn start(size: usize) -> Result<Option<RedisCluster>, String> {
+        let (Some(server), Some(cli)) = (find_program("redis-server", &[]), find_program("redis-cli", &[]))
+        else {
+            return Ok(None);
+        };
+        retry_cluster(|| start_cluster_once(&server, &cli, size.max(3))).map(Some)
+    }
+
+    /// The nodes, in the order they were created (each owns a third of the slots, in order).
+    pub fn nodes(&self) -> &[Service] {
+        &self.nodes
+    }
+
+    /// The URL of every node.
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(|n| n.url.clone()).collect()
+    }
+}
+
+fn retry_cluster(mut start: impl FnMut() -> Result<RedisCluster, String>) -> Result<RedisCluster, String> {
+    let mut last = String::new();
+    for _ in 0..3 {
+        match start() {
+            Ok(cluster) => return Ok(cluster),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+fn start_cluster_once(server: &Path, cli: &Path, size: usize) -> Result<RedisCluster, String> {
+    let mut nodes = Vec::with_capacity(size);
+    for _ in 0..size {
+        // The cluster bus gets a free port of its own rather than the default port + 10000.
+        let bus_port = free_port()?.to_string();
+        let args = [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            "2000",
+            "--cluster-port",
+            &bus_port,
+        ];
+        nodes.push(retry(|| start_redis_once(server, &args))?);
+    }
+    let mut create = Command::new(cli);
+    create.arg("--cluster").arg("create");
+    for node in &nodes {
+        create.arg(format!("127.0.0.1:{}", node.port));
+    }
+    create.args(["--cluster-replicas", "0", "--cluster-yes"]).stdin(Stdio::null());
+    let out = create.output().map_err(|e| format!("cannot run {}: {e}", cli.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "redis-cli --cluster create failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for node in &nodes {
+        while !cluster_ok(node.port) {
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "the Redis Cluster on port {} did not reach cluster_state:ok",
+                    node.port
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    Ok(RedisCluster { nodes })
+}
+
+/// Whether the node on `port` says `cluster_state:ok`.
+fn cluster_ok(port: u16) -> bool {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let Ok(mut stream) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    if stream.write_all(b"CLUSTER INFO\r\n").is_err() {
+        return false;
+    }
+    let mut reply = Vec::new();
+    let mut chunk = [0u8; 4096];
+    // The reply is one bulk string; its first lines are all that is needed.
+    while !reply.windows(16).any(|w| w == b"cluster_state:ok" || w == b"cluster_state:fa") {
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => reply.extend_from_slice(&chunk[..n]),
+        }
+    }
+    reply.windows(16).any(|w| w == b"cluster_state:ok")
+}
+
 /// Whether CI asked that no service test be skipped ([`REQUIRE_SERVICES`]).
 pub fn services_required() -> bool {
     std::env::var(REQUIRE_SERVICES).map(|v| !v.is_empty() && v != "0").unwrap_or(false)

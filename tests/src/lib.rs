@@ -9,7 +9,17 @@
 
 pub mod client;
 
-pub use socketio_test_services::{postgres, redis, Service};
+pub use socketio_test_services::{postgres, redis, redis_cluster, RedisCluster, Service};
+
+/// The Redis Cluster of this test process (three primaries), or a return from the calling test
+/// (skipped, saying why).
+#[macro_export]
+macro_rules! require_redis_cluster {
+    () => {{
+        let Some(cluster) = $crate::redis_cluster() else { return };
+        cluster
+    }};
+}
 
 /// The Redis of this test process, or a return from the calling test (skipped, saying why).
 #[macro_export]
@@ -42,13 +52,18 @@ pub fn postgres_url() -> &'static str {
 /// A server on the Redis adapter (this process's Redis, see [`require_redis!`]) under key prefix `key`,
 /// subscribed and listening on a free loopback port.
 pub async fn redis_node(key: &str) -> (socketio_server::SocketIo, std::net::SocketAddr) {
+    redis_node_at(redis_url(), key).await
+}
+
+/// A server on the Redis adapter with Redis at `url` (a server, or a cluster), under key prefix `key`.
+pub async fn redis_node_at(url: &str, key: &str) -> (socketio_server::SocketIo, std::net::SocketAddr) {
     use socketio_adapter::redis::{RedisAdapterConfig, RedisBus};
     let config = RedisAdapterConfig {
         key: key.to_string(),
         requests_timeout: std::time::Duration::from_secs(2),
         ..Default::default()
     };
-    let bus = RedisBus::connect(redis_url(), config).await.expect("redis bus");
+    let bus = RedisBus::connect(url, config).await.expect("redis bus");
     cluster_node(bus.factory()).await
 }
 
@@ -73,10 +88,18 @@ pub async fn postgres_node(prefix: &str) -> (socketio_server::SocketIo, std::net
 /// messages before any client comes (the caller connects clients only once this returns).
 /// A node on the sharded Redis adapter (Redis 7 sharded pub/sub) with channel prefix `prefix`.
 pub async fn redis_sharded_node(prefix: &str) -> (socketio_server::SocketIo, std::net::SocketAddr) {
+    redis_sharded_node_at(redis_url(), prefix).await
+}
+
+/// A node on the sharded Redis adapter with Redis at `url` (a server, or a cluster).
+pub async fn redis_sharded_node_at(
+    url: &str,
+    prefix: &str,
+) -> (socketio_server::SocketIo, std::net::SocketAddr) {
     use socketio_adapter::redis_sharded::{ShardedRedisBus, ShardedRedisConfig};
     let mut config = ShardedRedisConfig { channel_prefix: prefix.to_string(), ..Default::default() };
     config.cluster.requests_timeout = std::time::Duration::from_secs(2);
-    let bus = ShardedRedisBus::connect(redis_url(), config).await.expect("sharded redis bus");
+    let bus = ShardedRedisBus::connect(url, config).await.expect("sharded redis bus");
     cluster_node(bus.factory()).await
 }
 
@@ -94,8 +117,17 @@ pub fn redis_streams_config(prefix: &str) -> socketio_adapter::redis_streams::Re
 
 /// A node on the Redis Streams adapter, with connection state recovery on for a minute.
 pub async fn redis_streams_node(prefix: &str) -> (socketio_server::SocketIo, std::net::SocketAddr) {
+    redis_streams_node_at(redis_url(), prefix).await
+}
+
+/// A node on the Redis Streams adapter with Redis at `url` (a server, or a cluster), with connection
+/// state recovery on for a minute.
+pub async fn redis_streams_node_at(
+    url: &str,
+    prefix: &str,
+) -> (socketio_server::SocketIo, std::net::SocketAddr) {
     use socketio_adapter::redis_streams::RedisStreamsBus;
-    let bus = RedisStreamsBus::connect(redis_url(), redis_streams_config(prefix)).await.expect("streams bus");
+    let bus = RedisStreamsBus::connect(url, redis_streams_config(prefix)).await.expect("streams bus");
     let recovery = socketio_server::RecoveryConfig {
         max_disconnection_duration: std::time::Duration::from_secs(60),
         skip_middlewares: true,

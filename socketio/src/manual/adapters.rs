@@ -35,6 +35,35 @@
 //! With the `postgres` feature, `adapter::postgres::PostgresBus::connect("postgres://user@host/db",
 //! Default::default())` takes the place of the Redis bus.
 //!
+//! # On a Redis Cluster
+//!
+//! The three Redis buses (and `adapter::redis::RedisEmitter`) work on a Redis Cluster through the
+//! `redis` crate's cluster client: each command goes to the node that owns its key's slot, `MOVED` and
+//! `ASK` redirections are followed, the topology is read again after a failover, and subscriptions are
+//! made again where their slot now lives. Give the bus the address of any node (it asks the server
+//! whether it is a cluster node, `INFO cluster`) or several seed nodes separated by commas:
+//!
+//! ```no_run
+//! # #[cfg(feature = "redis")]
+//! # async fn node() -> Result<(), Box<dyn std::error::Error>> {
+//! use socketio::adapter::redis_sharded::ShardedRedisBus;
+//! let bus = ShardedRedisBus::connect("redis://10.0.0.1:7000,10.0.0.2:7000,10.0.0.3:7000", Default::default())
+//!     .await?; // an error, within seconds, when no seed node answers
+//! # let _ = bus; Ok(())
+//! # }
+//! ```
+//!
+//! The reference example takes the same addresses: `--adapter redis-sharded://10.0.0.1:7000,10.0.0.2:7000`.
+//!
+//! - Sharded pub/sub is what scales on a cluster: each channel lives on the node of its slot.
+//! - Redis Streams: the stream and the session keys live on the nodes of their slots; with
+//!   `stream_count` above one, the namespaces spread over several streams, so over several nodes.
+//! - Classic pub/sub works (a `PUBLISH` reaches the subscribers of every node), but every message goes
+//!   to every node. The Rust bus counts the servers by asking every node (`PUBSUB NUMSUB`) and adding
+//!   up; the Node adapter asks one node, so a Node server mixed in counts too few servers and its
+//!   requests (`fetchSockets`, `serverSideEmit` with acks) stop waiting before every server answered.
+//!   Prefer the sharded adapter on a cluster.
+//!
 //! # Messages between servers
 //!
 //! `server_side_emit` sends an event to the other nodes (not to clients); `on_server_event` receives

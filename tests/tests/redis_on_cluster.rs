@@ -1,0 +1,208 @@
+//! Three servers on a Redis Cluster (three primaries, a throwaway one of this test process, see
+//! `socketio_e2e::require_redis_cluster!`), each given the address of a different cluster node, through
+//! the sharded adapter, the Redis Streams adapter and the classic adapter (with the emitter): whichever
+//! node owns a channel's or a stream's slot, every server hears every other.
+
+#![allow(clippy::unwrap_used)]
+
+use socketio_e2e::client::{bin, Client};
+use socketio_e2e::{redis_node_at, redis_sharded_node_at, redis_streams_node_at, unique_key};
+use socketio_server::parser::{Packet, Value};
+use socketio_server::{Socket, SocketIo};
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug)]
+enum Bus {
+    Classic,
+    Sharded,
+    Streams,
+}
+
+/// The arguments of an event, without the offset that recovery appends (streams).
+fn args_of(bus: Bus, mut args: Vec<Value>) -> Vec<Value> {
+    if let Bus::Streams = bus {
+        let offset = args.pop().unwrap();
+        assert!(offset.as_str().is_some_and(|o| o.contains('-')), "offset last: {offset:?}");
+    }
+    args
+}
+
+/// Three servers, the i-th given `urls[i]`, each with a client; their sockets can `join` a room (acked).
+async fn three_nodes(bus: Bus, urls: [&str; 3], prefix: &str) -> Vec<(SocketIo, Client)> {
+    let mut nodes = Vec::new();
+    for url in urls {
+        let (io, addr) = match bus {
+            Bus::Classic => redis_node_at(url, prefix).await,
+            Bus::Sharded => redis_sharded_node_at(url, prefix).await,
+            Bus::Streams => redis_streams_node_at(url, prefix).await,
+        };
+        io.on_connection(|socket: Socket| async move {
+            socket.on("join", |s, (room,): (String,), ack| async move {
+                s.join(room);
+                ack.unwrap().send(()).unwrap();
+            });
+        });
+        let (client, _) = Client::connect(addr, "/", None).await;
+        nodes.push((io, client));
+    }
+    nodes
+}
+
+async fn broadcasts_rooms_fetch_and_server_side_emit(bus: Bus, urls: [&str; 3]) {
+    let mut nodes = three_nodes(bus, urls, &unique_key("cluster")).await;
+    assert_eq!(nodes[0].0.sockets().adapter().server_count().await, 3, "the cluster counts every server");
+
+    // A broadcast from each server reaches the clients of all three.
+    for from in 0..3 {
+        nodes[from].0.emit("news", (from as u64, bin(b"\x01\x02"))).unwrap();
+        for (_, client) in nodes.iter_mut() {
+            let (args, _) = client.recv_event("news").await;
+            assert_eq!(args_of(bus, args), vec![Value::from(from as u64), bin(b"\x01\x02")]);
+        }
+    }
+
+    // Rooms: the clients of servers 1 and 2 join rooms of their own (with the sharded adapter each
+    // room has a channel, whose slot may be on any cluster node).
+    for (i, room) in [(1, "red"), (2, "green")] {
+        let client = &mut nodes[i].1;
+        client.send(Packet::event("/", "join", vec![Value::from(room)]).with_ack_id(1)).await;
+        client.recv_ack().await;
+    }
+    nodes[0].0.to("red").emit("to-red", ("r",)).unwrap();
+    nodes[0].0.to("green").emit("to-green", ("g",)).unwrap();
+    nodes[0].0.emit("marker", ()).unwrap();
+    assert_eq!(nodes[1].1.recv().await.unwrap().event_name(), Some("to-red"));
+    assert_eq!(nodes[1].1.recv().await.unwrap().event_name(), Some("marker"));
+    assert_eq!(nodes[2].1.recv().await.unwrap().event_name(), Some("to-green"));
+    assert_eq!(nodes[2].1.recv().await.unwrap().event_name(), Some("marker"));
+    assert_eq!(nodes[0].1.recv().await.unwrap().event_name(), Some("marker"));
+
+    // fetchSockets from server 0 sees the sockets of all three, with their rooms.
+    let sockets = nodes[0].0.sockets().fetch_sockets().await.unwrap();
+    assert_eq!(sockets.len(), 3);
+    let mut rooms: Vec<String> =
+        sockets.iter().flat_map(|s| s.rooms.iter().map(|r| r.to_string())).filter(|r| r.len() < 10).collect();
+    rooms.sort();
+    assert_eq!(rooms, ["green", "red"]);
+    let in_red = nodes[2].0.sockets().to("red").fetch_sockets().await.unwrap();
+    assert_eq!(in_red.len(), 1);
+
+    // serverSideEmit, without and with acknowledgements: both other servers hear it and answer.
+    let (tx, mut heard) = tokio::sync::mpsc::unbounded_channel();
+    for i in [0u64, 1] {
+        let tx = tx.clone();
+        nodes[i as usize].0.sockets().on_server_event("hello", move |args, ack| {
+            let tx = tx.clone();
+            async move {
+                tx.send((i, args)).unwrap();
+                if let Some(ack) = ack {
+                    ack.send(&i).unwrap();
+                }
+            }
+        });
+    }
+    nodes[2].0.sockets().server_side_emit("hello", ("plain",)).await.unwrap();
+    let mut answers = nodes[2].0.sockets().server_side_emit_with_ack("hello", ("ask",)).await.unwrap();
+    answers.sort_by_key(|a| a.as_u64());
+    assert_eq!(answers, [Value::from(0u64), Value::from(1u64)]);
+    let mut got = Vec::new();
+    for _ in 0..4 {
+        got.push(tokio::time::timeout(Duration::from_secs(5), heard.recv()).await.expect("in time").unwrap());
+    }
+    got.sort_by_key(|(i, args)| (*i, args[0].as_str().map(str::to_owned)));
+    let ask = |i| (i, vec![Value::from("ask")]);
+    let plain = |i| (i, vec![Value::from("plain")]);
+    assert_eq!(got, [ask(0), plain(0), ask(1), plain(1)]);
+
+    // A broadcast with acknowledgements: every client answers, wherever it is connected.
+    let asking = {
+        let io = nodes[1].0.clone();
+        tokio::spawn(
+            async move { io.sockets().timeout(Duration::from_secs(3)).emit_with_ack("ask", ()).await },
+        )
+    };
+    for (i, (_, client)) in nodes.iter_mut().enumerate() {
+        let (_, id) = client.recv_event("ask").await;
+        client.send(Packet::ack("/", id.unwrap(), vec![Value::from(i as u64)])).await;
+    }
+    let mut answers: Vec<u64> =
+        asking.await.unwrap().unwrap().into_iter().map(|a| a[0].as_u64().unwrap()).collect();
+    answers.sort();
+    assert_eq!(answers, [0, 1, 2]);
+}
+
+#[tokio::test]
+async fn sharded_servers_on_different_cluster_nodes_hear_each_other() {
+    let cluster = socketio_e2e::require_redis_cluster!();
+    let urls = cluster.urls();
+    broadcasts_rooms_fetch_and_server_side_emit(Bus::Sharded, [&urls[0], &urls[1], &urls[2]]).await;
+}
+
+#[tokio::test]
+async fn streams_servers_on_different_cluster_nodes_hear_each_other() {
+    let cluster = socketio_e2e::require_redis_cluster!();
+    let urls = cluster.urls();
+    broadcasts_rooms_fetch_and_server_side_emit(Bus::Streams, [&urls[0], &urls[1], &urls[2]]).await;
+}
+
+/// Several seed addresses, comma-separated, work as well as one node's address.
+#[tokio::test]
+async fn sharded_servers_given_seed_lists() {
+    let cluster = socketio_e2e::require_redis_cluster!();
+    let urls = cluster.urls();
+    let ports: Vec<u16> = cluster.nodes().iter().map(|n| n.port()).collect();
+    let seeds = [
+        format!("{},127.0.0.1:{}", urls[2], ports[0]),
+        format!("{},127.0.0.1:{}", urls[0], ports[1]),
+        format!("{},127.0.0.1:{}", urls[1], ports[2]),
+    ];
+    broadcasts_rooms_fetch_and_server_side_emit(Bus::Sharded, [&seeds[0], &seeds[1], &seeds[2]]).await;
+}
+
+/// A cluster none of whose seeds answers is an error at start-up, within seconds, not a silent hang.
+#[tokio::test]
+async fn unreachable_cluster_seeds_fail_at_start_up() {
+    use socketio_adapter::redis_sharded::{ShardedRedisBus, ShardedRedisConfig};
+    use socketio_adapter::redis_streams::{RedisStreamsBus, RedisStreamsConfig};
+    let closed = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let seeds = format!("redis://127.0.0.1:{},127.0.0.1:{}", closed(), closed());
+    let started = std::time::Instant::now();
+    let sharded = ShardedRedisBus::connect(&seeds, ShardedRedisConfig::default()).await;
+    assert!(sharded.is_err());
+    let streams = RedisStreamsBus::connect(&seeds, RedisStreamsConfig::default()).await;
+    assert!(streams.is_err());
+    assert!(started.elapsed() < Duration::from_secs(25), "took {:?}", started.elapsed());
+}
+
+/// The classic adapter too: a `PUBLISH` reaches the subscribers of every cluster node, and the server
+/// count is asked of every node.
+#[tokio::test]
+async fn classic_servers_on_different_cluster_nodes_hear_each_other() {
+    let cluster = socketio_e2e::require_redis_cluster!();
+    let urls = cluster.urls();
+    broadcasts_rooms_fetch_and_server_side_emit(Bus::Classic, [&urls[0], &urls[1], &urls[2]]).await;
+}
+
+/// The emitter, given another cluster node than any server, reaches the sockets of all three.
+#[tokio::test]
+async fn the_emitter_reaches_servers_on_every_cluster_node() {
+    let cluster = socketio_e2e::require_redis_cluster!();
+    let urls = cluster.urls();
+    let key = unique_key("emitter");
+    let mut nodes = three_nodes(Bus::Classic, [&urls[0], &urls[1], &urls[2]], &key).await;
+    let seeds = format!("{},{}", urls[2], urls[1]);
+    for url in [urls[0].as_str(), seeds.as_str()] {
+        let emitter = socketio_adapter::redis::RedisEmitter::connect(url, &key).await.unwrap();
+        emitter.emit("news", vec![Value::from(url), bin(b"\x00")]).await.unwrap();
+        for (_, client) in nodes.iter_mut() {
+            assert_eq!(client.recv_event("news").await.0, vec![Value::from(url), bin(b"\x00")]);
+        }
+        nodes[1].0.sockets().sockets()[0].join("red");
+        emitter.to("red").emit("to red", vec![]).await.unwrap();
+        emitter.emit("marker", vec![]).await.unwrap();
+        assert_eq!(nodes[1].1.recv().await.unwrap().event_name(), Some("to red"));
+        for (_, client) in nodes.iter_mut() {
+            assert_eq!(client.recv().await.unwrap().event_name(), Some("marker"));
+        }
+    }
+}
