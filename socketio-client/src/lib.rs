@@ -17,6 +17,7 @@
 //! ```
 
 pub mod blocking;
+mod cookies;
 mod engine;
 mod error;
 mod manager;
@@ -24,6 +25,7 @@ pub mod queue;
 mod socket;
 mod tls;
 
+pub use cookies::CookieJar;
 pub use engine::{CloseReason, EngineEvent, EngineHandle, EngineOptions, Transport};
 pub use engineio_parser as engine_parser;
 pub use error::{AckError, ConnectError, EmitError, Error};
@@ -55,6 +57,7 @@ pub struct ClientBuilder {
     force_new: bool,
     multiplex: bool,
     auto_connect: bool,
+    with_credentials: bool,
 }
 
 fn managers() -> &'static Mutex<HashMap<String, Weak<manager::ManagerInner>>> {
@@ -72,6 +75,7 @@ impl ClientBuilder {
             force_new: false,
             multiplex: true,
             auto_connect: true,
+            with_credentials: false,
         }
     }
 
@@ -103,6 +107,15 @@ impl ClientBuilder {
     /// Adds an HTTP header to every request.
     pub fn extra_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.manager.engine.extra_headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Keeps the cookies the server sets (handshake, polls, posts, websocket upgrades) and sends them
+    /// back with every later request of the manager, reconnections included, as `withCredentials`
+    /// does in engine.io-client on Node.js (default false: no cookie is kept). Needed behind a load
+    /// balancer with cookie stickiness. The jar is [`Socket::manager`]`.options().engine.cookies`.
+    pub fn with_credentials(mut self, on: bool) -> Self {
+        self.with_credentials = on;
         self
     }
 
@@ -214,6 +227,10 @@ impl ClientBuilder {
             query.into_iter().filter(|(k, _)| !given.iter().any(|(g, _)| g == k)).collect();
         merged.extend(given);
         options.engine.query = merged;
+        if self.with_credentials && options.engine.cookies.is_none() {
+            // One jar per manager: made here, shared by the clones of the options the manager makes.
+            options.engine.cookies = Some(CookieJar::new());
+        }
         options.engine.secure = secure;
         options.engine.host = host;
         options.engine.port = port;
