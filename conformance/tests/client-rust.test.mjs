@@ -321,3 +321,87 @@ describe("bot example, plain Node server with a listener that never acks", () =>
     }
   });
 });
+
+// Where a port of a Node app would trip (issue 24), against a plain Node server with its session
+// cookie on (set on polling handshakes only) and a cookie of a load balancer's kind (`lb`, set on every
+// handshake through `initial_headers`): the URL's query reaches the handshake, a second socket on the
+// same namespace connects on a connection of its own with its own auth, and `withCredentials` sends
+// the cookies back.
+describe("porting traps, plain Node server", () => {
+  let http;
+  let url;
+  const seen = new EventEmitter();
+  before(async () => {
+    http = createServer();
+    const io = new Server(http, { cookie: true });
+    io.engine.on("initial_headers", (headers) => {
+      headers["Set-Cookie"] = [...(headers["Set-Cookie"] ?? []), "lb=node1; Path=/"];
+    });
+    io.of(/.*/).on("connection", (socket) => {
+      seen.emit("seen", {
+        nsp: socket.nsp.name,
+        token: socket.handshake.query.token ?? null,
+        auth: socket.handshake.auth,
+        cookie: socket.handshake.headers.cookie ?? null,
+        engine: socket.conn.id,
+      });
+      socket.on("drop-transport", () => socket.conn.close());
+    });
+    await new Promise((resolve) => http.listen(0, "127.0.0.1", resolve));
+    url = `http://127.0.0.1:${http.address().port}`;
+  });
+  after(() => {
+    http.closeAllConnections();
+    http.close();
+  });
+  const clients = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.stop()));
+  });
+  const next = () => once(seen, "seen", { signal: AbortSignal.timeout(10000) }).then(([s]) => s);
+
+  for (const transport of Object.keys(TRANSPORTS)) {
+    const driver = async () => {
+      const client = await startRustClient(url, { ...CLIENT[transport], parser: "json" });
+      clients.push(client);
+      return client;
+    };
+
+    it(`${transport}: the URL's query goes with the handshake; the namespace is the path`, async () => {
+      const c = await driver();
+      const seenNext = next();
+      await c.request("socket", { name: "q", nsp: "/ns?token=a%20b" });
+      assert.ok((await c.request("connect", { name: "q" })).sid);
+      const s = await seenNext;
+      assert.equal(s.nsp, "/ns");
+      assert.equal(s.token, "a b");
+    });
+
+    it(`${transport}: a second socket on the same namespace connects with its own auth`, async () => {
+      const c = await driver();
+      const first = next();
+      await c.request("socket", { name: "one", nsp: "/twice", auth: { user: 1 } });
+      const a = await c.request("connect", { name: "one" });
+      assert.deepEqual((await first).auth, { user: 1 });
+      const second = next();
+      await c.request("socket", { name: "two", nsp: "/twice", auth: { user: 2 } });
+      const b = await c.request("connect", { name: "two" });
+      assert.deepEqual((await second).auth, { user: 2 });
+      assert.notEqual(a.sid, b.sid);
+      assert.notEqual(a.engine, b.engine, "a connection of its own, as io() opens one");
+    });
+
+    it(`${transport}: withCredentials sends the server's cookie back`, async () => {
+      const c = await driver();
+      const first = next();
+      await c.request("socket", { name: "k", nsp: "/jar", withCredentials: true, reconnectionDelay: 10 });
+      const reply = await c.request("connect", { name: "k" });
+      assert.equal((await first).cookie, null);
+      // The next connection of the manager carries the cookies set by the first handshake.
+      const second = next();
+      await c.request("emit", { name: "k", event: "drop-transport", args: [] });
+      const expected = transport === "websocket" ? "lb=node1" : `io=${reply.engine}; lb=node1`;
+      assert.equal((await second).cookie, expected);
+    });
+  }
+});

@@ -5,6 +5,7 @@
 //! (batched into one POST at a time on polling, up to the server's `maxPayload`), and reports messages
 //! and the close, with its reason, on a channel.
 
+use crate::cookies::CookieJar;
 use crate::error::Error;
 use crate::queue;
 use crate::tls::{Io, TlsConfig};
@@ -59,6 +60,10 @@ pub struct EngineOptions {
     pub upgrade: bool,
     /// The certificates trusted when `secure` (default: the platform's roots).
     pub tls: Option<TlsConfig>,
+    /// Where the cookies the server sets are kept and sent back from (`withCredentials` in
+    /// engine.io-client on Node.js; default none: no cookie is kept). Clones of the options share
+    /// the jar: a [`crate::Manager`] keeps its cookies across reconnections.
+    pub cookies: Option<CookieJar>,
 }
 
 impl Default for EngineOptions {
@@ -73,11 +78,39 @@ impl Default for EngineOptions {
             transports: vec![Transport::Polling, Transport::Websocket],
             upgrade: true,
             tls: None,
+            cookies: None,
         }
     }
 }
 
 impl EngineOptions {
+    /// The `Cookie` header of the next request, if the jar has cookies for it.
+    fn cookie_header(&self) -> Option<String> {
+        self.cookies.as_ref()?.header(&self.path, self.secure)
+    }
+
+    /// Keeps the cookies a response sets.
+    fn keep_cookies(&self, headers: &http::HeaderMap) {
+        let Some(jar) = &self.cookies else { return };
+        for value in headers.get_all(http::header::SET_COOKIE) {
+            if let Ok(value) = value.to_str() {
+                jar.store(value, &self.path);
+            }
+        }
+    }
+
+    /// An HTTP request of the polling transport, with the extra headers and the cookies.
+    fn request(&self, method: http::Method, url: String) -> http::request::Builder {
+        let mut request = http::Request::builder().method(method).uri(url);
+        for (name, value) in &self.extra_headers {
+            request = request.header(name, value);
+        }
+        if let Some(cookie) = self.cookie_header() {
+            request = request.header(http::header::COOKIE, cookie);
+        }
+        request
+    }
+
     fn url(&self, websocket: bool, sid: Option<&str>) -> String {
         let scheme = match (websocket, self.secure) {
             (true, true) => "wss",
@@ -343,15 +376,27 @@ async fn open_websocket(options: &EngineOptions, sid: Option<&str>) -> Result<Ws
         };
         request.headers_mut().insert(name, value);
     }
+    if let Some(cookie) = options.cookie_header() {
+        let value = http::HeaderValue::from_str(&cookie).map_err(|e| Error::Transport(e.to_string()))?;
+        request.headers_mut().insert(http::header::COOKIE, value);
+    }
     let io = crate::tls::connect(&options.host, options.port, options.tls.as_ref()).await?;
     // Small buffers that grow on demand: tungstenite's defaults (128 KiB to read) made an idle client
     // connection cost about 150 KB; one bot or load-test process may hold thousands of them.
     let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
         .read_buffer_size(1024)
         .write_buffer_size(16 * 1024);
-    let (ws, _) = tokio_tungstenite::client_async_with_config(request, io, Some(config))
-        .await
-        .map_err(|e| Error::Transport(e.to_string()))?;
+    let (ws, response) = match tokio_tungstenite::client_async_with_config(request, io, Some(config)).await {
+        Ok(opened) => opened,
+        Err(e) => {
+            // A refused upgrade may set cookies too (a load balancer's, for the next attempt).
+            if let tungstenite::Error::Http(response) = &e {
+                options.keep_cookies(response.headers());
+            }
+            return Err(Error::Transport(e.to_string()));
+        }
+    };
+    options.keep_cookies(response.headers());
     Ok(ws)
 }
 
@@ -363,13 +408,12 @@ async fn poll(
     max: usize,
 ) -> Result<Vec<Packet>, CloseReason> {
     let url = format!("{}&t={}", options.url(false, sid), cache_buster());
-    let mut request = http::Request::get(url);
-    for (name, value) in &options.extra_headers {
-        request = request.header(name, value);
-    }
-    let request =
-        request.body(Full::new(Bytes::new())).map_err(|e| CloseReason::TransportError(e.to_string()))?;
+    let request = options
+        .request(http::Method::GET, url)
+        .body(Full::new(Bytes::new()))
+        .map_err(|e| CloseReason::TransportError(e.to_string()))?;
     let response = http.request(request).await.map_err(|e| CloseReason::TransportError(error_chain(&e)))?;
+    options.keep_cookies(response.headers());
     let status = response.status();
     let body =
         response.into_body().collect().await.map_err(|e| CloseReason::TransportError(e.to_string()))?;
@@ -477,13 +521,13 @@ async fn post(
     body: String,
 ) -> Result<(), CloseReason> {
     let url = format!("{}&t={}", options.url(false, Some(sid)), cache_buster());
-    let mut request = http::Request::post(url).header("content-type", "text/plain;charset=UTF-8");
-    for (name, value) in &options.extra_headers {
-        request = request.header(name, value);
-    }
-    let request =
-        request.body(Full::new(Bytes::from(body))).map_err(|e| CloseReason::TransportError(e.to_string()))?;
+    let request = options
+        .request(http::Method::POST, url)
+        .header("content-type", "text/plain;charset=UTF-8")
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| CloseReason::TransportError(e.to_string()))?;
     let response = http.request(request).await.map_err(|e| CloseReason::TransportError(error_chain(&e)))?;
+    options.keep_cookies(response.headers());
     let status = response.status();
     let _ = response.into_body().collect().await;
     if status.is_success() {

@@ -17,6 +17,7 @@
 //! ```
 
 pub mod blocking;
+mod cookies;
 mod engine;
 mod error;
 mod manager;
@@ -24,6 +25,7 @@ pub mod queue;
 mod socket;
 mod tls;
 
+pub use cookies::CookieJar;
 pub use engine::{CloseReason, EngineEvent, EngineHandle, EngineOptions, Transport};
 pub use engineio_parser as engine_parser;
 pub use error::{AckError, ConnectError, EmitError, Error};
@@ -41,9 +43,12 @@ use std::time::Duration;
 /// Opens an Engine.IO session directly (no Socket.IO), for tools that speak Engine.IO only.
 pub use engine::connect as connect_engine;
 
-/// Builds a socket from a URL, as `io(url, options)` does: the URL's path is the namespace, and
-/// sockets of the same origin share one manager (one connection) unless `force_new` or
-/// `multiplex(false)`.
+/// Builds a socket from a URL, as `io(url, options)` does: the URL's path is the namespace, its query
+/// goes with every Engine.IO request (with the [`ClientBuilder::query`] parameters), and sockets of
+/// the same origin and path share one manager (one connection) unless `force_new`, `multiplex(false)`,
+/// or the shared manager already has a socket for that namespace: then the socket gets a connection
+/// of its own, with its own `auth`, as in socket.io-client. A socket that joins a shared manager
+/// uses that manager's options (its query, headers, transports...), not its own.
 #[derive(Debug, Clone)]
 pub struct ClientBuilder {
     url: String,
@@ -52,6 +57,7 @@ pub struct ClientBuilder {
     force_new: bool,
     multiplex: bool,
     auto_connect: bool,
+    with_credentials: bool,
 }
 
 fn managers() -> &'static Mutex<HashMap<String, Weak<manager::ManagerInner>>> {
@@ -69,6 +75,7 @@ impl ClientBuilder {
             force_new: false,
             multiplex: true,
             auto_connect: true,
+            with_credentials: false,
         }
     }
 
@@ -90,7 +97,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Adds a query parameter.
+    /// Adds a query parameter, sent with every request of the connection, after those of the URL's
+    /// query (`http://host/nsp?token=abc`); it replaces a URL parameter of the same name.
     pub fn query(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.manager.engine.query.push((key.into(), value.into()));
         self
@@ -99,6 +107,15 @@ impl ClientBuilder {
     /// Adds an HTTP header to every request.
     pub fn extra_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.manager.engine.extra_headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Keeps the cookies the server sets (handshake, polls, posts, websocket upgrades) and sends them
+    /// back with every later request of the manager, reconnections included, as `withCredentials`
+    /// does in engine.io-client on Node.js (default false: no cookie is kept). Needed behind a load
+    /// balancer with cookie stickiness. The jar is [`Socket::manager`]`.options().engine.cookies`.
+    pub fn with_credentials(mut self, on: bool) -> Self {
+        self.with_credentials = on;
         self
     }
 
@@ -201,8 +218,19 @@ impl ClientBuilder {
 
     /// The socket. Must be called within a tokio runtime.
     pub fn build(self) -> Result<Socket, Error> {
-        let (secure, host, port, nsp) = parse_url(&self.url)?;
+        let ParsedUrl { secure, host, port, nsp, query } = parse_url(&self.url)?;
         let mut options = self.manager;
+        // The URL's query goes to the Engine.IO requests, as in socket.io-client; the `query` option
+        // comes on top (socket.io-client would drop the option when the URL has a query).
+        let given = std::mem::take(&mut options.engine.query);
+        let mut merged: Vec<(String, String)> =
+            query.into_iter().filter(|(k, _)| !given.iter().any(|(g, _)| g == k)).collect();
+        merged.extend(given);
+        options.engine.query = merged;
+        if self.with_credentials && options.engine.cookies.is_none() {
+            // One jar per manager: made here, shared by the clones of the options the manager makes.
+            options.engine.cookies = Some(CookieJar::new());
+        }
         options.engine.secure = secure;
         options.engine.host = host;
         options.engine.port = port;
@@ -217,8 +245,11 @@ impl ClientBuilder {
             Manager::new(options)
         } else {
             let mut cache = managers().lock().unwrap_or_else(|e| e.into_inner());
-            match cache.get(&key).and_then(Weak::upgrade) {
-                Some(inner) => Manager(inner),
+            match cache.get(&key).and_then(Weak::upgrade).map(Manager) {
+                // A namespace the cached manager already has gets a connection of its own, as `io()`
+                // does in the JS client: the second socket has its own auth and its own session.
+                Some(cached) if cached.has_namespace(&nsp) => Manager::new(options),
+                Some(cached) => cached,
                 None => {
                     let manager = Manager::new(options);
                     cache.insert(key, Arc::downgrade(&manager.0));
@@ -234,8 +265,18 @@ impl ClientBuilder {
     }
 }
 
-/// `(secure, host, port, namespace)` of a URL.
-fn parse_url(url: &str) -> Result<(bool, String, u16, String), Error> {
+/// What a URL gives: the origin, the namespace (its path) and its query.
+#[derive(Debug, PartialEq)]
+struct ParsedUrl {
+    secure: bool,
+    host: String,
+    port: u16,
+    nsp: String,
+    /// The query's parameters, percent-decoded, in order.
+    query: Vec<(String, String)>,
+}
+
+fn parse_url(url: &str) -> Result<ParsedUrl, Error> {
     let uri: http::Uri = url.parse().map_err(|e: http::uri::InvalidUri| Error::InvalidUrl(e.to_string()))?;
     let secure = match uri.scheme_str() {
         Some("http" | "ws") => false,
@@ -249,7 +290,43 @@ fn parse_url(url: &str) -> Result<(bool, String, u16, String), Error> {
         "" => "/".to_string(),
         p => p.to_string(),
     };
-    Ok((secure, host, port, nsp))
+    let query = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect();
+    Ok(ParsedUrl { secure, host, port, nsp, query })
+}
+
+/// Decodes `%XX` escapes as `decodeURIComponent` does (`+` stays a plus); a malformed escape or a
+/// result that is not UTF-8 is kept as written.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
 }
 
 #[cfg(test)]
@@ -257,15 +334,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls_give_origin_and_namespace() {
+    fn urls_give_origin_namespace_and_query() {
+        let parsed = |url| {
+            let p = parse_url(url).unwrap();
+            (p.secure, p.host, p.port, p.nsp, p.query)
+        };
+        assert_eq!(parsed("http://localhost:3000"), (false, "localhost".into(), 3000, "/".into(), vec![]));
         assert_eq!(
-            parse_url("http://localhost:3000").unwrap(),
-            (false, "localhost".into(), 3000, "/".into())
+            parsed("wss://example.com/admin"),
+            (true, "example.com".into(), 443, "/admin".into(), vec![])
         );
+        let pairs =
+            |p: &[(&str, &str)]| p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
         assert_eq!(
-            parse_url("wss://example.com/admin").unwrap(),
-            (true, "example.com".into(), 443, "/admin".into())
+            parsed("https://h/ns?token=a%20b%26c&flag&x=1+2&bad=%zz&&e=").4,
+            pairs(&[("token", "a b&c"), ("flag", ""), ("x", "1+2"), ("bad", "%zz"), ("e", "")])
         );
+        assert_eq!(parsed("http://h/?t=%C3%A9").3, "/");
+        assert_eq!(parsed("http://h/?t=%C3%A9").4, pairs(&[("t", "é")]));
         assert!(parse_url("ftp://x").is_err());
     }
 

@@ -5,7 +5,7 @@ use crate::engine::{self, CloseReason, EngineEvent, EngineHandle, EngineOptions}
 use crate::error::Error;
 use crate::socket::{Socket, SocketInner, SocketOptions};
 use socketio_parser::{Frame, JsonParser, Packet, Parser};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -89,6 +89,8 @@ pub(crate) struct ManagerInner {
     options: ManagerOptions,
     state: Mutex<State>,
     sockets: Mutex<HashMap<String, Weak<SocketInner>>>,
+    /// Every namespace a socket was made for (the `nsps` of the JS client, which never forgets one).
+    namespaces: Mutex<HashSet<String>>,
     listeners: Mutex<Vec<Listener>>,
 }
 
@@ -125,6 +127,7 @@ impl Manager {
                 attempts: 0,
             }),
             sockets: Mutex::new(HashMap::new()),
+            namespaces: Mutex::new(HashSet::new()),
             listeners: Mutex::new(Vec::new()),
         }))
     }
@@ -143,7 +146,13 @@ impl Manager {
         }
         let socket = Socket::new(self.clone(), nsp, options);
         sockets.insert(nsp.to_string(), Arc::downgrade(&socket.0));
+        lock(&self.0.namespaces).insert(nsp.to_string());
         socket
+    }
+
+    /// Whether a socket was ever made for namespace `nsp` on this manager.
+    pub(crate) fn has_namespace(&self, nsp: &str) -> bool {
+        lock(&self.0.namespaces).contains(nsp)
     }
 
     /// Calls `listener` with each manager event.

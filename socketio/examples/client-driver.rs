@@ -10,9 +10,9 @@
 //!
 //! Commands (`id` is echoed in the reply, `name` names a socket):
 //! - `{"op":"socket","name","nsp","auth"?,"authCounter"?,"ackTimeout"?,"retries"?,"reconnectionDelay"?,
-//!   "reconnectionDelayMax"?,"randomizationFactor"?,"reconnectionAttempts"?,"forceNew"?}`: a socket
-//!   (not connected yet). With `authCounter`, auth is a function giving `{"attempt": n}`, n counting its
-//!   calls.
+//!   "reconnectionDelayMax"?,"randomizationFactor"?,"reconnectionAttempts"?,"forceNew"?,
+//!   "withCredentials"?}`: a socket (not connected yet) for the URL `--url` + `nsp` (which may carry a
+//!   query). With `authCounter`, auth is a function giving `{"attempt": n}`, n counting its calls.
 //! - `{"op":"connect","name"}`: resolves with `sid` and the engine's `engine` sid, or `error` + `data`.
 //! - `{"op":"emit","name","event","args","volatile"?}`
 //! - `{"op":"emitWithAck","name","event","args","timeout"?}`: resolves with `ack` or `error`.
@@ -196,6 +196,9 @@ impl Driver {
         }
         if command.get("forceNew").and_then(Json::as_bool) == Some(true) {
             builder = builder.force_new(true);
+        }
+        if command.get("withCredentials").and_then(Json::as_bool) == Some(true) {
+            builder = builder.with_credentials(true);
         }
         let socket = builder.build().map_err(|e| e.to_string())?;
         self.observe(&name, &socket);

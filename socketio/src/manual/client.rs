@@ -26,6 +26,36 @@
 //! # }
 //! ```
 //!
+//! ## URLs, connections and cookies, as in socket.io-client
+//!
+//! - The URL's path is the namespace and its query goes with every Engine.IO request:
+//!   `ClientBuilder::new("https://host/chat?token=abc")` joins `/chat` and the server finds `token` in
+//!   `socket.handshake().query`. Parameters given with `.query(key, value)` are sent as well and replace
+//!   a URL parameter of the same name (socket.io-client drops its `query` option when the URL has a
+//!   query; here both are sent).
+//! - Sockets of the same origin and path share one connection (one manager), and a socket that joins
+//!   a shared connection takes that connection's options (query, headers, transports, credentials),
+//!   not its own. A second socket for a namespace that the shared connection already has gets a
+//!   connection of its own, as `io()` does, so that its own `auth` reaches the server; `force_new(true)`
+//!   or `multiplex(false)` always give a connection of its own.
+//! - `.with_credentials(true)` keeps the cookies the server (or a load balancer in front of it) sets,
+//!   on the handshake, the polls, the posts and the websocket upgrade, and sends them back with the
+//!   later requests of the connection and its reconnections, as `withCredentials` does in
+//!   engine.io-client on Node.js. Behind a load balancer with cookie stickiness, polling needs it:
+//!   without it the polls after the handshake may reach another node, which answers
+//!   `Session ID unknown` (a `transport error`). `Path`, `Secure`, `Expires` and `Max-Age` are honoured;
+//!   the jar is `socket.manager().options().engine.cookies`.
+//!
+//! ```no_run
+//! # use socketio::prelude::*;
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let socket = ClientBuilder::new("https://example.com/chat?token=abc")
+//!     .with_credentials(true)
+//!     .build()?;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! ## How handlers run
 //!
 //! As in socket.io-client, and as on the server: every handler of a socket (events, `on_connect`,
