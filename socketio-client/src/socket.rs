@@ -4,7 +4,7 @@
 use crate::error::{AckError, ConnectError, EmitError};
 use crate::manager::Manager;
 use serde::de::DeserializeOwned;
-use socketio_parser::{from_value, IntoArgs, Packet, PacketData, Value, ValueError, RESERVED_EVENTS};
+use socketio_parser::{from_args, IntoArgs, Packet, PacketData, Value, ValueError, RESERVED_EVENTS};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -60,9 +60,11 @@ pub struct Event {
 }
 
 impl Event {
-    /// The arguments as a tuple (or anything that deserializes from their array).
+    /// The arguments as a tuple (or anything that deserializes from their array). As in JavaScript, a
+    /// tuple of N takes the first N arguments, a missing one is `null` (`None` for an `Option`), and
+    /// extra ones are ignored (see [`socketio_parser::from_args`]).
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ValueError> {
-        from_value(Value::Array(self.args.clone()))
+        from_args(self.args.clone())
     }
 
     /// Whether the server waits for an answer.
@@ -313,6 +315,11 @@ impl Socket {
 
     /// Registers a handler of event `name`. Gives an id for [`Socket::off`].
     ///
+    /// `"connect"`, `"connect_error"` and `"disconnect"` are the lifecycle events, as in
+    /// socket.io-client: their handlers get no arguments, the error (`{message, data}`), and the reason
+    /// (then its details, when there are some), like [`Socket::on_connect`], [`Socket::on_connect_error`]
+    /// and [`Socket::on_disconnect_with_details`] (and, like those, are not removed by [`Socket::off`]).
+    ///
     /// Handlers run as in socket.io-client: every handler of the socket (events, connect,
     /// connect_error, disconnect) is started in the order its event arrived, and the part of it before
     /// its first `.await` runs in that order, before the next event's handlers start. From its first
@@ -344,7 +351,32 @@ impl Socket {
         handlers.next_id += 1;
         let id = handlers.next_id;
         let handler: EventHandler = Arc::new(move |s, e| Box::pin(handler(s, e)));
-        handlers.events.entry(name.to_string()).or_default().push((id, handler, once));
+        // As in socket.io-client, the lifecycle events are events of the socket like any other.
+        let event = |name: &str, args: Vec<Value>| Event { name: name.to_string(), args, ack: None };
+        match name {
+            "connect" => {
+                let h = handler.clone();
+                handlers.connect.push(Arc::new(move |s| h(s, event("connect", Vec::new()))));
+            }
+            "connect_error" => {
+                let h = handler.clone();
+                handlers.connect_error.push(Arc::new(move |s, e: ConnectError| {
+                    let mut error = socketio_parser::Map::new();
+                    error.insert("message".into(), Value::from(e.message.as_str()));
+                    error.insert("data".into(), e.data.unwrap_or(Value::Null));
+                    h(s, event("connect_error", vec![Value::Object(error)]))
+                }));
+            }
+            "disconnect" => {
+                let h = handler.clone();
+                handlers.disconnect.push(Arc::new(move |s, reason, details| {
+                    let mut args = vec![Value::from(reason)];
+                    args.extend(details.map(Value::from));
+                    h(s, event("disconnect", args))
+                }));
+            }
+            _ => handlers.events.entry(name.to_string()).or_default().push((id, handler, once)),
+        }
         id
     }
 

@@ -46,7 +46,7 @@ pub use json::{JsonDecoder, JsonParser};
 pub use msgpack::{MsgpackDecoder, MsgpackParser};
 pub use packet::{Packet, PacketData, PacketType, RESERVED_EVENTS};
 pub use parser::{Decoder, Parser, ProtocolVersion};
-pub use value::{from_value, to_value, Map, Number, Value};
+pub use value::{from_args, from_value, to_value, Map, Number, Value};
 
 /// msgpack as the Node peers write it (notepack.io): single packets, and any value (for adapters, whose
 /// messages nest packets).

@@ -10,7 +10,7 @@ use futures_util::{FutureExt, StreamExt};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use socketio_adapter::{AckEvent, BroadcastFlags, BroadcastOptions, Room, SessionState};
-use socketio_parser::{from_value, to_value, Packet, PacketData, Str, Value, RESERVED_EVENTS};
+use socketio_parser::{from_args, from_value, to_value, Packet, PacketData, Str, Value, RESERVED_EVENTS};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -22,6 +22,28 @@ use tokio::sync::{mpsc, oneshot};
 pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 pub(crate) type EventHandler = Arc<dyn Fn(Socket, Vec<Value>, Option<AckSender>) -> BoxFuture + Send + Sync>;
 
+/// The lifecycle handlers that `on("disconnect")` / `on("disconnecting")` add to, as in Node, where
+/// these are events of the socket like any other.
+fn lifecycle_list<'a>(inner: &'a SocketInner, event: &str) -> Option<&'a RwLock<Vec<DisconnectHandler>>> {
+    match event {
+        "disconnect" => Some(&inner.disconnect),
+        "disconnecting" => Some(&inner.disconnecting),
+        _ => None,
+    }
+}
+
+/// An event handler called as a lifecycle handler, with the arguments Node gives these events: the
+/// reason, then its description when there is one.
+fn as_lifecycle_handler(f: EventHandler) -> DisconnectHandler {
+    Arc::new(move |socket: Socket, reason: DisconnectReason| {
+        let mut args = vec![Value::from(reason.as_str())];
+        if let Some(description) = socket.disconnect_description() {
+            args.push(Value::from(description));
+        }
+        f(socket, args, None)
+    })
+}
+
 /// Wraps a typed handler of `event`: its arguments are deserialized into `T`, a mismatch and a failed
 /// result are reported on the socket.
 pub(crate) fn event_handler<T, F, Fut>(event: &str, handler: F) -> EventHandler
@@ -32,7 +54,7 @@ where
     Fut::Output: HandlerResult,
 {
     let name = event.to_string();
-    Arc::new(move |socket: Socket, args: Vec<Value>, ack| match from_value::<T>(Value::Array(args)) {
+    Arc::new(move |socket: Socket, args: Vec<Value>, ack| match from_args::<T>(args) {
         Ok(args) => {
             let fut = handler(socket.clone(), args, ack);
             let name = name.clone();
@@ -467,7 +489,14 @@ impl Socket {
 
     /// Listens for `event`. The arguments are deserialized into `T` (a tuple, a `Vec<Value>`, or any type
     /// an array of the arguments deserializes to); the handler also gets the ack when the client asked for
-    /// one. Arguments that do not fit `T` are reported and the handler is not called.
+    /// one. As JavaScript hands arguments to a listener, a tuple of N takes the first N arguments, a
+    /// missing one is `null` (so an `Option` is `None`) and extra ones are ignored. Arguments that still
+    /// do not fit `T` (a string where a number is expected) are reported to the socket's `error` listeners
+    /// ([`Socket::on_error`]) and `tracing`, and the handler is not called.
+    ///
+    /// `"disconnect"` and `"disconnecting"` are the lifecycle events, as in Node: their handlers get the
+    /// reason (and its description, when there is one) as arguments, like [`Socket::on_disconnect`] and
+    /// [`Socket::on_disconnecting`] (and, like those, cannot be removed with [`Socket::off`]).
     ///
     /// ```no_run
     /// # fn f(socket: socketio_server::Socket) {
@@ -509,6 +538,10 @@ impl Socket {
     {
         let f = event_handler(event, handler);
         let id = ListenerId::next();
+        if let Some(lifecycle) = lifecycle_list(&self.0, event) {
+            lifecycle.write().unwrap_or_else(|e| e.into_inner()).push(as_lifecycle_handler(f));
+            return id;
+        }
         self.0
             .handlers
             .write()
@@ -969,7 +1002,10 @@ impl Socket {
         self.0.client.remove(self);
         let socket = self.clone();
         self.run(Box::pin(async move {
-            let disconnecting = socket.0.disconnecting.read().unwrap_or_else(|e| e.into_inner()).clone();
+            let mut disconnecting: Vec<DisconnectHandler> =
+                socket.0.nsp.event_handlers("disconnecting").into_iter().map(as_lifecycle_handler).collect();
+            disconnecting
+                .extend(socket.0.disconnecting.read().unwrap_or_else(|e| e.into_inner()).iter().cloned());
             for handler in disconnecting {
                 handler(socket.clone(), reason).await;
             }
@@ -987,7 +1023,9 @@ impl Socket {
             socket.leave_all_rooms();
             // Pending acks fail: their senders are dropped.
             socket.0.acks.lock().unwrap_or_else(|e| e.into_inner()).clear();
-            let disconnect = socket.0.disconnect.read().unwrap_or_else(|e| e.into_inner()).clone();
+            let mut disconnect: Vec<DisconnectHandler> =
+                socket.0.nsp.event_handlers("disconnect").into_iter().map(as_lifecycle_handler).collect();
+            disconnect.extend(socket.0.disconnect.read().unwrap_or_else(|e| e.into_inner()).iter().cloned());
             for handler in disconnect {
                 socket.run(handler(socket.clone(), reason));
             }

@@ -182,3 +182,43 @@ fn the_blocking_facade_keeps_its_order_and_its_synchronous_handlers() {
     let handled: Vec<u64> = (0..200).map(|_| handled.recv_timeout(Duration::from_secs(5)).unwrap()).collect();
     assert_eq!(handled, (0..200).collect::<Vec<u64>>());
 }
+
+/// `on("connect")`, `on("connect_error")` and `on("disconnect")`, as a port from socket.io-client
+/// writes them, are the lifecycle handlers.
+#[tokio::test]
+async fn connect_connect_error_and_disconnect_listeners_are_the_lifecycle_handlers() {
+    let (io, addr) = server().await;
+    io.of("/private").use_middleware(|_: Socket| async move {
+        Err(socketio_server::ConnectError::new("not allowed")
+            .with_data(Value::from(serde_json::json!({"code": 7}))))
+    });
+    let socket = ClientBuilder::new(format!("http://{addr}/")).auto_connect(false).build().unwrap();
+    let (tx, mut seen) = mpsc::unbounded_channel();
+    let connected = tx.clone();
+    socket.on("connect", move |s, event| {
+        let tx = connected.clone();
+        async move { tx.send(format!("connect {} {}", event.args.len(), s.connected())).unwrap() }
+    });
+    socket.on("disconnect", move |_, event| {
+        let tx = tx.clone();
+        async move {
+            let (reason,): (String,) = event.parse().unwrap();
+            tx.send(format!("disconnect {reason}")).unwrap()
+        }
+    });
+    within(socket.connect()).await.unwrap();
+    assert_eq!(within(seen.recv()).await.unwrap(), "connect 0 true");
+    socket.disconnect();
+    assert_eq!(within(seen.recv()).await.unwrap(), "disconnect io client disconnect");
+
+    let refused = ClientBuilder::new(format!("http://{addr}/private")).auto_connect(false).build().unwrap();
+    let (tx, mut errors) = mpsc::unbounded_channel();
+    refused.on("connect_error", move |_, event| {
+        let tx = tx.clone();
+        async move { tx.send(event.args).unwrap() }
+    });
+    let refusal = within(refused.connect()).await.unwrap_err();
+    assert_eq!(refusal.message, "not allowed");
+    let args = within(errors.recv()).await.unwrap();
+    assert_eq!(args, vec![Value::from(serde_json::json!({"message": "not allowed", "data": {"code": 7}}))]);
+}

@@ -875,3 +875,73 @@ async fn namespace_level_handlers_reach_every_socket_before_their_own() {
     child.send(Packet { id: Some(1), ..Packet::event("/room-42", "hello", vec![]) }).await;
     assert_eq!(child.recv_ack().await, (1, vec![Value::from("/room-42")]));
 }
+
+/// Typed handlers take their arguments as JavaScript hands them to a listener: a missing one fills an
+/// `Option` with `None`, extra ones are ignored; a real type mismatch reaches the `error` listeners.
+#[tokio::test]
+async fn typed_handlers_take_missing_and_extra_arguments_as_javascript_does() {
+    let (io, addr) = start(ServerConfig::default()).await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.on_connection(move |socket: Socket| {
+        let tx = tx.clone();
+        async move {
+            let errors = tx.clone();
+            socket.on_error(move |_, e| errors.send(format!("error: {e}")).unwrap());
+            socket.on("join", move |_, (room, limit): (String, Option<u64>), ack| {
+                let tx = tx.clone();
+                async move {
+                    tx.send(format!("{room} {limit:?}")).unwrap();
+                    if let Some(ack) = ack {
+                        ack.send(("joined",)).unwrap();
+                    }
+                }
+            });
+        }
+    });
+    let (mut client, _) = Client::connect(addr, "/", None).await;
+    // One argument fewer than the tuple: the Option is None, and the ack comes.
+    client.send(Packet { id: Some(1), ..Packet::event("/", "join", vec![Value::from("r1")]) }).await;
+    assert_eq!(client.recv_ack().await, (1, vec![Value::from("joined")]));
+    assert_eq!(rx.recv().await.unwrap(), "r1 None");
+    // Extra arguments are ignored.
+    let extra = vec![Value::from("r2"), Value::from(5), Value::from("more"), Value::Bool(true)];
+    client.send(Packet { id: Some(2), ..Packet::event("/", "join", extra) }).await;
+    assert_eq!(client.recv_ack().await, (2, vec![Value::from("joined")]));
+    assert_eq!(rx.recv().await.unwrap(), "r2 Some(5)");
+    // A number where the room's string is expected: reported, the handler not called.
+    client.emit("/", "join", vec![Value::from(42)]).await;
+    let error = rx.recv().await.unwrap();
+    assert!(error.starts_with("error: arguments of \"join\" do not fit the handler"), "{error}");
+}
+
+/// `on("disconnect")` and `on("disconnecting")`, as a Node port writes them, are the lifecycle
+/// handlers: they get the reason, on the socket and at namespace level.
+#[tokio::test]
+async fn disconnect_and_disconnecting_listeners_get_the_reason() {
+    let (io, addr) = start(ServerConfig::default()).await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let at_namespace = tx.clone();
+    io.of("/").on("disconnect", move |_, (reason,): (String,), _| {
+        let tx = at_namespace.clone();
+        async move { tx.send(format!("namespace disconnect: {reason}")).unwrap() }
+    });
+    io.on_connection(move |socket: Socket| {
+        let tx = tx.clone();
+        async move {
+            let early = tx.clone();
+            socket.on("disconnecting", move |s: Socket, (reason,): (String,), _| {
+                let tx = early.clone();
+                async move { tx.send(format!("disconnecting: {reason}, rooms {}", s.rooms().len())).unwrap() }
+            });
+            socket.on("disconnect", move |_, (reason,): (String,), _| {
+                let tx = tx.clone();
+                async move { tx.send(format!("disconnect: {reason}")).unwrap() }
+            });
+        }
+    });
+    let (mut client, _) = Client::connect(addr, "/", None).await;
+    client.send(Packet::disconnect("/")).await;
+    assert_eq!(rx.recv().await.unwrap(), "disconnecting: client namespace disconnect, rooms 1");
+    assert_eq!(rx.recv().await.unwrap(), "namespace disconnect: client namespace disconnect");
+    assert_eq!(rx.recv().await.unwrap(), "disconnect: client namespace disconnect");
+}

@@ -22,6 +22,69 @@ pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ValueError> {
     T::deserialize(value)
 }
 
+/// Converts the arguments of an event into `T` the way JavaScript hands arguments to a listener: a
+/// tuple (or tuple struct) of N elements takes the first N arguments, a missing one is `null` (so an
+/// `Option` element is `None`), and arguments past N are ignored. Any other `T` (`Vec<Value>`, a struct
+/// read from the array) sees the arguments as one array, as [`from_value`] would.
+///
+/// ```
+/// use socketio_parser::{from_args, Value};
+/// let args = vec![Value::from("room-1")];
+/// let (room, limit): (String, Option<u32>) = from_args(args).unwrap();
+/// assert_eq!((room.as_str(), limit), ("room-1", None));
+/// let extra = vec![Value::from("a"), Value::from(2), Value::from(true)];
+/// let (first,): (String,) = from_args(extra).unwrap();
+/// assert_eq!(first, "a");
+/// ```
+pub fn from_args<T: DeserializeOwned>(args: Vec<Value>) -> Result<T, ValueError> {
+    T::deserialize(Args(args))
+}
+
+/// The arguments of an event, deserialized by [`from_args`].
+struct Args(Vec<Value>);
+
+impl Args {
+    /// Exactly `len` arguments: the missing ones `null`, the extra ones dropped.
+    fn fitted(mut self, len: usize) -> Vec<Value> {
+        self.0.resize(len, Value::Null);
+        self.0
+    }
+}
+
+impl<'de> de::Deserializer<'de> for Args {
+    type Error = ValueError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
+        Value::Array(self.0).deserialize_any(visitor)
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, ValueError> {
+        visit_array(self.fitted(len), visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, ValueError> {
+        visit_array(self.fitted(len), visitor)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, ValueError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option
+        unit unit_struct seq map struct enum identifier ignored_any
+    }
+}
+
 impl Value {
     fn kind(&self) -> de::Unexpected<'_> {
         match self {

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use indexmap::IndexMap;
 use std::fmt;
 
-pub use de::from_value;
+pub use de::{from_args, from_value};
 pub use ser::to_value;
 
 /// A JSON object whose keys keep their insertion order (as JavaScript objects do).
