@@ -365,6 +365,11 @@ impl EngineIo {
         if req.extensions().get::<request::Secure>().is_some() {
             info = info.secured();
         }
+        // A session keeps what layers in front of the engine added to the request that opened it
+        // (sessions, users): copied for handshakes only, not for every poll.
+        if info.query("sid").is_none() && !req.extensions().is_empty() {
+            info = info.with_extensions(req.extensions().clone());
+        }
         let config = &self.shared.config;
 
         let transport_name = info.query("transport").unwrap_or_default().to_string();

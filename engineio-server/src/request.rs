@@ -38,6 +38,9 @@ struct RequestData {
     secure: bool,
     time: SystemTime,
     query: Vec<(String, String)>,
+    /// What layers in front of the engine put in the request's extensions (a session, an
+    /// authenticated user), kept from the request that opened the session.
+    extensions: http::Extensions,
 }
 
 impl std::fmt::Debug for RequestInfo {
@@ -67,7 +70,32 @@ impl RequestInfo {
             secure: false,
             time: SystemTime::now(),
             query,
+            extensions: http::Extensions::new(),
         }))
+    }
+
+    /// The same request, with the extensions that layers in front of the engine (tower or axum
+    /// middleware: a session, an authenticated user) put in it. Only `Clone` values can be kept, which
+    /// `http::Extensions` requires of every value anyway.
+    pub fn with_extensions(self, extensions: http::Extensions) -> Self {
+        let data = Arc::unwrap_or_clone(self.0);
+        RequestInfo(Arc::new(RequestData { extensions, ..data }))
+    }
+
+    /// The request's extensions as layers in front of the engine left them (see
+    /// [`with_extensions`](Self::with_extensions)); Node apps read the same from `socket.request`
+    /// (`socket.request.session`, `socket.request.user`).
+    ///
+    /// ```no_run
+    /// # #[derive(Clone)] struct User(String);
+    /// # fn f(socket: &engineio_server::Socket) {
+    /// if let Some(User(name)) = socket.request().extensions().get::<User>() {
+    ///     println!("{name} connected");
+    /// }
+    /// # }
+    /// ```
+    pub fn extensions(&self) -> &http::Extensions {
+        &self.0.extensions
     }
 
     /// The same request with its own copy of the URI and headers. Hyper parses a request in place: its

@@ -12,12 +12,18 @@
 //! - `POST /api/announce`: emits the body to every socket as `announcement`; answers how many sockets
 //!   are connected.
 //! - Socket.IO on `/socket.io/`: `message` (text, with an optional ack answering its number) is stored
-//!   and broadcast to the others.
+//!   and broadcast to the others, with the sender's name.
+//! - An auth layer in front of everything (`axum::middleware::from_fn`) puts the user named by the
+//!   `user` query parameter (`io("http://localhost:3000", { query: { user: "ada" } })`) in the request's
+//!   extensions, as a session or auth layer would; the namespace middleware reads it from the socket's
+//!   request (Node: `socket.request.user`) and refuses connections without one.
 //!
 //! The `/api` routes allow any origin through `tower_http::cors`; the Socket.IO path has its own CORS
 //! options (`ServerConfig::engine.cors`, off here, as in the reference server).
 
-use axum::extract::State;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use socketio::prelude::*;
@@ -28,6 +34,24 @@ use std::sync::{Arc, Mutex};
 struct AppState {
     io: SocketIo,
     messages: Arc<Mutex<Vec<String>>>,
+}
+
+/// The user an auth layer found for a request.
+#[derive(Clone)]
+struct User(String);
+
+/// Stands for a real session or authentication layer: names the user from the `user` query parameter.
+async fn auth(mut req: Request, next: Next) -> Response {
+    let user = req.uri().query().and_then(|q| {
+        q.split('&')
+            .find_map(|pair| pair.strip_prefix("user="))
+            .filter(|name| !name.is_empty())
+            .map(str::to_owned)
+    });
+    if let Some(name) = user {
+        req.extensions_mut().insert(User(name));
+    }
+    next.run(req).await
 }
 
 async fn messages(State(state): State<AppState>) -> Json<Vec<String>> {
@@ -43,6 +67,17 @@ async fn announce(State(state): State<AppState>, body: String) -> String {
 fn app(io: &SocketIo) -> Router {
     let state = AppState { io: io.clone(), messages: Arc::default() };
     let messages_for_sockets = state.messages.clone();
+    // What the auth layer found reaches the socket through its request.
+    io.sockets().use_middleware(|socket: Socket| async move {
+        let user = socket.conn().request().extensions().get::<User>().cloned();
+        match user {
+            Some(user) => {
+                socket.extensions().insert(user);
+                Ok(())
+            }
+            None => Err(ConnectError::new("not authenticated: connect with the query {user: NAME}")),
+        }
+    });
     io.on_connection(move |socket| {
         let messages = messages_for_sockets.clone();
         async move {
@@ -54,7 +89,8 @@ fn app(io: &SocketIo) -> Router {
                         list.push(text.clone());
                         list.len()
                     };
-                    let _ = socket.broadcast().emit("message", (socket.id(), text));
+                    let name = socket.extensions().get::<User>().map(|u| u.0.clone()).unwrap_or_default();
+                    let _ = socket.broadcast().emit("message", (name, text));
                     if let Some(ack) = ack {
                         let _ = ack.send((number,));
                     }
@@ -66,7 +102,8 @@ fn app(io: &SocketIo) -> Router {
         .route("/messages", get(messages))
         .route("/announce", post(announce))
         .layer(tower_http::cors::CorsLayer::permissive());
-    Router::new().nest("/api", api).with_state(state).layer(io.layer())
+    // Layers added later run first: the auth layer sees every request before the Socket.IO layer.
+    Router::new().nest("/api", api).with_state(state).layer(io.layer()).layer(axum::middleware::from_fn(auth))
 }
 
 #[tokio::main]

@@ -118,3 +118,61 @@ async fn the_layer_serves_socketio_beside_axum_routes_with_shared_state() {
     let (status, _) = http(addr, "GET", "/nowhere", "").await;
     assert!(status.contains("404"), "{status}");
 }
+
+/// The user an auth layer in front of the server put in the request's extensions.
+#[derive(Clone, Debug, PartialEq)]
+struct User(String);
+
+/// What a tower/axum layer in front of the Socket.IO layer adds to the request (an authenticated user,
+/// as `socket.request.user` in Node apps) reaches the namespace middleware and the socket, on every
+/// transport; a request the layer did not authenticate is refused by the middleware.
+#[tokio::test]
+async fn what_an_upstream_layer_puts_in_the_request_reaches_the_middleware() {
+    async fn auth(mut req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+        let user = req.headers().get("x-user").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        if let Some(name) = user {
+            req.extensions_mut().insert(User(name));
+        }
+        next.run(req).await
+    }
+    let io = SocketIo::new(ServerConfig::default());
+    io.sockets().use_middleware(|socket: socketio_server::Socket| async move {
+        let user = socket.conn().request().extensions().get::<User>().cloned();
+        match user {
+            Some(user) => {
+                socket.extensions().insert(user);
+                Ok(())
+            }
+            None => Err(socketio_server::ConnectError::new("not authenticated")),
+        }
+    });
+    io.sockets().on("whoami", |socket: socketio_server::Socket, (): (), ack| async move {
+        let name = socket.extensions().get::<User>().map(|u| u.0.clone()).unwrap_or_default();
+        if let Some(ack) = ack {
+            let _ = ack.send((name,));
+        }
+    });
+    let app = Router::new().layer(io.layer()).layer(axum::middleware::from_fn(auth));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    for transport in [Transport::Polling, Transport::Websocket] {
+        let socket = ClientBuilder::new(format!("http://{addr}/"))
+            .transports(&[transport])
+            .extra_header("x-user", "ada")
+            .auto_connect(false)
+            .build()
+            .unwrap();
+        within(socket.connect()).await.unwrap();
+        let answer = within(socket.emit_with_ack("whoami", ())).await.unwrap();
+        assert_eq!(answer, vec![socketio_server::parser::Value::from("ada")], "{transport:?}");
+        socket.disconnect();
+        let anonymous = ClientBuilder::new(format!("http://{addr}/"))
+            .transports(&[transport])
+            .auto_connect(false)
+            .reconnection(false)
+            .build()
+            .unwrap();
+        assert_eq!(within(anonymous.connect()).await.unwrap_err().message, "not authenticated");
+    }
+}

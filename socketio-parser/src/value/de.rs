@@ -33,8 +33,10 @@ pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ValueError> {
 /// let (room, limit): (String, Option<u32>) = from_args(args).unwrap();
 /// assert_eq!((room.as_str(), limit), ("room-1", None));
 /// let extra = vec![Value::from("a"), Value::from(2), Value::from(true)];
-/// let (first,): (String,) = from_args(extra).unwrap();
+/// let (first,): (String,) = from_args(extra.clone()).unwrap();
 /// assert_eq!(first, "a");
+/// // `()` takes any arguments, as a listener without parameters.
+/// let () = from_args(extra).unwrap();
 /// ```
 pub fn from_args<T: DeserializeOwned>(args: Vec<Value>) -> Result<T, ValueError> {
     T::deserialize(Args(args))
@@ -79,9 +81,14 @@ impl<'de> de::Deserializer<'de> for Args {
         visitor.visit_newtype_struct(self)
     }
 
+    /// `()`: a listener without parameters, which takes any arguments.
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
+        visitor.visit_unit()
+    }
+
     forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option
-        unit unit_struct seq map struct enum identifier ignored_any
+        unit_struct seq map struct enum identifier ignored_any
     }
 }
 
