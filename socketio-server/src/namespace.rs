@@ -456,17 +456,17 @@ impl Namespace {
     }
 
     /// Targets the sockets in `room`.
-    pub fn to(&self, room: impl Into<Room>) -> BroadcastOperator {
+    pub fn to(&self, room: impl crate::IntoRooms) -> BroadcastOperator {
         self.operator().to(room)
     }
 
     /// Alias of [`Namespace::to`].
-    pub fn within(&self, room: impl Into<Room>) -> BroadcastOperator {
+    pub fn within(&self, room: impl crate::IntoRooms) -> BroadcastOperator {
         self.to(room)
     }
 
     /// Targets every socket but those in `room`.
-    pub fn except(&self, room: impl Into<Room>) -> BroadcastOperator {
+    pub fn except(&self, room: impl crate::IntoRooms) -> BroadcastOperator {
         self.operator().except(room)
     }
 

@@ -2,7 +2,7 @@
 
 use crate::args::{AckError, EmitError, IntoArgs};
 use crate::namespace::NsInner;
-use socketio_adapter::{AckEvent, BroadcastOptions, Room};
+use socketio_adapter::{AckEvent, BroadcastOptions};
 use socketio_parser::{Packet, Value, RESERVED_EVENTS};
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,20 +26,21 @@ impl BroadcastOperator {
         BroadcastOperator { nsp, opts }
     }
 
-    /// Adds a target room.
-    pub fn to(mut self, room: impl Into<Room>) -> Self {
-        self.opts.rooms.insert(room.into());
+    /// Adds target rooms: one (`"news"`, a `String`, a `&String`) or several (an array, a `Vec`, a
+    /// slice), as Node's `to(room | rooms[])`.
+    pub fn to(mut self, rooms: impl crate::IntoRooms) -> Self {
+        self.opts.rooms.extend(rooms.into_rooms());
         self
     }
 
     /// Alias of [`to`](Self::to).
-    pub fn within(self, room: impl Into<Room>) -> Self {
-        self.to(room)
+    pub fn within(self, rooms: impl crate::IntoRooms) -> Self {
+        self.to(rooms)
     }
 
-    /// Leaves out the members of `room`.
-    pub fn except(mut self, room: impl Into<Room>) -> Self {
-        self.opts.except.insert(room.into());
+    /// Leaves out the members of the rooms (one or several, as [`to`](Self::to)).
+    pub fn except(mut self, rooms: impl crate::IntoRooms) -> Self {
+        self.opts.except.extend(rooms.into_rooms());
         self
     }
 

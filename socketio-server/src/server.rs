@@ -342,7 +342,7 @@ impl SocketIo {
     }
 
     /// Targets a room of the main namespace.
-    pub fn to(&self, room: impl Into<socketio_adapter::Room>) -> crate::BroadcastOperator {
+    pub fn to(&self, room: impl crate::IntoRooms) -> crate::BroadcastOperator {
         self.sockets().to(room)
     }
 
@@ -352,12 +352,12 @@ impl SocketIo {
     }
 
     /// Alias of [`SocketIo::to`].
-    pub fn within(&self, room: impl Into<socketio_adapter::Room>) -> crate::BroadcastOperator {
+    pub fn within(&self, room: impl crate::IntoRooms) -> crate::BroadcastOperator {
         self.sockets().to(room)
     }
 
     /// Every socket of the main namespace but those in `room`.
-    pub fn except(&self, room: impl Into<socketio_adapter::Room>) -> crate::BroadcastOperator {
+    pub fn except(&self, room: impl crate::IntoRooms) -> crate::BroadcastOperator {
         self.sockets().except(room)
     }
 

@@ -788,17 +788,17 @@ impl Socket {
     }
 
     /// Targets the sockets in `room` (this one excluded): `socket.to(room).emit(...)`.
-    pub fn to(&self, room: impl Into<Room>) -> BroadcastOperator {
+    pub fn to(&self, room: impl crate::IntoRooms) -> BroadcastOperator {
         self.broadcast().to(room)
     }
 
     /// Alias of [`Socket::to`].
-    pub fn within(&self, room: impl Into<Room>) -> BroadcastOperator {
+    pub fn within(&self, room: impl crate::IntoRooms) -> BroadcastOperator {
         self.to(room)
     }
 
     /// Targets every socket of the namespace but those in `room` and this one.
-    pub fn except(&self, room: impl Into<Room>) -> BroadcastOperator {
+    pub fn except(&self, room: impl crate::IntoRooms) -> BroadcastOperator {
         self.broadcast().except(room)
     }
 
@@ -1175,6 +1175,24 @@ impl IntoRooms for String {
 impl<T: Into<Room>> IntoRooms for Vec<T> {
     fn into_rooms(self) -> Vec<Room> {
         self.into_iter().map(Into::into).collect()
+    }
+}
+
+impl IntoRooms for &String {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![Room::from(self.as_str())]
+    }
+}
+
+impl IntoRooms for &Room {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![self.clone()]
+    }
+}
+
+impl<T: Clone + Into<Room>> IntoRooms for &[T] {
+    fn into_rooms(self) -> Vec<Room> {
+        self.iter().cloned().map(Into::into).collect()
     }
 }
 

@@ -945,3 +945,32 @@ async fn disconnect_and_disconnecting_listeners_get_the_reason() {
     assert_eq!(rx.recv().await.unwrap(), "namespace disconnect: client namespace disconnect");
     assert_eq!(rx.recv().await.unwrap(), "disconnect: client namespace disconnect");
 }
+
+/// The small frictions of a port from Node: one plain argument emits as is, and `to` / `except` take one
+/// room (`&str`, `String`, `&String`) or several (an array, a `Vec`, a slice).
+#[tokio::test]
+async fn single_arguments_and_several_rooms_as_in_node() {
+    let (io, addr) = start(ServerConfig::default()).await;
+    let (mut red, red_id) = Client::connect(addr, "/", None).await;
+    let (mut blue, blue_id) = Client::connect(addr, "/", None).await;
+    let (mut green, _) = Client::connect(addr, "/", None).await;
+    let sockets = io.sockets().sockets();
+    let find = |id: &str| sockets.iter().find(|s| s.id() == id).unwrap().clone();
+    find(&red_id).join("red");
+    find(&blue_id).join("blue");
+    io.emit("greeting", "hello").unwrap();
+    for client in [&mut red, &mut blue, &mut green] {
+        assert_eq!(client.recv_event("greeting").await.0, vec![Value::from("hello")]);
+    }
+    io.to(["red", "blue"]).emit("colour", 7).unwrap();
+    assert_eq!(red.recv_event("colour").await.0, vec![Value::from(7)]);
+    assert_eq!(blue.recv_event("colour").await.0, vec![Value::from(7)]);
+    let rooms = vec!["red".to_string()];
+    let blue_room = "blue".to_string();
+    io.except(&blue_room).except(rooms.as_slice()).emit("rest", true).unwrap();
+    assert_eq!(green.recv_event("rest").await.0, vec![Value::Bool(true)]);
+    // Red and blue got nothing more: the next thing each gets is this marker.
+    io.emit("marker", ()).unwrap();
+    assert_eq!(red.recv().await.unwrap().event_name(), Some("marker"));
+    assert_eq!(blue.recv().await.unwrap().event_name(), Some("marker"));
+}
