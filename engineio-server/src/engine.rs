@@ -266,9 +266,15 @@ impl EngineIo {
     /// shorter); past it they are cut. So this returns at once when nothing is being written, and
     /// within that deadline otherwise.
     pub async fn close(&self) {
+        self.close_within(SHUTDOWN_WRITE_TIMEOUT.min(self.shared.config.close_timeout)).await
+    }
+
+    /// [`EngineIo::close`] with `wait` as the write deadline: the clients have that long to take their
+    /// last packets before their connections are cut (for a drain that allows slow clients more time,
+    /// or a shutdown that must end sooner).
+    pub async fn close_within(&self, wait: std::time::Duration) {
         let shared = &self.shared;
         shared.closed.store(true, Ordering::SeqCst);
-        let wait = SHUTDOWN_WRITE_TIMEOUT.min(shared.config.close_timeout);
         let deadline = tokio::time::Instant::now() + wait;
         for socket in self.sockets() {
             socket.shutdown(wait);

@@ -242,6 +242,46 @@ pub struct ClusterAdapter {
     me: Weak<ClusterAdapter>,
     /// Set by [`Adapter::close`]: the node has left; it sends and handles nothing more.
     closed: std::sync::atomic::AtomicBool,
+    /// Batches being published and sessions being stored: [`Adapter::close`] waits for them.
+    busy: Arc<Busy>,
+}
+
+/// Counts work in flight on the bus; [`Busy::idle`] resolves when none is left.
+#[derive(Default)]
+struct Busy {
+    count: std::sync::atomic::AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+/// Held while one piece of work is in flight.
+struct BusyGuard(Arc<Busy>);
+
+impl Busy {
+    fn start(self: &Arc<Self>) -> BusyGuard {
+        self.count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        BusyGuard(self.clone())
+    }
+
+    /// Resolves once nothing is in flight and `queued()` says nothing waits.
+    async fn idle(&self, queued: impl Fn() -> bool) {
+        loop {
+            let notified = self.idle.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.count.load(std::sync::atomic::Ordering::SeqCst) == 0 && !queued() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl Drop for BusyGuard {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
 }
 
 impl std::fmt::Debug for ClusterAdapter {
@@ -289,6 +329,7 @@ impl ClusterAdapter {
             bus: bus.clone(),
             me: me.clone(),
             closed: std::sync::atomic::AtomicBool::new(false),
+            busy: Arc::default(),
         });
         bus.register(&adapter.name, Arc::downgrade(&adapter));
         // The publisher, in order, once this node receives too: whatever queued up while the last
@@ -296,10 +337,12 @@ impl ClusterAdapter {
         // waiting for its offset is delivered here once it has it.
         let name = adapter.name.clone();
         let weak = Arc::downgrade(&adapter);
+        let busy = adapter.busy.clone();
         tokio::spawn(async move {
             bus.subscribed(&name).await;
             let mut batch = Vec::with_capacity(PUBLISH_BATCH);
             while queue.recv_many(&mut batch, PUBLISH_BATCH).await > 0 {
+                let _busy = busy.start();
                 let (messages, deliveries): (Vec<Value>, Vec<_>) =
                     batch.drain(..).map(|out| (out.message, out.then_deliver)).unzip();
                 let results = bus.publish_all(messages).await;
@@ -814,7 +857,9 @@ impl Adapter for ClusterAdapter {
             return self.local.persist_session(session);
         };
         let (bus, name, errors) = (self.bus.clone(), self.name.clone(), self.errors.clone());
+        let busy = self.busy.start();
         tokio::spawn(async move {
+            let _busy = busy;
             if let Err(e) = bus.persist_session(&name, session, ttl).await {
                 errors.report(e);
             }
@@ -836,11 +881,19 @@ impl Adapter for ClusterAdapter {
         self.local.on_room_event(listener)
     }
 
+    /// Leaves the cluster: what was queued for the bus (broadcasts, the goodbye) is published and the
+    /// sessions being stored for recovery are stored first, within the requests timeout, so a node that
+    /// exits after this has lost nothing it sent.
     async fn close(&self) {
         if !self.counted {
             self.publish(kind::ADAPTER_CLOSE, None);
         }
         self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        let queued = || self.outbox.capacity() < self.outbox.max_capacity();
+        let flushed = self.busy.idle(queued);
+        if tokio::time::timeout(self.config.requests_timeout, flushed).await.is_err() {
+            tracing::warn!(nsp = %self.name, "cluster adapter: closing before the bus took every message");
+        }
         self.bus.unregister(&self.name);
     }
 }

@@ -475,16 +475,55 @@ impl SocketIo {
         self.engine().handle(req).await
     }
 
-    /// Disconnects every socket (`server shutting down`), then closes the engine; resolves when done.
+    /// Disconnects every socket (`server shutting down`), then closes the engine; resolves when done:
+    /// [`SocketIo::drain`] with the engine's shutdown deadline
+    /// ([`engineio_server::SHUTDOWN_WRITE_TIMEOUT`], or the close timeout if shorter).
     pub async fn close(&self) {
+        let wait = engineio_server::SHUTDOWN_WRITE_TIMEOUT.min(self.engine().config().close_timeout);
+        self.drain(wait).await
+    }
+
+    /// Takes this node out of service, for a rolling deploy or a scale-down behind a load balancer:
+    ///
+    /// - the servers of [`SocketIo::listen`] stop accepting connections, and handshakes that still
+    ///   arrive (through [`SocketIo::handle`] or a layer) are refused with 503, so the load balancer
+    ///   sends the clients elsewhere;
+    /// - every socket is disconnected with [`DisconnectReason::ServerShuttingDown`] and its engine
+    ///   connection closed without a Socket.IO DISCONNECT, which clients take as a lost connection:
+    ///   they reconnect at once (`io server disconnect` would have told them to stay away). With
+    ///   connection state recovery, each session is stored on the way out, so a client that reconnects
+    ///   to another node sharing the adapter (Redis Streams, say) keeps its id and rooms and gets the
+    ///   packets it missed;
+    /// - the adapters leave the cluster after publishing what was queued and storing those sessions.
+    ///
+    /// Everything happens within `deadline`: a client that has not taken its last packets by then is
+    /// cut, and an adapter that could not reach its bus gives up. Resolves when done (the process may
+    /// exit then). [`SocketIo::close`] is the same with the engine's short shutdown deadline.
+    ///
+    /// ```no_run
+    /// # async fn run(io: socketio_server::SocketIo) {
+    /// // On SIGTERM (Kubernetes sends it after the preStop hook): stop and hand the clients over.
+    /// io.drain(std::time::Duration::from_secs(10)).await;
+    /// # }
+    /// ```
+    pub async fn drain(&self, deadline: std::time::Duration) {
+        let end = tokio::time::Instant::now() + deadline;
         let namespaces: Vec<Arc<NsInner>> =
             self.0.namespaces.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
-        for nsp in namespaces {
+        // As the reference: the sockets first (their sessions are stored for recovery now), then the
+        // engine, whose close refuses new sessions, stops the listeners and closes the connections.
+        for nsp in &namespaces {
             for socket in Namespace(nsp.clone()).sockets() {
                 socket.on_close(DisconnectReason::ServerShuttingDown);
             }
-            nsp.adapter().close().await;
         }
-        self.engine().close().await;
+        let adapters = async {
+            for nsp in &namespaces {
+                if tokio::time::timeout_at(end, nsp.adapter().close()).await.is_err() {
+                    tracing::warn!(nsp = %nsp.name, "drain: the adapter did not close within the deadline");
+                }
+            }
+        };
+        tokio::join!(self.engine().close_within(deadline), adapters);
     }
 }

@@ -12,6 +12,10 @@
 //! `--admin-ui` instruments the server for the official admin UI (`/admin`, no authentication,
 //! development mode); beyond the contract, `--admin-auth USER:BCRYPT_HASH` asks for a login and
 //! `--admin-store redis://host:port` keeps the login sessions in Redis (the `redis` feature).
+//!
+//! On SIGTERM or SIGINT the app drains ([`SocketIo::drain`]): it stops accepting, closes every session
+//! so the clients reconnect at once (elsewhere, behind a load balancer; with `--recovery-ms` and a
+//! shared adapter, keeping their sessions), and exits within `--drain-ms MS` (2000).
 
 use socketio::parser::Value;
 use socketio::server::admin::{instrument, AdminAuth, AdminOptions};
@@ -29,6 +33,8 @@ struct Options {
     admin_auth: Option<(String, String)>,
     /// `--admin-store URL`.
     admin_store: Option<String>,
+    /// `--drain-ms`: how long the drain on SIGTERM may take.
+    drain: Duration,
     config: ServerConfig,
 }
 
@@ -38,6 +44,7 @@ fn parse_args() -> Result<Options, String> {
     let mut adapter = "memory".to_string();
     let mut admin_ui = false;
     let (mut admin_auth, mut admin_store) = (None, None);
+    let mut drain = Duration::from_secs(2);
     let mut config = ServerConfig::default();
     config.engine.cors = Some(CorsConfig { origin: CorsOrigin::Any, ..CorsConfig::default() });
     let mut args = std::env::args().skip(1);
@@ -99,10 +106,11 @@ fn parse_args() -> Result<Options, String> {
                 admin_auth = Some((user.to_string(), hash.to_string()));
             }
             "--admin-store" => admin_store = Some(value()?),
+            "--drain-ms" => drain = ms(value()?)?,
             other => return Err(format!("unknown flag {other}")),
         }
     }
-    Ok(Options { port, node_name, adapter, admin_ui, admin_auth, admin_store, config })
+    Ok(Options { port, node_name, adapter, admin_ui, admin_auth, admin_store, drain, config })
 }
 
 fn sorted(mut v: Vec<String>) -> Vec<String> {
@@ -317,7 +325,7 @@ async fn main() {
     let _v6 = io.listen(SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, server.local_addr().port()))).await;
     println!("listening on {}", server.local_addr().port());
     shutdown_signal().await;
-    io.close().await;
+    io.drain(options.drain).await;
 }
 
 #[cfg(feature = "postgres")]

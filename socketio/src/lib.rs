@@ -40,6 +40,8 @@
 //!   CORS, TLS.
 //! - [`manual::adapters`]: clusters on Redis or Postgres, mixed with Node.js servers; `serverSideEmit`.
 //! - [`manual::recovery`]: connection state recovery.
+//! - [`manual::deployment`]: load balancers and sticky sessions (HAProxy, nginx), draining a node,
+//!   Kubernetes, which cluster adapter to choose.
 //! - [`manual::client`]: the Rust client.
 //! - [`manual::admin_ui`]: the official admin UI.
 //! - [`manual::observability`]: `tracing` spans and Prometheus-ready metrics.

@@ -294,6 +294,50 @@ async fn streams_recover_a_session_on_another_node() {
     assert_ne!(connect["sid"].as_str(), Some(sid.as_str()));
 }
 
+#[tokio::test]
+async fn streams_a_drained_node_hands_its_sessions_over() {
+    socketio_e2e::require_redis!();
+    let prefix = unique_key("drain");
+    let (a, addr_a) = node(Bus::Streams, &prefix).await;
+    let (b, addr_b) = node(Bus::Streams, &prefix).await;
+    let mut client = Client::open(addr_a, Arc::new(JsonParser::default())).await;
+    let connect = client.join_full("/", None).await.unwrap();
+    let (sid, pid) =
+        (connect["sid"].as_str().unwrap().to_string(), connect["pid"].as_str().unwrap().to_string());
+    client.send(Packet::event("/", "join", vec![Value::from("vip")]).with_ack_id(1)).await;
+    client.recv_ack().await;
+    b.to("vip").emit("news", ("one",)).unwrap();
+    let (args, _) = client.recv_event("news").await;
+    let offset = args.last().and_then(Value::as_str).unwrap().to_string();
+    let began = std::time::Instant::now();
+    let deadline = Duration::from_secs(5);
+    let drained = tokio::spawn({
+        let a = a.clone();
+        async move { a.drain(deadline).await }
+    });
+    // The connection ends without a Socket.IO DISCONNECT: a client takes it as a lost connection and
+    // reconnects (a DISCONNECT would tell it to stay away).
+    while let Some(packet) = client.recv().await {
+        assert_ne!(packet.data, PacketData::Disconnect, "drain sent a DISCONNECT");
+    }
+    drained.await.unwrap();
+    assert!(began.elapsed() < deadline, "drain took {:?}", began.elapsed());
+    // The node takes no new connection; the load balancer sends the client elsewhere.
+    assert!(tokio::net::TcpStream::connect(addr_a).await.is_err(), "a drained node still accepts");
+    b.to("vip").emit("news", ("two",)).unwrap();
+    // At once on the other node (the drain stored the session before it returned): same id and rooms,
+    // and the broadcast it missed.
+    let mut client = Client::open(addr_b, Arc::new(JsonParser::default())).await;
+    let auth = serde_json::json!({"pid": pid, "offset": offset});
+    let connect = client.join_full("/", Some(auth)).await.unwrap();
+    assert_eq!(connect["sid"].as_str(), Some(sid.as_str()));
+    let (args, _) = client.recv_event("news").await;
+    assert_eq!(args_of(Bus::Streams, args), vec![Value::from("two")]);
+    let recovered = b.sockets().sockets().into_iter().find(|s| s.id() == sid).unwrap();
+    assert!(recovered.recovered());
+    assert!(recovered.rooms().contains(&"vip".into()));
+}
+
 /// `PUBSUB SHARDNUMSUB channel` over a raw connection.
 async fn shard_subscribers(channel: &str) -> usize {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

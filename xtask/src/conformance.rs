@@ -126,7 +126,7 @@ fn buses() -> Result<(Option<Service>, Option<Service>), String> {
 
 /// Copies the suite to `work` and runs `npm ci` there unless the installed lock file is the same.
 pub(crate) fn prepare(source: &Path, work: &Path) -> Result<(), String> {
-    for dir in ["apps", "lib", "tests"] {
+    for dir in ["apps", "deploy", "lib", "tests"] {
         let _ = fs::remove_dir_all(work.join(dir));
         copy_dir(&source.join(dir), &work.join(dir))?;
     }

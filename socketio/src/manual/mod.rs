@@ -14,6 +14,8 @@ pub mod client;
 #[cfg(feature = "server")]
 pub mod concepts;
 #[cfg(feature = "server")]
+pub mod deployment;
+#[cfg(feature = "server")]
 pub mod integration;
 #[cfg(feature = "server")]
 pub mod observability;
