@@ -83,6 +83,9 @@ struct State {
     skip_reconnect: bool,
     reconnecting: bool,
     attempts: u32,
+    /// Counts the connections opened: the driver of an older one, ending after the manager was closed
+    /// and opened again, must not mark the new one closed.
+    generation: u64,
 }
 
 pub(crate) struct ManagerInner {
@@ -125,6 +128,7 @@ impl Manager {
                 skip_reconnect: false,
                 reconnecting: false,
                 attempts: 0,
+                generation: 0,
             }),
             sockets: Mutex::new(HashMap::new()),
             namespaces: Mutex::new(HashSet::new()),
@@ -176,6 +180,9 @@ impl Manager {
             let mut state = lock(&self.0.state);
             state.skip_reconnect = true;
             state.reconnecting = false;
+            // Closed from now on: a socket that asks may open a new connection at once, without
+            // waiting for this one's driver to see the end.
+            state.status = Status::Closed;
             state.engine.take()
         };
         if let Some(engine) = engine {
@@ -219,7 +226,7 @@ impl Manager {
                 return Err(Error::Timeout);
             }
         };
-        {
+        let generation = {
             let mut state = lock(&self.0.state);
             if state.skip_reconnect {
                 // Closed while opening.
@@ -229,8 +236,10 @@ impl Manager {
             }
             state.status = Status::Open;
             state.engine = Some(engine.clone());
-        }
-        tokio::spawn(drive(Arc::downgrade(&self.0), events));
+            state.generation += 1;
+            state.generation
+        };
+        tokio::spawn(drive(Arc::downgrade(&self.0), events, generation));
         self.emit(&ManagerEvent::Open);
         self.each_socket(|s| s.on_open());
         Ok(())
@@ -349,7 +358,11 @@ pub fn backoff(options: &ManagerOptions, attempt: u32) -> Duration {
 
 /// Reads one connection: decodes packets and hands them to their sockets; when it closes, tells the
 /// sockets and reconnects.
-async fn drive(manager: Weak<ManagerInner>, mut events: crate::queue::Receiver<EngineEvent>) {
+async fn drive(
+    manager: Weak<ManagerInner>,
+    mut events: crate::queue::Receiver<EngineEvent>,
+    generation: u64,
+) {
     let mut decoder = match manager.upgrade() {
         Some(m) => m.options.parser.decoder(),
         None => return,
@@ -384,6 +397,10 @@ async fn drive(manager: Weak<ManagerInner>, mut events: crate::queue::Receiver<E
     let manager = Manager(inner);
     {
         let mut state = lock(&manager.0.state);
+        if state.generation != generation {
+            // The manager was closed and has opened another connection since: that one is its own.
+            return;
+        }
         state.status = Status::Closed;
         state.engine = None;
     }
