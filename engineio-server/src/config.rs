@@ -261,6 +261,9 @@ pub struct EngineConfig {
     /// How long the rest of a polling POST refused as too large is read before the connection ends
     /// anyway (default 30 s); see [`EngineConfig::max_discarded_body_size`].
     pub discard_timeout: Duration,
+    /// Files served under the path beside the protocol (`GET <path><name>`), such as the Socket.IO
+    /// client bundle (default none).
+    pub static_files: Option<std::sync::Arc<crate::StaticFiles>>,
 }
 
 impl Default for EngineConfig {
@@ -284,6 +287,7 @@ impl Default for EngineConfig {
             close_timeout: Duration::from_secs(30),
             max_discarded_body_size: 50_000_000,
             discard_timeout: Duration::from_secs(30),
+            static_files: None,
         }
     }
 }

@@ -325,13 +325,29 @@ impl EngineIo {
             }
         }
         let request_headers = cors.as_ref().map(|_| req.headers().clone());
-        let mut res = self.route(req).await;
+        let mut res = match self.static_file(&req) {
+            Some(res) => res,
+            None => self.route(req).await,
+        };
         if let (Some(cors), Some(h)) = (&cors, &request_headers) {
             if res.extensions().get::<request::NoCors>().is_none() {
                 cors.apply(h, res.headers_mut());
             }
         }
         res
+    }
+
+    /// The answer to a `GET` of one of the static files under the path, if it is one.
+    fn static_file<B>(&self, req: &Request<B>) -> Option<Response<EngineBody>> {
+        let files = self.shared.config.static_files.as_ref()?;
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            return None;
+        }
+        let name = req.uri().path().strip_prefix(self.shared.path.as_str())?;
+        if name.is_empty() || name.contains('/') {
+            return None;
+        }
+        files.respond(name, req.headers())
     }
 
     fn refuse(

@@ -43,6 +43,7 @@ mod polling;
 mod request;
 mod service;
 mod session;
+mod static_files;
 mod websocket;
 
 pub use config::{
@@ -58,3 +59,4 @@ pub use request::{DropConnection, EngineBody, RemoteAddr, RequestInfo, Secure};
 pub use rustls;
 pub use service::{EngineLayer, EngineService, ServerHandle};
 pub use session::{EncodedMessage, ReadyState, SendError, SendOptions, Socket};
+pub use static_files::StaticFiles;

@@ -63,6 +63,12 @@ pub struct ServerConfig {
     /// `connection_error`, `initial_headers` and `headers` (which may change the response headers),
     /// and each session's `connection`, `message`, `close` and packet events.
     pub engine_handler: Option<Arc<dyn engineio_server::Handler>>,
+    /// Where the official client bundle is, to serve it under the path as Node's `serveClient` does
+    /// (`<script src="/socket.io/socket.io.js">`, also `.min.js`, `.msgpack.min.js`, `.esm.min.js` and
+    /// their maps, with an `ETag` and `304`): a folder holding those files, such as the `client-dist`
+    /// folder of the `socket.io` npm package or the `dist` folder of `socket.io-client` (default none:
+    /// those paths answer `404` saying so). Read once, when the server is made.
+    pub serve_client: Option<std::path::PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -75,6 +81,7 @@ impl Default for ServerConfig {
             cleanup_empty_child_namespaces: false,
             connection_state_recovery: None,
             engine_handler: None,
+            serve_client: None,
         }
     }
 }
@@ -87,6 +94,53 @@ impl std::fmt::Debug for ServerConfig {
             .field("parser", &self.parser)
             .finish_non_exhaustive()
     }
+}
+
+/// The files of the official client bundle, as Node's `serveClient` serves them.
+const CLIENT_FILES: &[&str] = &[
+    "socket.io.js",
+    "socket.io.js.map",
+    "socket.io.min.js",
+    "socket.io.min.js.map",
+    "socket.io.msgpack.min.js",
+    "socket.io.msgpack.min.js.map",
+    "socket.io.esm.min.js",
+    "socket.io.esm.min.js.map",
+];
+
+/// The client bundle in `dir` as the engine's static files; the names not found there (or all of
+/// them, without `dir`) answer `404` with what to configure. The `ETag` is the version of the
+/// package the folder belongs to (its parent's `package.json`), else of this crate.
+pub(crate) fn client_files(dir: Option<&std::path::Path>) -> engineio_server::StaticFiles {
+    let version = dir
+        .and_then(|d| d.parent())
+        .and_then(|p| std::fs::read_to_string(p.join("package.json")).ok())
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .and_then(|json| json.get("version").and_then(|v| v.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string());
+    let mut files = engineio_server::StaticFiles::new(&version);
+    for name in CLIENT_FILES {
+        let content_type = if name.ends_with(".map") {
+            "application/json; charset=utf-8"
+        } else {
+            "application/javascript; charset=utf-8"
+        };
+        match dir.map(|d| std::fs::read(d.join(name))) {
+            Some(Ok(body)) => files.add(name, bytes::Bytes::from(body), content_type),
+            Some(Err(e)) => files.missing(
+                name,
+                &format!("{name} is not served: cannot read it from ServerConfig::serve_client ({e})\n"),
+            ),
+            None => files.missing(
+                name,
+                &format!(
+                    "{name} is not served: set ServerConfig::serve_client to the folder of the client bundle \
+                     (node_modules/socket.io/client-dist or node_modules/socket.io-client/dist)\n"
+                ),
+            ),
+        }
+    }
+    files
 }
 
 impl ServerConfig {

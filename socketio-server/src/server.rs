@@ -263,7 +263,12 @@ impl SocketIo {
             #[cfg(feature = "metrics")]
             metrics: crate::metrics::EngineMetrics::new(),
         };
-        let engine = EngineIo::new(inner.config.engine.clone(), bridge);
+        let mut engine_config = inner.config.engine.clone();
+        if engine_config.static_files.is_none() {
+            let files = crate::config::client_files(inner.config.serve_client.as_deref());
+            engine_config.static_files = Some(Arc::new(files));
+        }
+        let engine = EngineIo::new(engine_config, bridge);
         let _ = inner.engine.set(engine);
         inner.namespace("/");
         SocketIo(inner)

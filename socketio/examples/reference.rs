@@ -5,7 +5,7 @@
 //!
 //! Flags: `--port N` (3000 or `$PORT`), `--path P` (`/socket.io/`), `--ping-interval MS`, `--ping-timeout MS`,
 //! `--connect-timeout MS`, `--max-payload BYTES`, `--transports LIST`, `--cors-origin O` (`*`),
-//! `--allow-eio3`, `--parser json|msgpack`, `--node-name NAME`, `--recovery-ms MS`,
+//! `--allow-eio3`, `--parser json|msgpack`, `--node-name NAME`, `--recovery-ms MS`, `--serve-client DIR`,
 //! `--adapter memory|redis://host:port|redis-streams://host:port|redis-sharded://host:port|postgres://user@host/db`
 //! (with the `redis` / `postgres` features). A Redis Cluster is given by any one node's address, or by
 //! several separated by commas (`redis-sharded://127.0.0.1:7000,127.0.0.1:7001`).
@@ -107,6 +107,8 @@ fn parse_args() -> Result<Options, String> {
             }
             "--admin-store" => admin_store = Some(value()?),
             "--drain-ms" => drain = ms(value()?)?,
+            // The official client bundle under the path, as Node's serveClient (which Node's twin has on).
+            "--serve-client" => config.serve_client = Some(value()?.into()),
             other => return Err(format!("unknown flag {other}")),
         }
     }
