@@ -20,4 +20,6 @@ pub mod integration;
 #[cfg(feature = "server")]
 pub mod observability;
 #[cfg(feature = "server")]
+pub mod porting;
+#[cfg(feature = "server")]
 pub mod recovery;
