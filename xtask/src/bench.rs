@@ -133,7 +133,7 @@ pub(crate) const SERVERS: &[Server] = &[
     Server {
         key: "floor",
         label: "floor (tokio-tungstenite)",
-        scenarios: Some(&["idle", "echo", "broadcast"]),
+        scenarios: Some(&["echo", "broadcast"]),
     },
 ];
 
