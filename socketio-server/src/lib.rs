@@ -10,6 +10,13 @@
 //!
 //! Room state and broadcasts go through the adapter ([`socketio_adapter`]); the default is in memory.
 //!
+//! Extensions (dashboards such as the admin UI of the `socketio-admin` crate, audit logs, presence)
+//! build on public hooks only: [`SocketIo::add_engine_handler`] (engine connections, upgrades, packets,
+//! closes), [`SocketIo::on_socket_connected`] and [`SocketIo::on_socket_disconnected`] (every namespace),
+//! [`Socket::on_any`] and [`Socket::on_any_outgoing`], [`SocketIo::on_socket_data`],
+//! [`SocketIo::on_fetched_data`] (what other nodes' `fetch_sockets` see), and the adapter's room events
+//! ([`adapter::Adapter::on_room_event`]). A hook nobody registered costs one atomic load.
+//!
 //! ```no_run
 //! use socketio_server::{ServerConfig, SocketIo};
 //!
@@ -28,11 +35,11 @@
 //! }
 //! ```
 
-pub mod admin;
 mod args;
 mod client;
 mod config;
 mod handshake;
+mod hooks;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 mod namespace;
@@ -48,7 +55,7 @@ pub use handshake::Handshake;
 pub use namespace::{ConnectError, Namespace, ServerAck};
 pub use operators::BroadcastOperator;
 pub use remote::RemoteSocket;
-pub use server::SocketIo;
+pub use server::{SocketIo, WeakSocketIo};
 pub use socket::{AckSender, DisconnectReason, HandlerResult, IntoRooms, ListenerId, Socket, SocketEmitter};
 pub use socketio_adapter as adapter;
 pub use socketio_parser as parser;

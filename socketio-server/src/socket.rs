@@ -454,8 +454,10 @@ impl Socket {
     /// Sets `socket.data`.
     pub fn set_data<T: Serialize>(&self, data: &T) -> Result<(), socketio_parser::ValueError> {
         *self.0.data.lock().unwrap_or_else(|e| e.into_inner()) = to_value(data)?;
-        if let Some(admin) = self.0.nsp.server.upgrade().and_then(|server| server.admin.get().cloned()) {
-            admin.on_data(self);
+        if let Some(hooks) = self.0.nsp.server.upgrade().and_then(|server| server.hooks.socket_data.get()) {
+            for hook in hooks {
+                hook(self);
+            }
         }
         Ok(())
     }
@@ -987,6 +989,11 @@ impl Socket {
             socket.leave_all_rooms();
             // Pending acks fail: their senders are dropped.
             socket.0.acks.lock().unwrap_or_else(|e| e.into_inner()).clear();
+            let hooks =
+                socket.0.nsp.server.upgrade().and_then(|server| server.hooks.socket_disconnected.get());
+            for hook in hooks.unwrap_or_default() {
+                hook(&socket, reason);
+            }
             let disconnect = socket.0.disconnect.read().unwrap_or_else(|e| e.into_inner()).clone();
             for handler in disconnect {
                 socket.run(handler(socket.clone(), reason));

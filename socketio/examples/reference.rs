@@ -13,8 +13,8 @@
 //! development mode); beyond the contract, `--admin-auth USER:BCRYPT_HASH` asks for a login and
 //! `--admin-store redis://host:port` keeps the login sessions in Redis (the `redis` feature).
 
+use socketio::admin::{instrument, AdminAuth, AdminOptions};
 use socketio::parser::Value;
-use socketio::server::admin::{instrument, AdminAuth, AdminOptions};
 use socketio::server::engine::{CorsConfig, CorsOrigin, TransportKind};
 use socketio::server::{ConnectError, Namespace, ParserKind, ServerConfig, Socket, SocketIo};
 use std::net::SocketAddr;
@@ -372,8 +372,8 @@ async fn redis_adapter(url: &str) -> socketio::adapter::AdapterFactory {
 
 /// The admin UI's session store for `--admin-store redis://...`.
 #[cfg(feature = "redis")]
-async fn admin_store(url: &str) -> std::sync::Arc<dyn socketio::server::admin::AdminSessionStore> {
-    match socketio::server::admin::RedisStore::connect(url).await {
+async fn admin_store(url: &str) -> std::sync::Arc<dyn socketio::admin::AdminSessionStore> {
+    match socketio::admin::RedisStore::connect(url).await {
         Ok(store) => std::sync::Arc::new(store),
         Err(e) => {
             eprintln!("reference: cannot connect to {url}: {e}");
@@ -383,7 +383,7 @@ async fn admin_store(url: &str) -> std::sync::Arc<dyn socketio::server::admin::A
 }
 
 #[cfg(not(feature = "redis"))]
-async fn admin_store(url: &str) -> std::sync::Arc<dyn socketio::server::admin::AdminSessionStore> {
+async fn admin_store(url: &str) -> std::sync::Arc<dyn socketio::admin::AdminSessionStore> {
     eprintln!("reference: --admin-store {url} needs the redis feature");
     std::process::exit(2);
 }
