@@ -432,15 +432,16 @@ impl SocketIo {
     /// use socketio_server::engine::{CloseReason, Handler, SessionEvent, Socket as Connection};
     /// use socketio_server::{ServerConfig, SocketIo};
     /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
     ///
-    /// /// Counts the connections open and the upgrades.
-    /// #[derive(Default)]
+    /// /// Counts the connections open and the upgrades (clones share the counts).
+    /// #[derive(Clone, Default)]
     /// struct Census {
-    ///     open: AtomicUsize,
-    ///     upgrades: AtomicUsize,
+    ///     open: Arc<AtomicUsize>,
+    ///     upgrades: Arc<AtomicUsize>,
     /// }
     ///
-    /// impl Handler for std::sync::Arc<Census> {
+    /// impl Handler for Census {
     ///     fn on_connection(&self, _conn: &Connection) {
     ///         self.open.fetch_add(1, Ordering::Relaxed);
     ///     }
@@ -456,8 +457,9 @@ impl SocketIo {
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let io = SocketIo::new(ServerConfig::default());
-    /// let census = std::sync::Arc::new(Census::default());
+    /// let census = Census::default();
     /// io.add_engine_handler(census.clone());
+    /// assert_eq!(census.open.load(Ordering::Relaxed), 0);
     /// # }
     /// ```
     pub fn add_engine_handler(&self, handler: impl engineio_server::Handler) {
