@@ -56,6 +56,8 @@ pub use namespace::{ConnectError, Namespace, ServerAck};
 pub use operators::BroadcastOperator;
 pub use remote::RemoteSocket;
 pub use server::{SocketIo, WeakSocketIo};
-pub use socket::{AckSender, DisconnectReason, HandlerResult, IntoRooms, ListenerId, Socket, SocketEmitter};
+pub use socket::{
+    AckSender, DisconnectReason, HandlerResult, IntoRooms, ListenerId, Socket, SocketEmitter, SocketError,
+};
 pub use socketio_adapter as adapter;
 pub use socketio_parser as parser;
