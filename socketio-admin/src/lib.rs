@@ -302,11 +302,9 @@ pub fn instrument(io: &SocketIo, options: AdminOptions) -> Result<(), AdminError
         sessions: options.store.clone(),
     });
     io.add_engine_handler(EngineCounters(admin.clone()));
-    {
-        let admin = admin.clone();
-        io.on_socket_connected(move |socket| admin.on_socket_connected(socket));
-    }
     if admin.verbose {
+        let admin_ = admin.clone();
+        io.on_socket_connected(move |socket| admin_.on_socket_connected(socket));
         let admin_ = admin.clone();
         io.on_socket_disconnected(move |socket, reason| admin_.on_socket_disconnected(socket, reason));
         let admin_ = admin.clone();
@@ -539,7 +537,7 @@ impl Admin {
 
     /// A socket joined a namespace, before the application's connection handlers run.
     fn on_socket_connected(self: &Arc<Self>, socket: &Socket) {
-        if !self.verbose || !self.watches(socket.nsp()) {
+        if !self.watches(socket.nsp()) {
             return;
         }
         self.report("socket_connected", vec![serialize_socket(socket), Value::from(iso_date(now_ms()))]);

@@ -58,6 +58,8 @@ type ConnectHandler = Arc<dyn Fn(Socket) -> BoxFuture + Send + Sync>;
 pub(crate) struct NsInner {
     pub(crate) name: String,
     pub(crate) server: Weak<ServerInner>,
+    /// The server's hooks, reached without upgrading `server` (one atomic load when none is set).
+    pub(crate) hooks: Arc<crate::hooks::Hooks>,
     sockets: RwLock<HashMap<Str, Socket>>,
     adapter: OnceLock<Arc<dyn Adapter>>,
     middlewares: RwLock<Vec<Middleware>>,
@@ -82,6 +84,7 @@ impl NsInner {
         let nsp = Arc::new(NsInner {
             name,
             server: Arc::downgrade(server),
+            hooks: server.hooks.clone(),
             sockets: RwLock::new(HashMap::new()),
             adapter: OnceLock::new(),
             middlewares: RwLock::new(Vec::new()),
@@ -255,7 +258,7 @@ impl NsInner {
                 socket.packet(&packet, &BroadcastFlags::default());
             }
         }
-        if let Some(hooks) = self.server.upgrade().and_then(|server| server.hooks.socket_connected.get()) {
+        if let Some(hooks) = self.hooks.socket_connected.get() {
             for hook in hooks {
                 hook(&socket);
             }
@@ -346,7 +349,7 @@ impl LocalNamespace for NsInner {
     fn socket_info(&self, sid: &Sid) -> Option<SocketInfo> {
         let socket = self.socket(sid)?;
         let mut data = socket.data_value();
-        if let Some(hooks) = self.server.upgrade().and_then(|server| server.hooks.fetched_data.get()) {
+        if let Some(hooks) = self.hooks.fetched_data.get() {
             for hook in hooks {
                 hook(&socket, &mut data);
             }

@@ -544,7 +544,7 @@ impl Socket {
     /// Sets `socket.data`.
     pub fn set_data<T: Serialize>(&self, data: &T) -> Result<(), socketio_parser::ValueError> {
         *self.0.data.lock().unwrap_or_else(|e| e.into_inner()) = to_value(data)?;
-        if let Some(hooks) = self.0.nsp.server.upgrade().and_then(|server| server.hooks.socket_data.get()) {
+        if let Some(hooks) = self.0.nsp.hooks.socket_data.get() {
             for hook in hooks {
                 hook(self);
             }
@@ -1119,8 +1119,7 @@ impl Socket {
             socket.leave_all_rooms();
             // Pending acks fail: their senders are dropped.
             socket.0.acks.lock().unwrap_or_else(|e| e.into_inner()).clear();
-            let hooks =
-                socket.0.nsp.server.upgrade().and_then(|server| server.hooks.socket_disconnected.get());
+            let hooks = socket.0.nsp.hooks.socket_disconnected.get();
             for hook in hooks.unwrap_or_default() {
                 hook(&socket, reason);
             }
