@@ -761,6 +761,29 @@ async fn slow_packet_middlewares_keep_the_order_of_events_and_refusals_carry_dat
 }
 
 #[tokio::test]
+async fn a_panicking_packet_middleware_drops_its_event_and_the_socket_goes_on() {
+    let (io, addr) = start(ServerConfig::default()).await;
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    io.on_connection(move |socket: Socket| {
+        let tx = tx.clone();
+        async move {
+            socket.use_packet_middleware(|_, packet: Vec<Value>| async move {
+                tokio::task::yield_now().await;
+                assert_ne!(packet[0], "boom", "a middleware bug");
+                Ok(packet)
+            });
+            socket.on_any(move |_, name, _| tx.send(name.to_string()).unwrap());
+        }
+    });
+    let (mut client, _) = Client::connect(addr, "/", None).await;
+    for event in ["before", "boom", "after"] {
+        client.emit("/", event, vec![]).await;
+    }
+    assert_eq!(rx.recv().await.unwrap(), "before");
+    assert_eq!(rx.recv().await.unwrap(), "after");
+}
+
+#[tokio::test]
 async fn new_namespaces_are_announced_and_empty_children_cleaned_up() {
     let config = ServerConfig { cleanup_empty_child_namespaces: true, ..ServerConfig::default() };
     let (io, addr) = start(config).await;
