@@ -10,11 +10,12 @@
 //!
 //! Room state and broadcasts go through the adapter ([`socketio_adapter`]); the default is in memory.
 //!
-//! Extensions (dashboards such as the admin UI of the `socketio-admin` crate, audit logs, presence)
-//! build on public hooks only: [`SocketIo::add_engine_handler`] (engine connections, upgrades, packets,
-//! closes), [`SocketIo::on_socket_connected`] and [`SocketIo::on_socket_disconnected`] (every namespace),
-//! [`Socket::on_any`] and [`Socket::on_any_outgoing`], [`SocketIo::on_socket_data`],
-//! [`SocketIo::on_fetched_data`] (what other nodes' `fetch_sockets` see), and the adapter's room events
+//! Extensions (dashboards such as [`socketio-admin`](https://docs.rs/socketio-admin), audit logs,
+//! presence) build on public hooks only: [`SocketIo::add_engine_handler`] (engine connections,
+//! upgrades, packets, closes), [`SocketIo::on_socket_connected`] and
+//! [`SocketIo::on_socket_disconnected`] (every namespace), [`Socket::on_any`] and
+//! [`Socket::on_any_outgoing`], [`SocketIo::on_socket_data`], [`SocketIo::on_fetched_data`] (what
+//! `fetch_sockets` sees, on every node), and the adapter's room events
 //! ([`adapter::Adapter::on_room_event`]). A hook nobody registered costs one atomic load.
 //!
 //! ```no_run

@@ -702,9 +702,9 @@ impl Socket {
     /// # fn f(socket: socketio_server::Socket) {
     /// socket.use_packet_middleware(|socket, packet: Vec<Value>| async move {
     ///     // e.g. a permission looked up in a database
-    ///     let allowed = packet[0] != "admin:reset" || socket.handshake().auth["role"] == "admin";
+    ///     let allowed = packet[0] != "order:refund" || socket.handshake().auth["role"] == "staff";
     ///     if !allowed {
-    ///         return Err(SocketError::new("not allowed").with_data(Value::from("admin:reset")));
+    ///         return Err(SocketError::new("not allowed").with_data(Value::from("order:refund")));
     ///     }
     ///     Ok(packet)
     /// });
