@@ -316,7 +316,23 @@ pub trait Adapter: Send + Sync + 'static {
         Ok(None)
     }
 
-    /// Registers a listener of room events.
+    /// Registers a listener of room events (the reference adapter's `create-room`, `join-room`,
+    /// `leave-room`, `delete-room`), of this node's sockets: how extensions follow room membership
+    /// (e.g. a server's `namespace.adapter()`).
+    ///
+    /// ```
+    /// use socketio_adapter::{Adapter, RoomEvent};
+    /// use std::sync::Arc;
+    ///
+    /// fn log_rooms(adapter: &dyn Adapter) {
+    ///     adapter.on_room_event(Arc::new(|event: &RoomEvent| match event {
+    ///         RoomEvent::Create(room) => println!("{room:?} opened"),
+    ///         RoomEvent::Join(room, sid) => println!("{sid:?} joined {room:?}"),
+    ///         RoomEvent::Leave(room, sid) => println!("{sid:?} left {room:?}"),
+    ///         RoomEvent::Delete(room) => println!("{room:?} closed"),
+    ///     }));
+    /// }
+    /// ```
     fn on_room_event(&self, listener: Arc<dyn Fn(&RoomEvent) + Send + Sync>);
 
     /// Called when the namespace goes away.

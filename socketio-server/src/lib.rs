@@ -10,6 +10,14 @@
 //!
 //! Room state and broadcasts go through the adapter ([`socketio_adapter`]); the default is in memory.
 //!
+//! Extensions (dashboards such as [`socketio-admin`](https://docs.rs/socketio-admin), audit logs,
+//! presence) build on public hooks only: [`SocketIo::add_engine_handler`] (engine connections,
+//! upgrades, packets, closes), [`SocketIo::on_socket_connected`] and
+//! [`SocketIo::on_socket_disconnected`] (every namespace), [`Socket::on_any`] and
+//! [`Socket::on_any_outgoing`], [`SocketIo::on_socket_data`], [`SocketIo::on_fetched_data`] (what
+//! `fetch_sockets` sees, on every node), and the adapter's room events
+//! ([`adapter::Adapter::on_room_event`]). A hook nobody registered costs one atomic load.
+//!
 //! ```no_run
 //! use socketio_server::{ServerConfig, SocketIo};
 //!
@@ -28,11 +36,11 @@
 //! }
 //! ```
 
-pub mod admin;
 mod args;
 mod client;
 mod config;
 mod handshake;
+mod hooks;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 mod namespace;
@@ -48,7 +56,9 @@ pub use handshake::Handshake;
 pub use namespace::{ConnectError, Namespace, ServerAck};
 pub use operators::BroadcastOperator;
 pub use remote::RemoteSocket;
-pub use server::SocketIo;
-pub use socket::{AckSender, DisconnectReason, HandlerResult, IntoRooms, ListenerId, Socket, SocketEmitter};
+pub use server::{SocketIo, WeakSocketIo};
+pub use socket::{
+    AckSender, DisconnectReason, HandlerResult, IntoRooms, ListenerId, Socket, SocketEmitter, SocketError,
+};
 pub use socketio_adapter as adapter;
 pub use socketio_parser as parser;

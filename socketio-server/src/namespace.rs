@@ -58,6 +58,8 @@ type ConnectHandler = Arc<dyn Fn(Socket) -> BoxFuture + Send + Sync>;
 pub(crate) struct NsInner {
     pub(crate) name: String,
     pub(crate) server: Weak<ServerInner>,
+    /// The server's hooks, reached without upgrading `server` (one atomic load when none is set).
+    pub(crate) hooks: Arc<crate::hooks::Hooks>,
     sockets: RwLock<HashMap<Str, Socket>>,
     adapter: OnceLock<Arc<dyn Adapter>>,
     middlewares: RwLock<Vec<Middleware>>,
@@ -82,6 +84,7 @@ impl NsInner {
         let nsp = Arc::new(NsInner {
             name,
             server: Arc::downgrade(server),
+            hooks: server.hooks.clone(),
             sockets: RwLock::new(HashMap::new()),
             adapter: OnceLock::new(),
             middlewares: RwLock::new(Vec::new()),
@@ -255,8 +258,10 @@ impl NsInner {
                 socket.packet(&packet, &BroadcastFlags::default());
             }
         }
-        if let Some(admin) = self.server.upgrade().and_then(|server| server.admin.get().cloned()) {
-            admin.on_socket_connected(&socket);
+        if let Some(hooks) = self.hooks.socket_connected.get() {
+            for hook in hooks {
+                hook(&socket);
+            }
         }
         for handler in self.all_handlers() {
             socket.run(handler(socket.clone()));
@@ -344,8 +349,10 @@ impl LocalNamespace for NsInner {
     fn socket_info(&self, sid: &Sid) -> Option<SocketInfo> {
         let socket = self.socket(sid)?;
         let mut data = socket.data_value();
-        if self.server.upgrade().is_some_and(|server| server.admin.get().is_some()) {
-            crate::admin::tag_remote_data(&mut data, &socket);
+        if let Some(hooks) = self.hooks.fetched_data.get() {
+            for hook in hooks {
+                hook(&socket, &mut data);
+            }
         }
         Some(SocketInfo {
             id: sid.clone(),
@@ -446,9 +453,9 @@ impl Namespace {
         self.0.socket(sid)
     }
 
-    /// An operator on every socket of the namespace, for the bulk operations.
-    pub(crate) fn within_all(&self) -> BroadcastOperator {
-        self.operator()
+    /// How many sockets this node has in the namespace (as `sockets().len()`, without the copy).
+    pub fn socket_count(&self) -> usize {
+        self.0.socket_count()
     }
 
     fn operator(&self) -> BroadcastOperator {

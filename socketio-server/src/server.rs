@@ -21,8 +21,10 @@ pub(crate) struct ServerInner {
     pub(crate) config: ServerConfig,
     pub(crate) parser: Arc<dyn Parser>,
     pub(crate) engine: OnceLock<EngineIo>,
-    /// Set by [`crate::admin::instrument`]; the hooks of the admin UI, shared with the engine bridge.
-    pub(crate) admin: Arc<OnceLock<Arc<crate::admin::Admin>>>,
+    /// The server-wide observers extensions registered, shared with the engine bridge.
+    pub(crate) hooks: Arc<crate::hooks::Hooks>,
+    /// [`SocketIo::extensions`].
+    extensions: Mutex<http::Extensions>,
     namespaces: RwLock<HashMap<String, Arc<NsInner>>>,
     dynamic: RwLock<Vec<(DynamicPredicate, Arc<NsInner>)>>,
     clients: Mutex<HashMap<Str, Arc<Client>>>,
@@ -99,12 +101,12 @@ impl ServerInner {
     }
 }
 
-/// Bridges engine events to the Socket.IO clients, to the admin UI's counters when instrumented, to the
-/// metrics (feature `metrics`), and to the user's engine handler.
+/// Bridges engine events to the Socket.IO clients, to the metrics (feature `metrics`), to the user's
+/// engine handler and to the handlers added with [`SocketIo::add_engine_handler`].
 struct Bridge {
     server: Weak<ServerInner>,
     user: Option<Arc<dyn engineio_server::Handler>>,
-    admin: Arc<OnceLock<Arc<crate::admin::Admin>>>,
+    hooks: Arc<crate::hooks::Hooks>,
     #[cfg(feature = "metrics")]
     metrics: crate::metrics::EngineMetrics,
 }
@@ -117,8 +119,8 @@ impl engineio_server::Handler for Bridge {
         if let Some(user) = &self.user {
             user.on_connection(conn);
         }
-        if let Some(admin) = self.admin.get() {
-            admin.on_raw_connection(conn);
+        for handler in self.hooks.engine.get().unwrap_or_default() {
+            handler.on_connection(conn);
         }
         let Some(server) = self.server.upgrade() else { return };
         let client = Client::new(conn.clone(), server.clone());
@@ -137,6 +139,9 @@ impl engineio_server::Handler for Bridge {
         if let Some(user) = &self.user {
             user.on_message(conn, data.clone());
         }
+        for handler in self.hooks.engine.get().unwrap_or_default() {
+            handler.on_message(conn, data.clone());
+        }
         let Some(server) = self.server.upgrade() else { return };
         let client = server.clients.lock().unwrap_or_else(|e| e.into_inner()).get(conn.id()).cloned();
         if let Some(client) = client {
@@ -150,8 +155,8 @@ impl engineio_server::Handler for Bridge {
         if let Some(user) = &self.user {
             user.on_close(conn, reason, description);
         }
-        if let Some(admin) = self.admin.get() {
-            admin.on_raw_disconnection(conn, reason);
+        for handler in self.hooks.engine.get().unwrap_or_default() {
+            handler.on_close(conn, reason, description);
         }
         let Some(server) = self.server.upgrade() else { return };
         let client = server.clients.lock().unwrap_or_else(|e| e.into_inner()).remove(conn.id());
@@ -170,19 +175,8 @@ impl engineio_server::Handler for Bridge {
         if let Some(user) = &self.user {
             user.on_session_event(conn, event);
         }
-        let Some(admin) = self.admin.get() else { return };
-        match event {
-            engineio_server::SessionEvent::Packet(packet) => admin.on_packet(packet, true),
-            engineio_server::SessionEvent::PacketCreate(packet) => admin.on_packet(packet, false),
-            engineio_server::SessionEvent::Upgrade(_) => {
-                let client = self.server.upgrade().and_then(|server| {
-                    server.clients.lock().unwrap_or_else(|e| e.into_inner()).get(conn.id()).cloned()
-                });
-                if let Some(client) = client {
-                    admin.on_upgrade(&client);
-                }
-            }
-            _ => {}
+        for handler in self.hooks.engine.get().unwrap_or_default() {
+            handler.on_session_event(conn, event);
         }
     }
 
@@ -190,17 +184,26 @@ impl engineio_server::Handler for Bridge {
         if let Some(user) = &self.user {
             user.on_connection_error(error);
         }
+        for handler in self.hooks.engine.get().unwrap_or_default() {
+            handler.on_connection_error(error);
+        }
     }
 
     fn on_initial_headers(&self, headers: &mut http::HeaderMap, request: &engineio_server::RequestInfo) {
         if let Some(user) = &self.user {
             user.on_initial_headers(headers, request);
         }
+        for handler in self.hooks.engine.get().unwrap_or_default() {
+            handler.on_initial_headers(headers, request);
+        }
     }
 
     fn on_headers(&self, headers: &mut http::HeaderMap, request: &engineio_server::RequestInfo) {
         if let Some(user) = &self.user {
             user.on_headers(headers, request);
+        }
+        for handler in self.hooks.engine.get().unwrap_or_default() {
+            handler.on_headers(headers, request);
         }
     }
 }
@@ -253,13 +256,14 @@ impl SocketIo {
             clients: Mutex::new(HashMap::new()),
             new_namespace: RwLock::new(Vec::new()),
             kept_alive: std::sync::atomic::AtomicBool::new(false),
-            admin: Arc::new(OnceLock::new()),
+            hooks: Arc::new(crate::hooks::Hooks::default()),
+            extensions: Mutex::new(http::Extensions::new()),
             config,
         });
         let bridge = Bridge {
             server: Arc::downgrade(&inner),
             user: inner.config.engine_handler.clone(),
-            admin: inner.admin.clone(),
+            hooks: inner.hooks.clone(),
             #[cfg(feature = "metrics")]
             metrics: crate::metrics::EngineMetrics::new(),
         };
@@ -330,6 +334,215 @@ impl SocketIo {
     /// Runs `handler` for every namespace created from now on, static or dynamic (`new_namespace`).
     pub fn on_new_namespace(&self, handler: impl Fn(&Namespace) + Send + Sync + 'static) {
         self.0.new_namespace.write().unwrap_or_else(|e| e.into_inner()).push(Arc::new(handler));
+    }
+
+    /// The namespaces of this node (`io._nsps`), children of dynamic namespaces included, parents of
+    /// dynamic namespaces not (they have no sockets of their own).
+    ///
+    /// ```
+    /// # use socketio_server::{ServerConfig, SocketIo};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let io = SocketIo::new(ServerConfig::default());
+    /// io.of("/chat");
+    /// let mut names: Vec<String> = io.namespaces().iter().map(|nsp| nsp.name().to_string()).collect();
+    /// names.sort();
+    /// assert_eq!(names, ["/", "/chat"]);
+    /// # }
+    /// ```
+    pub fn namespaces(&self) -> Vec<Namespace> {
+        self.0.namespace_list().into_iter().map(Namespace).collect()
+    }
+
+    /// The namespace `name` if it exists; unlike [`SocketIo::of`], never creates one.
+    ///
+    /// ```
+    /// # use socketio_server::{ServerConfig, SocketIo};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let io = SocketIo::new(ServerConfig::default());
+    /// assert!(io.existing_namespace("/chat").is_none());
+    /// io.of("/chat");
+    /// assert!(io.existing_namespace("/chat").is_some());
+    /// # }
+    /// ```
+    pub fn existing_namespace(&self, name: &str) -> Option<Namespace> {
+        self.0.existing_namespace(name).map(Namespace)
+    }
+
+    /// The sockets of one Engine.IO connection (by its id, [`engine::Socket::id`](engineio_server::Socket::id)):
+    /// one per namespace the client joined. Empty once the connection closed.
+    ///
+    /// ```
+    /// # use socketio_server::{ServerConfig, SocketIo};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let io = SocketIo::new(ServerConfig::default());
+    /// let weak = io.downgrade();
+    /// io.on_connection(move |socket| {
+    ///     let io = weak.upgrade();
+    ///     async move {
+    ///         // The socket itself, and the client's sockets in other namespaces.
+    ///         let all = io.map(|io| io.connection_sockets(socket.conn().id())).unwrap_or_default();
+    ///         assert!(all.contains(&socket));
+    ///     }
+    /// });
+    /// assert!(io.connection_sockets("no-such-connection").is_empty());
+    /// # }
+    /// ```
+    pub fn connection_sockets(&self, conn_id: &str) -> Vec<crate::Socket> {
+        let client = self.0.clients.lock().unwrap_or_else(|e| e.into_inner()).get(conn_id).cloned();
+        client.map(|client| client.socket_list()).unwrap_or_default()
+    }
+
+    /// A handle that does not keep the server alive (for the state of an extension that the server
+    /// itself keeps, through its hooks, which would otherwise never be dropped).
+    ///
+    /// ```
+    /// # use socketio_server::{ServerConfig, SocketIo};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let io = SocketIo::new(ServerConfig::default());
+    /// let weak = io.downgrade();
+    /// assert!(weak.upgrade().is_some());
+    /// drop(io);
+    /// assert!(weak.upgrade().is_none());
+    /// # }
+    /// ```
+    pub fn downgrade(&self) -> WeakSocketIo {
+        WeakSocketIo(Arc::downgrade(&self.0))
+    }
+
+    /// Typed server-wide state for extensions and applications (any `Clone + Send + Sync` type, one value
+    /// per type), kept as long as the server: e.g. a marker that an extension is installed already.
+    ///
+    /// ```
+    /// # use socketio_server::{ServerConfig, SocketIo};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// #[derive(Clone)]
+    /// struct Installed;
+    ///
+    /// let io = SocketIo::new(ServerConfig::default());
+    /// assert!(io.extensions().insert(Installed).is_none());
+    /// assert!(io.extensions().insert(Installed).is_some()); // the second time, it was there
+    /// # }
+    /// ```
+    pub fn extensions(&self) -> std::sync::MutexGuard<'_, http::Extensions> {
+        self.0.extensions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a handler of the Engine.IO events (as [`ServerConfig::engine_handler`], which there is one
+    /// of, but any number, added at any time): connections opening with their first transport, their
+    /// upgrades ([`SessionEvent::Upgrade`](engineio_server::SessionEvent::Upgrade)), the engine packets
+    /// in and out, closes with their reason. It runs after the server's own handling of the connection
+    /// opening, before that of the messages and of the close. The reference's `io.engine.on(...)`.
+    ///
+    /// ```
+    /// use socketio_server::engine::{CloseReason, Handler, SessionEvent, Socket as Connection};
+    /// use socketio_server::{ServerConfig, SocketIo};
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// /// Counts the connections open and the upgrades (clones share the counts).
+    /// #[derive(Clone, Default)]
+    /// struct Census {
+    ///     open: Arc<AtomicUsize>,
+    ///     upgrades: Arc<AtomicUsize>,
+    /// }
+    ///
+    /// impl Handler for Census {
+    ///     fn on_connection(&self, _conn: &Connection) {
+    ///         self.open.fetch_add(1, Ordering::Relaxed);
+    ///     }
+    ///     fn on_close(&self, _conn: &Connection, _reason: CloseReason, _description: Option<&str>) {
+    ///         self.open.fetch_sub(1, Ordering::Relaxed);
+    ///     }
+    ///     fn on_session_event(&self, _conn: &Connection, event: SessionEvent<'_>) {
+    ///         if let SessionEvent::Upgrade(_) = event {
+    ///             self.upgrades.fetch_add(1, Ordering::Relaxed);
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let io = SocketIo::new(ServerConfig::default());
+    /// let census = Census::default();
+    /// io.add_engine_handler(census.clone());
+    /// assert_eq!(census.open.load(Ordering::Relaxed), 0);
+    /// # }
+    /// ```
+    pub fn add_engine_handler(&self, handler: impl engineio_server::Handler) {
+        self.0.hooks.engine.add(Arc::new(handler));
+    }
+
+    /// Runs `hook` for every socket that connects, in any namespace (dynamic children included): once
+    /// connected (a recovered socket has its rooms and data back), before the namespace's connection
+    /// handlers. For extensions that follow every socket (audit logs, presence, dashboards): the hook
+    /// may add listeners to the socket (`on_any`, `on_any_outgoing`, `on_disconnect`).
+    ///
+    /// ```
+    /// # use socketio_server::{ServerConfig, SocketIo};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let io = SocketIo::new(ServerConfig::default());
+    /// io.on_socket_connected(|socket| {
+    ///     println!("{} joined {}", socket.id(), socket.nsp());
+    ///     socket.on_any(|socket, event, _args| println!("{} sent {event}", socket.id()));
+    /// });
+    /// # }
+    /// ```
+    pub fn on_socket_connected(&self, hook: impl Fn(&crate::Socket) + Send + Sync + 'static) {
+        self.0.hooks.socket_connected.add(Arc::new(hook));
+    }
+
+    /// Runs `hook` for every socket that disconnects, in any namespace: once it left its rooms, before
+    /// its own `disconnect` handlers; with the reason.
+    ///
+    /// ```
+    /// # use socketio_server::{ServerConfig, SocketIo};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let io = SocketIo::new(ServerConfig::default());
+    /// io.on_socket_disconnected(|socket, reason| {
+    ///     println!("{} left {}: {}", socket.id(), socket.nsp(), reason.as_str());
+    /// });
+    /// # }
+    /// ```
+    pub fn on_socket_disconnected(
+        &self,
+        hook: impl Fn(&crate::Socket, DisconnectReason) + Send + Sync + 'static,
+    ) {
+        self.0.hooks.socket_disconnected.add(Arc::new(hook));
+    }
+
+    /// Runs `hook` whenever a socket's data changes through [`Socket::set_data`](crate::Socket::set_data),
+    /// in any namespace, after the change.
+    ///
+    /// ```
+    /// # use socketio_server::{ServerConfig, SocketIo};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let io = SocketIo::new(ServerConfig::default());
+    /// io.on_socket_data(|socket| println!("{} now has {}", socket.id(), socket.data_value()));
+    /// # }
+    /// ```
+    pub fn on_socket_data(&self, hook: impl Fn(&crate::Socket) + Send + Sync + 'static) {
+        self.0.hooks.socket_data.add(Arc::new(hook));
+    }
+
+    /// Lets `hook` add to the data of this node's sockets as `fetch_sockets` returns them
+    /// ([`RemoteSocket::data`](crate::RemoteSocket)), on this node and on the others of a cluster: it gets
+    /// the socket and a copy of its `socket.data`, which it may change; the socket's own data stays as it
+    /// is. How an extension shares per-socket facts with its peers on other nodes, Node ones included
+    /// (which keep theirs in `socket.data`).
+    ///
+    /// ```
+    /// # use socketio_server::{ServerConfig, SocketIo};
+    /// use socketio_server::parser::Value;
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let io = SocketIo::new(ServerConfig::default());
+    /// io.on_fetched_data(|socket, data| {
+    ///     if let Value::Object(map) = data {
+    ///         map.insert("transport".into(), Value::from(format!("{:?}", socket.transport())));
+    ///     }
+    /// });
+    /// # }
+    /// ```
+    pub fn on_fetched_data(&self, hook: impl Fn(&crate::Socket, &mut Value) + Send + Sync + 'static) {
+        self.0.hooks.fetched_data.add(Arc::new(hook));
     }
 
     /// The main namespace (`io.sockets`).
@@ -530,5 +743,22 @@ impl SocketIo {
             }
         };
         tokio::join!(self.engine().close_within(deadline), adapters);
+    }
+}
+
+/// A [`SocketIo`] that does not keep the server alive ([`SocketIo::downgrade`]).
+#[derive(Clone, Default)]
+pub struct WeakSocketIo(Weak<ServerInner>);
+
+impl std::fmt::Debug for WeakSocketIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("WeakSocketIo").field(&(self.0.strong_count() > 0)).finish()
+    }
+}
+
+impl WeakSocketIo {
+    /// The server, unless it was dropped.
+    pub fn upgrade(&self) -> Option<SocketIo> {
+        self.0.upgrade().map(SocketIo)
     }
 }

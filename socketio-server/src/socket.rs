@@ -71,8 +71,44 @@ where
     })
 }
 type AnyHandler = Arc<dyn Fn(&Socket, &str, &[Value]) + Send + Sync>;
-type PacketMiddleware = Arc<dyn Fn(&Socket, &mut Vec<Value>) -> Result<(), String> + Send + Sync>;
-type ErrorHandler = Arc<dyn Fn(&Socket, &str) + Send + Sync>;
+type PacketMiddleware = Arc<
+    dyn Fn(Socket, Vec<Value>) -> Pin<Box<dyn Future<Output = Result<Vec<Value>, SocketError>> + Send>>
+        + Send
+        + Sync,
+>;
+type ErrorHandler = Arc<dyn Fn(&Socket, &SocketError) + Send + Sync>;
+
+/// An error of a socket, as its [`on_error`](Socket::on_error) listeners get it (the reference's `error`
+/// event, an `Error` with an optional `data`): a packet middleware's refusal, a failed handler, arguments
+/// that do not fit a handler. It shows as its message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SocketError {
+    /// The message (`err.message`).
+    pub message: String,
+    /// Extra data (`err.data`).
+    pub data: Option<Value>,
+}
+
+impl SocketError {
+    /// An error with a message.
+    pub fn new(message: impl Into<String>) -> Self {
+        SocketError { message: message.into(), data: None }
+    }
+
+    /// Adds data.
+    pub fn with_data(mut self, data: Value) -> Self {
+        self.data = Some(data);
+        self
+    }
+}
+
+impl std::fmt::Display for SocketError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for SocketError {}
 
 /// Identifies a registered listener, to remove it with [`Socket::off_listener`] or [`Socket::off_any`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -262,8 +298,28 @@ impl PartialEq for Socket {
     }
 }
 
-/// Work for a socket's handlers: run synchronously, it yields the futures to start.
-pub(crate) type Job = Box<dyn FnOnce() -> Vec<BoxFuture> + Send>;
+/// Work for a socket's handlers: run synchronously, it yields what to start.
+pub(crate) type Job = Box<dyn FnOnce() -> JobStart + Send>;
+
+/// Work that must finish before the socket's next job starts (an event's packet middlewares); it then
+/// yields the futures to start.
+type Gate = Pin<Box<dyn Future<Output = Vec<BoxFuture>> + Send + 'static>>;
+
+/// What a job yields.
+pub(crate) enum JobStart {
+    /// Futures to start (poll once, in order) and let run alongside the socket's later jobs.
+    Run(Vec<BoxFuture>),
+    /// A gate: the socket's later jobs wait for it.
+    Gate(Gate),
+}
+
+/// What a job left running after its start.
+struct Started {
+    /// Futures still pending after their first poll.
+    running: Vec<BoxFuture>,
+    /// A gate still pending after its first poll.
+    gate: Option<Gate>,
+}
 
 /// Where a socket's jobs run. Most handlers never wait (they emit or answer and return), so a socket
 /// has no task of its own until one does: a job runs inline, in the task that received its packet,
@@ -290,51 +346,85 @@ fn guarded(fut: BoxFuture) -> BoxFuture {
     }))
 }
 
-/// Runs `job` (reporting a panic) and polls each of its futures once: the ones still pending.
-fn start_job(job: Job) -> Vec<BoxFuture> {
-    let futures = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)) {
-        Ok(futures) => futures,
-        Err(_) => {
-            tracing::error!("a socket.io listener panicked");
-            return Vec::new();
-        }
-    };
+/// A gate that reports a panic (and then starts nothing) instead of unwinding into its caller.
+fn guarded_gate(gate: Gate) -> Gate {
+    Box::pin(std::panic::AssertUnwindSafe(gate).catch_unwind().map(|r| {
+        r.unwrap_or_else(|_| {
+            tracing::error!("a socket.io packet middleware panicked");
+            Vec::new()
+        })
+    }))
+}
+
+/// Runs `job`, reporting a panic.
+fn call_job(job: Job) -> JobStart {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).unwrap_or_else(|_| {
+        tracing::error!("a socket.io listener panicked");
+        JobStart::Run(Vec::new())
+    })
+}
+
+/// Runs `job` and polls each of its futures, or its gate, once: what is still pending.
+fn start_job(job: Job) -> Started {
     // Polled with a waker that does nothing: a future still pending is polled again, with its task's
     // waker, as soon as it reaches the handler task, and registers that waker then.
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    futures
+    let futures = match call_job(job) {
+        JobStart::Run(futures) => futures,
+        JobStart::Gate(gate) => {
+            let mut gate = guarded_gate(gate);
+            match gate.as_mut().poll(&mut cx) {
+                std::task::Poll::Ready(futures) => futures,
+                std::task::Poll::Pending => return Started { running: Vec::new(), gate: Some(gate) },
+            }
+        }
+    };
+    let running = futures
         .into_iter()
         .filter_map(|fut| {
             let mut fut = guarded(fut);
             fut.as_mut().poll(&mut cx).is_pending().then_some(fut)
         })
-        .collect()
+        .collect();
+    Started { running, gate: None }
 }
 
-/// A socket's handler task: it finishes `running` (already polled once) and runs the jobs that come,
+/// Starts `futures` on the handler task: each polled once, in order; the pending ones join `running`.
+async fn start_futures(futures: Vec<BoxFuture>, running: &mut FuturesUnordered<BoxFuture>) {
+    for fut in futures {
+        let mut fut = guarded(fut);
+        let first = std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await;
+        if first.is_pending() {
+            running.push(fut);
+        }
+    }
+}
+
+/// A socket's handler task: it finishes `started` (already polled once) and runs the jobs that come,
 /// each started (polled once) in arrival order, as the reference runs its listeners; they then run to
-/// completion alongside the others. A handler that panics is reported and the socket goes on.
-async fn run_handlers(mut jobs: mpsc::UnboundedReceiver<Job>, running: Vec<BoxFuture>) {
-    let mut running: FuturesUnordered<BoxFuture> = running.into_iter().collect();
+/// completion alongside the others. While a gate (an event's packet middlewares) is pending, the jobs
+/// after it wait, and the futures already running go on. A handler that panics is reported and the
+/// socket goes on.
+async fn run_handlers(mut jobs: mpsc::UnboundedReceiver<Job>, started: Started) {
+    let mut running: FuturesUnordered<BoxFuture> = started.running.into_iter().collect();
+    let mut gate = started.gate;
     loop {
+        if let Some(pending) = gate.as_mut() {
+            tokio::select! {
+                futures = pending => {
+                    gate = None;
+                    start_futures(futures, &mut running).await;
+                }
+                Some(()) = running.next(), if !running.is_empty() => {}
+            }
+            continue;
+        }
         tokio::select! {
             job = jobs.recv() => match job {
-                Some(job) => {
-                    let futures = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)) {
-                        Ok(futures) => futures,
-                        Err(_) => {
-                            tracing::error!("a socket.io listener panicked");
-                            Vec::new()
-                        }
-                    };
-                    for fut in futures {
-                        let mut fut = guarded(fut);
-                        let first = std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await;
-                        if first.is_pending() {
-                            running.push(fut);
-                        }
-                    }
-                }
+                Some(job) => match call_job(job) {
+                    JobStart::Run(futures) => start_futures(futures, &mut running).await,
+                    JobStart::Gate(next) => gate = Some(guarded_gate(next)),
+                },
                 None => break,
             },
             Some(()) = running.next(), if !running.is_empty() => {}
@@ -476,8 +566,10 @@ impl Socket {
     /// Sets `socket.data`.
     pub fn set_data<T: Serialize>(&self, data: &T) -> Result<(), socketio_parser::ValueError> {
         *self.0.data.lock().unwrap_or_else(|e| e.into_inner()) = to_value(data)?;
-        if let Some(admin) = self.0.nsp.server.upgrade().and_then(|server| server.admin.get().cloned()) {
-            admin.on_data(self);
+        if let Some(hooks) = self.0.nsp.hooks.socket_data.get() {
+            for hook in hooks {
+                hook(self);
+            }
         }
         Ok(())
     }
@@ -630,27 +722,53 @@ impl Socket {
         self.0.any_outgoing.read().unwrap_or_else(|e| e.into_inner()).len()
     }
 
-    /// Adds a packet middleware (`socket.use`): it sees every incoming event as `[name, ...args]`, may
-    /// change it, or refuse it with an error; a refused event reaches no listener and the error goes to the
-    /// socket's [`on_error`](Self::on_error) listeners.
-    pub fn use_packet_middleware(
-        &self,
-        middleware: impl Fn(&Socket, &mut Vec<Value>) -> Result<(), String> + Send + Sync + 'static,
-    ) {
-        self.0.packet_middlewares.write().unwrap_or_else(|e| e.into_inner()).push(Arc::new(middleware));
+    /// Adds a packet middleware (`socket.use`): an async function that gets every incoming event as
+    /// `[name, ...args]` and answers with it (changed or not: `next()`), or refuses it with a
+    /// [`SocketError`] (`next(err)`): a refused event reaches no later middleware and no listener, and the
+    /// error goes to the socket's [`on_error`](Self::on_error) listeners. The middlewares run in the order
+    /// they were added, one after the other; the socket's later events wait for them, so that events
+    /// reach the listeners in the order they came, however long a middleware takes.
+    ///
+    /// ```no_run
+    /// use socketio_server::parser::Value;
+    /// use socketio_server::SocketError;
+    /// # fn f(socket: socketio_server::Socket) {
+    /// socket.use_packet_middleware(|socket, packet: Vec<Value>| async move {
+    ///     // e.g. a permission looked up in a database
+    ///     let allowed = packet[0] != "order:refund" || socket.handshake().auth["role"] == "staff";
+    ///     if !allowed {
+    ///         return Err(SocketError::new("not allowed").with_data(Value::from("order:refund")));
+    ///     }
+    ///     Ok(packet)
+    /// });
+    /// socket.on_error(|_socket, error| eprintln!("{error} ({:?})", error.data));
+    /// # }
+    /// ```
+    pub fn use_packet_middleware<F, Fut>(&self, middleware: F)
+    where
+        F: Fn(Socket, Vec<Value>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Vec<Value>, SocketError>> + Send + 'static,
+    {
+        let middleware: PacketMiddleware =
+            Arc::new(move |socket, packet| Box::pin(middleware(socket, packet)));
+        self.0.packet_middlewares.write().unwrap_or_else(|e| e.into_inner()).push(middleware);
     }
 
-    /// Listens for the socket's `error` event: refusals by packet middlewares, failed handlers, arguments
-    /// that do not fit a handler.
-    pub fn on_error(&self, handler: impl Fn(&Socket, &str) + Send + Sync + 'static) {
+    /// Listens for the socket's `error` event: refusals by packet middlewares (with their data), failed
+    /// handlers, arguments that do not fit a handler.
+    pub fn on_error(&self, handler: impl Fn(&Socket, &SocketError) + Send + Sync + 'static) {
         self.0.error_handlers.write().unwrap_or_else(|e| e.into_inner()).push(Arc::new(handler));
     }
 
     pub(crate) fn report_error(&self, error: &str) {
+        self.report(SocketError::new(error));
+    }
+
+    fn report(&self, error: SocketError) {
         tracing::warn!(sid = %self.id(), nsp = %self.nsp(), "{error}");
         let handlers = self.0.error_handlers.read().unwrap_or_else(|e| e.into_inner()).clone();
         for handler in handlers {
-            handler(self, error);
+            handler(self, &error);
         }
     }
 
@@ -830,7 +948,7 @@ impl Socket {
 
     /// Queues a future on the socket's handler task.
     pub(crate) fn run(&self, fut: BoxFuture) {
-        self.run_job(Box::new(move || vec![fut]));
+        self.run_job(Box::new(move || JobStart::Run(vec![fut])));
     }
 
     /// Runs a job after the socket's earlier ones: inline when nothing of the socket runs (see [`Jobs`]),
@@ -867,7 +985,7 @@ impl Socket {
         if closed {
             *jobs = Jobs::Closed;
         }
-        if pending.is_empty() && queued.is_empty() {
+        if pending.running.is_empty() && pending.gate.is_none() && queued.is_empty() {
             return;
         }
         // Something waits, or came meanwhile: from now on the socket's jobs run on a task of its own.
@@ -922,21 +1040,35 @@ impl Socket {
     /// middlewares, catch-all listeners, the start of its handlers) happens before the next event's.
     fn on_event(&self, args: Vec<Value>, id: Option<u64>) {
         let socket = self.clone();
-        self.run_job(Box::new(move || socket.dispatch_event(args, id)));
+        self.run_job(Box::new(move || socket.start_event(args, id)));
     }
 
-    /// Runs the packet middlewares and catch-all listeners of an event; returns its handlers' futures.
-    fn dispatch_event(&self, mut args: Vec<Value>, id: Option<u64>) -> Vec<BoxFuture> {
-        if args.is_empty() {
-            return Vec::new();
-        }
+    /// Without packet middlewares, dispatches the event at once; with some, returns the gate that runs
+    /// them, then dispatches the event if they let it through.
+    fn start_event(&self, args: Vec<Value>, id: Option<u64>) -> JobStart {
         let middlewares = self.0.packet_middlewares.read().unwrap_or_else(|e| e.into_inner()).clone();
-        for middleware in middlewares {
-            if let Err(e) = middleware(self, &mut args) {
-                self.report_error(&e);
-                return Vec::new();
-            }
+        if middlewares.is_empty() || args.is_empty() {
+            return JobStart::Run(self.dispatch_event(args, id));
         }
+        let socket = self.clone();
+        JobStart::Gate(Box::pin(async move {
+            let mut args = args;
+            for middleware in middlewares {
+                match middleware(socket.clone(), args).await {
+                    Ok(passed) => args = passed,
+                    Err(e) => {
+                        socket.report(e);
+                        return Vec::new();
+                    }
+                }
+            }
+            socket.dispatch_event(args, id)
+        }))
+    }
+
+    /// Runs the catch-all listeners of an event that passed the packet middlewares; returns its
+    /// handlers' futures.
+    fn dispatch_event(&self, mut args: Vec<Value>, id: Option<u64>) -> Vec<BoxFuture> {
         if args.is_empty() {
             return Vec::new();
         }
@@ -1023,6 +1155,10 @@ impl Socket {
             socket.leave_all_rooms();
             // Pending acks fail: their senders are dropped.
             socket.0.acks.lock().unwrap_or_else(|e| e.into_inner()).clear();
+            let hooks = socket.0.nsp.hooks.socket_disconnected.get();
+            for hook in hooks.unwrap_or_default() {
+                hook(&socket, reason);
+            }
             let mut disconnect: Vec<DisconnectHandler> =
                 socket.0.nsp.event_handlers("disconnect").into_iter().map(as_lifecycle_handler).collect();
             disconnect.extend(socket.0.disconnect.read().unwrap_or_else(|e| e.into_inner()).iter().cloned());

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use socketio::server::admin::{instrument, AdminAuth, AdminOptions};
+use socketio::admin::{instrument, AdminAuth, AdminOptions};
 use socketio::server::parser::Value;
 use socketio::server::{ServerConfig, Socket, SocketIo};
 use std::path::{Path, PathBuf};

@@ -17,8 +17,8 @@
 //! so the clients reconnect at once (elsewhere, behind a load balancer; with `--recovery-ms` and a
 //! shared adapter, keeping their sessions), and exits within `--drain-ms MS` (2000).
 
+use socketio::admin::{instrument, AdminAuth, AdminOptions};
 use socketio::parser::Value;
-use socketio::server::admin::{instrument, AdminAuth, AdminOptions};
 use socketio::server::engine::{CorsConfig, CorsOrigin, TransportKind};
 use socketio::server::{ConnectError, Namespace, ParserKind, ServerConfig, Socket, SocketIo};
 use std::net::SocketAddr;
@@ -382,8 +382,8 @@ async fn redis_adapter(url: &str) -> socketio::adapter::AdapterFactory {
 
 /// The admin UI's session store for `--admin-store redis://...`.
 #[cfg(feature = "redis")]
-async fn admin_store(url: &str) -> std::sync::Arc<dyn socketio::server::admin::AdminSessionStore> {
-    match socketio::server::admin::RedisStore::connect(url).await {
+async fn admin_store(url: &str) -> std::sync::Arc<dyn socketio::admin::AdminSessionStore> {
+    match socketio::admin::RedisStore::connect(url).await {
         Ok(store) => std::sync::Arc::new(store),
         Err(e) => {
             eprintln!("reference: cannot connect to {url}: {e}");
@@ -393,7 +393,7 @@ async fn admin_store(url: &str) -> std::sync::Arc<dyn socketio::server::admin::A
 }
 
 #[cfg(not(feature = "redis"))]
-async fn admin_store(url: &str) -> std::sync::Arc<dyn socketio::server::admin::AdminSessionStore> {
+async fn admin_store(url: &str) -> std::sync::Arc<dyn socketio::admin::AdminSessionStore> {
     eprintln!("reference: --admin-store {url} needs the redis feature");
     std::process::exit(2);
 }

@@ -51,6 +51,7 @@
 //! | feature | what it brings |
 //! |---|---|
 //! | `server` (default) | [`server`] and [`engine`]: the server, its `listen()`, tower layer and hyper service |
+//! | `admin` | `admin`: the server side of the official admin UI (`@socket.io/admin-ui`), with `redis` its `RedisStore` |
 //! | `client` | [`client`]: the Rust client (websocket and polling, reconnection, TLS) |
 //! | `redis` | the Redis adapters in [`adapter`] (`redis`, `redis_sharded`, `redis_streams`) |
 //! | `postgres` | the Postgres adapter in [`adapter`] (`postgres`) |
@@ -78,4 +79,7 @@ pub use socketio_server as server;
 pub use socketio_client as client;
 
 #[cfg(feature = "server")]
-pub use socketio_server::{admin, Namespace, ServerConfig, Socket, SocketIo};
+pub use socketio_server::{Namespace, ServerConfig, Socket, SocketIo};
+
+#[cfg(feature = "admin")]
+pub use socketio_admin as admin;

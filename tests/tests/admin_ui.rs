@@ -1,12 +1,12 @@
-//! The admin UI's authentication and modes (`socketio_server::admin`), with the Rust client playing the
+//! The admin UI's authentication and modes (`socketio_admin`), with the Rust client playing the
 //! UI. The protocol itself (stats, notifications, commands) is checked against the official client and
 //! the Node implementation in `conformance/tests/admin-ui.test.mjs`.
 
 #![allow(clippy::unwrap_used)]
 
+use socketio_admin::{instrument, AdminAuth, AdminError, AdminMode, AdminOptions, RedisStore};
 use socketio_client::{ClientBuilder, Socket as ClientSocket, Transport};
 use socketio_e2e::client::start;
-use socketio_server::admin::{instrument, AdminAuth, AdminError, AdminMode, AdminOptions, RedisStore};
 use socketio_server::parser::Value;
 use socketio_server::{ServerConfig, SocketIo};
 use std::net::SocketAddr;
@@ -228,8 +228,8 @@ struct CountingStore {
     lookups: std::sync::atomic::AtomicUsize,
 }
 
-#[socketio_server::admin::async_trait]
-impl socketio_server::admin::AdminSessionStore for CountingStore {
+#[socketio_admin::async_trait]
+impl socketio_admin::AdminSessionStore for CountingStore {
     async fn contains(&self, _: &str) -> bool {
         self.lookups.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         false

@@ -5,7 +5,8 @@
 use socketio_e2e::client::{bin, start, Client};
 use socketio_server::parser::{JsonParser, MsgpackParser, Packet, PacketData, Value};
 use socketio_server::{
-    AckError, ConnectError, DisconnectReason, EmitError, ParserKind, ServerConfig, Socket, SocketIo,
+    AckError, ConnectError, DisconnectReason, EmitError, ParserKind, ServerConfig, Socket, SocketError,
+    SocketIo,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -602,15 +603,15 @@ async fn packet_middlewares_listeners_and_error_reporting() {
             let t = tx.clone();
             socket.on_error(move |_, e| t.send(format!("error: {e}")).unwrap());
             // Packet middleware: refuses "forbidden", upper-cases the first argument of "shout".
-            socket.use_packet_middleware(|_, packet| {
+            socket.use_packet_middleware(|_, mut packet: Vec<Value>| async move {
                 if packet[0] == "forbidden" {
-                    return Err("forbidden event".to_string());
+                    return Err(SocketError::new("forbidden event"));
                 }
                 if packet[0] == "shout" {
                     let upper = packet[1].as_str().unwrap_or_default().to_uppercase();
                     packet[1] = Value::from(upper);
                 }
-                Ok(())
+                Ok(packet)
             });
             let t = tx.clone();
             socket.on("shout", move |_, (text,): (String,), _| {
@@ -670,6 +671,116 @@ async fn packet_middlewares_listeners_and_error_reporting() {
     client.emit("/", "typed", vec![Value::from("not a number")]).await;
     assert_eq!(rx.recv().await.unwrap(), "prepended typed");
     assert!(rx.recv().await.unwrap().starts_with("error: arguments of \"typed\" do not fit the handler"));
+}
+
+/// Tells when the server received an event named `second` (before the socket dispatches it).
+struct Arrivals(mpsc::UnboundedSender<String>);
+
+impl socketio_server::engine::Handler for Arrivals {
+    fn on_message(
+        &self,
+        _conn: &socketio_server::engine::Socket,
+        data: socketio_server::engine::parser::PacketData,
+    ) {
+        if let socketio_server::engine::parser::PacketData::Text(text) = data {
+            if text.contains("\"second\"") {
+                self.0.send("arrived second".into()).unwrap();
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn slow_packet_middlewares_keep_the_order_of_events_and_refusals_carry_data() {
+    let (io, addr) = start(ServerConfig::default()).await;
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    io.add_engine_handler(Arrivals(tx.clone()));
+    let release = Arc::new(tokio::sync::Semaphore::new(0));
+    let (t, held) = (tx.clone(), release.clone());
+    io.on_connection(move |socket: Socket| {
+        let (tx, release) = (t.clone(), held.clone());
+        async move {
+            // Holds "first" until the test lets it go.
+            let t = tx.clone();
+            socket.use_packet_middleware(move |_, packet: Vec<Value>| {
+                let (tx, release) = (t.clone(), release.clone());
+                async move {
+                    tx.send(format!("middleware {}", packet[0].as_str().unwrap_or_default())).unwrap();
+                    if packet[0] == "first" {
+                        release.acquire().await.unwrap().forget();
+                    }
+                    Ok(packet)
+                }
+            });
+            // Waits too, then refuses "refused" with data.
+            socket.use_packet_middleware(|_, packet: Vec<Value>| async move {
+                tokio::task::yield_now().await;
+                if packet[0] == "refused" {
+                    let data = Value::from(serde_json::json!({ "code": 7 }));
+                    return Err(SocketError::new("not allowed").with_data(data));
+                }
+                Ok(packet)
+            });
+            let t = tx.clone();
+            socket.on_error(move |_, error| {
+                let data = error.data.clone().unwrap_or(Value::Null);
+                t.send(format!("error {} {data}", error.message)).unwrap();
+            });
+            let t = tx.clone();
+            socket.on_any(move |_, name, _| t.send(format!("event {name}")).unwrap());
+            let t = tx.clone();
+            socket.on("refused", move |_, _: Vec<Value>, _| {
+                let t = t.clone();
+                async move { t.send("the refused event ran".into()).unwrap() }
+            });
+        }
+    });
+    let (mut client, _) = Client::connect(addr, "/", None).await;
+    client.emit("/", "first", vec![]).await;
+    assert_eq!(rx.recv().await.unwrap(), "middleware first");
+    for event in ["second", "refused", "third"] {
+        client.emit("/", event, vec![]).await;
+    }
+    // The later events reached the server, and wait behind the first one's middleware.
+    assert_eq!(rx.recv().await.unwrap(), "arrived second");
+    tx.send("released".into()).unwrap();
+    release.add_permits(1);
+    let error = format!("error not allowed {}", Value::from(serde_json::json!({ "code": 7 })));
+    for expected in [
+        "released",
+        "event first",
+        "middleware second",
+        "event second",
+        "middleware refused",
+        error.as_str(),
+        "middleware third",
+        "event third",
+    ] {
+        assert_eq!(rx.recv().await.unwrap(), expected);
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_packet_middleware_drops_its_event_and_the_socket_goes_on() {
+    let (io, addr) = start(ServerConfig::default()).await;
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    io.on_connection(move |socket: Socket| {
+        let tx = tx.clone();
+        async move {
+            socket.use_packet_middleware(|_, packet: Vec<Value>| async move {
+                tokio::task::yield_now().await;
+                assert_ne!(packet[0], "boom", "a middleware bug");
+                Ok(packet)
+            });
+            socket.on_any(move |_, name, _| tx.send(name.to_string()).unwrap());
+        }
+    });
+    let (mut client, _) = Client::connect(addr, "/", None).await;
+    for event in ["before", "boom", "after"] {
+        client.emit("/", event, vec![]).await;
+    }
+    assert_eq!(rx.recv().await.unwrap(), "before");
+    assert_eq!(rx.recv().await.unwrap(), "after");
 }
 
 #[tokio::test]

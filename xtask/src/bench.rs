@@ -215,7 +215,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         "--release",
         // The conformance run's features, so that both share one build of the reference app.
         "--features",
-        "socketio/redis socketio/postgres socketio/msgpack socketio/client",
+        "socketio/redis socketio/postgres socketio/msgpack socketio/client socketio/admin",
         "-p",
         "socketio",
         "--example",

@@ -48,7 +48,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         "build",
         "--release",
         "--features",
-        "socketio/redis socketio/postgres socketio/msgpack socketio/client",
+        "socketio/redis socketio/postgres socketio/msgpack socketio/client socketio/admin",
     ];
     for (_, package, example) in BINARIES {
         build.extend(["-p", package, "--example", example]);

@@ -1,4 +1,5 @@
-//! The official admin UI (`@socket.io/admin-ui` 0.5) watching and steering a Rust server.
+//! The official admin UI (`@socket.io/admin-ui` 0.5) watching and steering a Rust server (feature
+//! `admin`, the `socketio-admin` crate).
 //!
 //! [`admin::instrument`](crate::admin::instrument) opens the `/admin` namespace the UI connects to:
 //! server statistics every 2 s, and in development mode every socket, room and event; the UI's emit,
@@ -23,7 +24,7 @@
 //! # }
 //! ```
 //!
-//! Without `instrument`, nothing of the admin UI runs: the hooks are one check of an unset cell.
+//! Without the feature, the admin UI is not even built; without `instrument`, nothing of it runs.
 //!
 //! After a password login the UI gets a session id and reconnects with it. By default the ids live
 //! in the memory of the node that handed them out; behind a load balancer, keep them in Redis
@@ -38,5 +39,33 @@
 //! let mut options = AdminOptions::new(AdminAuth::basic("admin", hash)?);
 //! options.store = std::sync::Arc::new(RedisStore::connect("redis://127.0.0.1:6379").await?);
 //! # Ok(())
+//! # }
+//! ```
+//!
+//! # Built on public hooks
+//!
+//! As `@socket.io/admin-ui` on Node, the crate uses only the server's public API, which any other
+//! extension (audit logs, presence, rate limits, dashboards) can use too; a hook nobody registered
+//! costs one atomic load:
+//!
+//! | what the admin UI reports | the hook |
+//! |---|---|
+//! | connections, upgrades, closes, packets and bytes | [`SocketIo::add_engine_handler`](crate::server::SocketIo::add_engine_handler) |
+//! | sockets connected and disconnected, in any namespace | [`SocketIo::on_socket_connected`](crate::server::SocketIo::on_socket_connected), [`on_socket_disconnected`](crate::server::SocketIo::on_socket_disconnected) |
+//! | events received and sent | [`Socket::on_any`](crate::server::Socket::on_any), [`Socket::on_any_outgoing`](crate::server::Socket::on_any_outgoing) |
+//! | rooms joined and left | the adapter's [`on_room_event`](crate::adapter::Adapter::on_room_event) |
+//! | `socket.data` updated | [`SocketIo::on_socket_data`](crate::server::SocketIo::on_socket_data) |
+//! | client id and transport of sockets on other nodes | [`SocketIo::on_fetched_data`](crate::server::SocketIo::on_fetched_data) with `fetch_sockets` |
+//!
+//! For instance, a log of who is online, with the reason of each departure:
+//!
+//! ```
+//! use socketio::prelude::*;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let io = SocketIo::new(ServerConfig::default());
+//! io.on_socket_connected(|socket| println!("+ {} in {}", socket.id(), socket.nsp()));
+//! io.on_socket_disconnected(|socket, reason| println!("- {} ({})", socket.id(), reason.as_str()));
 //! # }
 //! ```

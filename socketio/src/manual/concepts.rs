@@ -1,4 +1,5 @@
-//! Concepts: the server, namespaces, sockets, events, acknowledgements, middlewares.
+//! Concepts: the server, namespaces, sockets, events, acknowledgements, middlewares (of connections and
+//! of packets).
 //!
 //! A [`SocketIo`](crate::SocketIo) server carries Socket.IO over Engine.IO connections (HTTP
 //! long-polling, upgraded to a websocket when the client can). Each client connection joins one or more
@@ -69,6 +70,36 @@
 //! admin.on_connection(|socket| async move {
 //!     socket.on_disconnect(|_socket, reason| async move {
 //!         println!("admin left: {reason}");
+//!     });
+//! });
+//! # }
+//! ```
+//!
+//! # Packet middlewares and the `error` event
+//!
+//! A socket's packet middlewares (`socket.use`) see each incoming event as `[name, ...args]`, one after
+//! the other, and pass it on (changed or not) or refuse it with a [`SocketError`](crate::server::SocketError):
+//! a refused event reaches no listener, and the error, with its message and data, goes to the socket's
+//! `on_error` listeners. They are async: a middleware may look something up before it answers, and the
+//! socket's later events wait for it, so that listeners still see events in the order they came.
+//!
+//! ```
+//! use socketio::prelude::*;
+//! use socketio::server::SocketError;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let io = SocketIo::new(ServerConfig::default());
+//! io.on_connection(|socket| async move {
+//!     socket.use_packet_middleware(|socket, packet: Vec<Value>| async move {
+//!         let muted = socket.data::<bool>().unwrap_or(false);
+//!         if muted && packet[0] == "chat message" {
+//!             return Err(SocketError::new("muted").with_data(Value::from("chat message")));
+//!         }
+//!         Ok(packet)
+//!     });
+//!     socket.on_error(|socket, error| {
+//!         let _ = socket.emit("refused", (error.message.clone(), error.data.clone()));
 //!     });
 //! });
 //! # }

@@ -5,7 +5,7 @@
 
 #[cfg(feature = "server")]
 pub mod adapters;
-#[cfg(feature = "server")]
+#[cfg(feature = "admin")]
 pub mod admin_ui;
 #[cfg(feature = "server")]
 pub mod broadcasting;

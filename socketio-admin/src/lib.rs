@@ -1,10 +1,15 @@
-//! The server side of the official Socket.IO admin UI (`@socket.io/admin-ui` 0.5): [`instrument`] opens
-//! an `/admin` namespace that the real UI connects to, to watch the server (stats every 2 s, and in
-//! development mode every socket, room and event) and to steer it (emit, join, leave, disconnect, on
-//! every node of a cluster through the adapter).
+//! The server side of the official Socket.IO admin UI (`@socket.io/admin-ui` 0.5) for a
+//! [`socketio_server`] server: [`instrument`] opens an `/admin` namespace that the real UI connects to,
+//! to watch the server (stats every 2 s, and in development mode every socket, room and event) and to
+//! steer it (emit, join, leave, disconnect, on every node of a cluster through the adapter).
+//!
+//! As `@socket.io/admin-ui` on Node, it is an extension of the server built on its public hooks only
+//! (engine handlers, socket connected/disconnected and data hooks, `on_any`/`on_any_outgoing`, the
+//! adapter's room events, `fetch_sockets` and the data it carries): a server that is not instrumented
+//! runs none of it and does not build this crate.
 //!
 //! ```no_run
-//! use socketio_server::admin::{instrument, AdminAuth, AdminOptions};
+//! use socketio_admin::{instrument, AdminAuth, AdminOptions};
 //! use socketio_server::{ServerConfig, SocketIo};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -16,20 +21,20 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Nothing of this runs unless `instrument` is called: the hooks in the server are one pointer check.
+//! Login sessions live in this node's memory ([`InMemoryStore`]) or, with the feature `redis`, in Redis
+//! ([`RedisStore`]), shared with the other nodes of a cluster, Node ones included.
 
 /// The attribute to implement [`AdminSessionStore`] with (a re-export of the `async-trait` crate's).
 pub use async_trait::async_trait;
 
-use crate::server::ServerInner;
-use crate::{Namespace, Socket, SocketIo};
-use engineio_server::parser::{Packet as EnginePacket, PacketData as EngineData};
-use engineio_server::{CloseReason, TransportKind};
 use serde_json::json;
-use socketio_adapter::RoomEvent;
-use socketio_parser::{Map, Value};
+use socketio_server::adapter::RoomEvent;
+use socketio_server::engine::parser::{Packet as EnginePacket, PacketData as EngineData, PacketType};
+use socketio_server::engine::{CloseReason, SessionEvent, TransportKind};
+use socketio_server::parser::{Map, Value};
+use socketio_server::{DisconnectReason, Namespace, Socket, SocketIo, WeakSocketIo};
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The longest session id looked up in the store.
@@ -148,7 +153,7 @@ impl AdminSessionStore for InMemoryStore {
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// use socketio_server::admin::{AdminAuth, AdminOptions, RedisStore};
+/// use socketio_admin::{AdminAuth, AdminOptions, RedisStore};
 /// let hash = "$2a$10$/bSVZ.li8ZDO.X1X0rogRuUrMNQs52SWqm4jSPSIQZuFe3Il8x9P2";
 /// let mut options = AdminOptions::new(AdminAuth::basic("admin", hash)?);
 /// options.store = std::sync::Arc::new(RedisStore::connect("redis://127.0.0.1:6379").await?);
@@ -273,17 +278,20 @@ pub fn instrument(io: &SocketIo, options: AdminOptions) -> Result<(), AdminError
     if let AdminAuth::Basic { password_hash, .. } = &options.auth {
         password_hash.parse::<bcrypt::HashParts>().map_err(|_| AdminError::InvalidPasswordHash)?;
     }
-    let server = io.0.clone();
     let name = if options.namespace_name.starts_with('/') {
         options.namespace_name.clone()
     } else {
         format!("/{}", options.namespace_name)
     };
+    // Once per server: the second call changes nothing.
+    if io.extensions().insert(Instrumented).is_some() {
+        return Err(AdminError::AlreadyInstrumented);
+    }
     let admin_nsp = io.of(&name);
     let hostname = hostname();
     let server_id = options.server_id.clone().unwrap_or_else(|| format!("{hostname}#{}", std::process::id()));
     let admin = Arc::new(Admin {
-        server: Arc::downgrade(&server),
+        server: io.downgrade(),
         nsp: admin_nsp.clone(),
         verbose: options.mode == AdminMode::Development,
         readonly: options.readonly,
@@ -293,7 +301,17 @@ pub fn instrument(io: &SocketIo, options: AdminOptions) -> Result<(), AdminError
         stats: Mutex::new(Stats::default()),
         sessions: options.store.clone(),
     });
-    server.admin.set(admin.clone()).map_err(|_| AdminError::AlreadyInstrumented)?;
+    io.add_engine_handler(EngineCounters(admin.clone()));
+    if admin.verbose {
+        let admin_ = admin.clone();
+        io.on_socket_connected(move |socket| admin_.on_socket_connected(socket));
+        let admin_ = admin.clone();
+        io.on_socket_disconnected(move |socket, reason| admin_.on_socket_disconnected(socket, reason));
+        let admin_ = admin.clone();
+        io.on_socket_data(move |socket| admin_.on_data(socket));
+    }
+    // A Node node lists our sockets with the client id and transport it finds in `data._admin`.
+    io.on_fetched_data(tag_remote_data);
 
     if let AdminAuth::Basic { username, password_hash } = options.auth {
         let admin = admin.clone();
@@ -310,8 +328,8 @@ pub fn instrument(io: &SocketIo, options: AdminOptions) -> Result<(), AdminError
         });
     }
     if admin.verbose {
-        for nsp in server.namespace_list() {
-            admin.watch_rooms(&Namespace(nsp));
+        for nsp in io.namespaces() {
+            admin.watch_rooms(&nsp);
         }
         let weak = Arc::downgrade(&admin);
         io.on_new_namespace(move |nsp| {
@@ -326,18 +344,20 @@ pub fn instrument(io: &SocketIo, options: AdminOptions) -> Result<(), AdminError
         loop {
             ticks.tick().await;
             let Some(admin) = weak.upgrade() else { return };
-            if admin.server.strong_count() == 0 {
-                return;
-            }
-            admin.emit_stats();
+            let Some(io) = admin.server.upgrade() else { return };
+            admin.emit_stats(&io);
         }
     });
     Ok(())
 }
 
+/// Marks an instrumented server (in its extensions).
+#[derive(Clone)]
+struct Instrumented;
+
 /// The state of an instrumented server, reached from the server's hooks.
-pub(crate) struct Admin {
-    server: Weak<ServerInner>,
+struct Admin {
+    server: WeakSocketIo,
     nsp: Namespace,
     verbose: bool,
     readonly: bool,
@@ -372,16 +392,44 @@ fn now_ms() -> u64 {
 
 /// `ms` since the epoch as JavaScript's `Date.prototype.toISOString()` writes it (how a `Date`
 /// argument reaches the UI through the default parser).
-pub(crate) fn iso_date(ms: u64) -> String {
+fn iso_date(ms: u64) -> String {
     let (secs, millis) = (ms / 1000, ms % 1000);
     let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (year, month, day) = crate::handshake::civil_from_days(days);
+    let (year, month, day) = calendar_date(days);
     format!(
         "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
         rem / 3600,
         rem % 3600 / 60,
         rem % 60
     )
+}
+
+fn is_leap(year: u64) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+/// The (year, month 1-12, day 1-31) of the Gregorian calendar `days` after 1970-01-01: whole years
+/// first, then whole months.
+fn calendar_date(mut days: u64) -> (u64, u64, u64) {
+    let mut year = 1970;
+    loop {
+        let length = if is_leap(year) { 366 } else { 365 };
+        if days < length {
+            break;
+        }
+        days -= length;
+        year += 1;
+    }
+    let february = if is_leap(year) { 29 } else { 28 };
+    let mut month = 1;
+    for length in [31, february, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] {
+        if days < length {
+            break;
+        }
+        days -= length;
+        month += 1;
+    }
+    (year, month, days + 1)
 }
 
 fn hostname() -> String {
@@ -415,7 +463,7 @@ fn uptime() -> f64 {
 fn random_session_id() -> String {
     let mut bytes = [0u8; 8];
     if getrandom::fill(&mut bytes).is_err() {
-        return engineio_server::generate_id();
+        return socketio_server::engine::generate_id();
     }
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -439,33 +487,35 @@ impl Admin {
 
     // ---- engine hooks (every mode) -------------------------------------------------------------
 
-    pub(crate) fn on_raw_connection(&self, conn: &engineio_server::Socket) {
+    fn on_raw_connection(&self, conn: &socketio_server::engine::Socket) {
         if conn.transport() == TransportKind::Polling {
             self.stats.lock().unwrap_or_else(|e| e.into_inner()).polling.insert(conn.id().to_string());
         }
         self.count("rawConnection", None, 1);
     }
 
-    pub(crate) fn on_raw_disconnection(&self, conn: &engineio_server::Socket, reason: CloseReason) {
+    fn on_raw_disconnection(&self, conn: &socketio_server::engine::Socket, reason: CloseReason) {
         self.stats.lock().unwrap_or_else(|e| e.into_inner()).polling.remove(conn.id());
         self.count("rawDisconnection", Some(reason.as_str()), 1);
     }
 
-    pub(crate) fn on_upgrade(&self, client: &crate::client::Client) {
-        self.stats.lock().unwrap_or_else(|e| e.into_inner()).polling.remove(client.conn.id());
-        if self.verbose {
-            for socket in client.socket_list().iter().filter(|s| self.watches(s.nsp())) {
-                let update = json!({ "id": socket.id(), "nsp": socket.nsp(), "transport": "websocket" });
-                self.report("socket_updated", vec![Value::from(update)]);
-            }
+    fn on_upgrade(&self, conn: &socketio_server::engine::Socket) {
+        self.stats.lock().unwrap_or_else(|e| e.into_inner()).polling.remove(conn.id());
+        if !self.verbose {
+            return;
+        }
+        let Some(io) = self.server.upgrade() else { return };
+        for socket in io.connection_sockets(conn.id()).iter().filter(|s| self.watches(s.nsp())) {
+            let update = json!({ "id": socket.id(), "nsp": socket.nsp(), "transport": "websocket" });
+            self.report("socket_updated", vec![Value::from(update)]);
         }
     }
 
     /// An engine packet in or out: the message packets count, with the bytes of their data.
-    pub(crate) fn on_packet(&self, packet: &EnginePacket, incoming: bool) {
+    fn on_packet(&self, packet: &EnginePacket, incoming: bool) {
         let bytes = match &packet.data {
-            EngineData::Text(t) if packet.ty == engineio_server::parser::PacketType::Message => t.len(),
-            EngineData::Binary(b) if packet.ty == engineio_server::parser::PacketType::Message => b.len(),
+            EngineData::Text(t) if packet.ty == PacketType::Message => t.len(),
+            EngineData::Binary(b) if packet.ty == PacketType::Message => b.len(),
             _ => return,
         };
         let (packets, bytes_kind) =
@@ -486,8 +536,8 @@ impl Admin {
     }
 
     /// A socket joined a namespace, before the application's connection handlers run.
-    pub(crate) fn on_socket_connected(self: &Arc<Self>, socket: &Socket) {
-        if !self.verbose || !self.watches(socket.nsp()) {
+    fn on_socket_connected(self: &Arc<Self>, socket: &Socket) {
+        if !self.watches(socket.nsp()) {
             return;
         }
         self.report("socket_connected", vec![serialize_socket(socket), Value::from(iso_date(now_ms()))]);
@@ -505,23 +555,22 @@ impl Admin {
                 }
             });
         }
-        let weak = Arc::downgrade(self);
-        socket.on_disconnect(move |socket, reason| {
-            let weak = weak.clone();
-            async move {
-                if let Some(admin) = weak.upgrade() {
-                    admin.report(
-                        "socket_disconnected",
-                        vec![
-                            Value::from(socket.nsp()),
-                            Value::from(socket.id()),
-                            Value::from(reason.as_str()),
-                            Value::from(iso_date(now_ms())),
-                        ],
-                    );
-                }
-            }
-        });
+    }
+
+    /// A socket left a namespace (development mode).
+    fn on_socket_disconnected(&self, socket: &Socket, reason: DisconnectReason) {
+        if !self.watches(socket.nsp()) {
+            return;
+        }
+        self.report(
+            "socket_disconnected",
+            vec![
+                Value::from(socket.nsp()),
+                Value::from(socket.id()),
+                Value::from(reason.as_str()),
+                Value::from(iso_date(now_ms())),
+            ],
+        );
     }
 
     fn report_event(&self, kind: &str, socket: &Socket, event: &str, args: &[Value]) {
@@ -540,7 +589,7 @@ impl Admin {
     }
 
     /// `socket.data` changed.
-    pub(crate) fn on_data(&self, socket: &Socket) {
+    fn on_data(&self, socket: &Socket) {
         if self.verbose && self.watches(socket.nsp()) {
             let update = Map::from_iter([
                 ("id".to_string(), Value::from(socket.id())),
@@ -583,8 +632,8 @@ impl Admin {
         socket: &Socket,
         username: &str,
         hash: &str,
-    ) -> Result<(), crate::ConnectError> {
-        let refused = || crate::ConnectError::new("invalid credentials");
+    ) -> Result<(), socketio_server::ConnectError> {
+        let refused = || socketio_server::ConnectError::new("invalid credentials");
         let auth = &socket.handshake().auth;
         // Session ids are 16 hex digits (the reference's too): anything else is not looked up, so that
         // a client cannot make the store look up keys of its choosing and size.
@@ -640,10 +689,9 @@ impl Admin {
 
     /// Every socket of every namespace, cluster-wide; `None` if a node did not answer.
     async fn all_sockets(&self) -> Option<Vec<Value>> {
-        let server = self.server.upgrade()?;
+        let io = self.server.upgrade()?;
         let mut all = Vec::new();
-        for nsp in server.namespace_list() {
-            let nsp = Namespace(nsp);
+        for nsp in io.namespaces() {
             if !self.watches(nsp.name()) {
                 continue;
             }
@@ -689,14 +737,11 @@ impl Admin {
                     let Some(admin) = admin else { return };
                     let Some(nsp) = args.first().and_then(|n| admin.namespace(n)) else { return };
                     let Some(room) = args.get(1).and_then(Value::as_str).map(str::to_string) else { return };
-                    let targets = match room_filter(args.get(2)) {
-                        Some(filter) => nsp.within(filter),
-                        None => nsp.within_all(),
-                    };
-                    let result = if command == "join" {
-                        targets.sockets_join(room).await
-                    } else {
-                        targets.sockets_leave(room).await
+                    let result = match (room_filter(args.get(2)), command == "join") {
+                        (Some(filter), true) => nsp.within(filter).sockets_join(room).await,
+                        (Some(filter), false) => nsp.within(filter).sockets_leave(room).await,
+                        (None, true) => nsp.sockets_join(room).await,
+                        (None, false) => nsp.sockets_leave(room).await,
                     };
                     if let Err(e) = result {
                         tracing::debug!(error = %e, command, "admin UI command failed");
@@ -711,11 +756,11 @@ impl Admin {
                 let Some(admin) = admin else { return };
                 let Some(nsp) = args.first().and_then(|n| admin.namespace(n)) else { return };
                 let close = args.get(1).and_then(Value::as_bool).unwrap_or(false);
-                let targets = match room_filter(args.get(2)) {
-                    Some(filter) => nsp.within(filter),
-                    None => nsp.within_all(),
+                let result = match room_filter(args.get(2)) {
+                    Some(filter) => nsp.within(filter).disconnect_sockets(close).await,
+                    None => nsp.disconnect_sockets(close).await,
                 };
-                if let Err(e) = targets.disconnect_sockets(close).await {
+                if let Err(e) = result {
                     tracing::debug!(error = %e, "admin UI disconnect failed");
                 }
             }
@@ -724,13 +769,12 @@ impl Admin {
 
     /// The existing namespace a command names (commands never create one).
     fn namespace(&self, name: &Value) -> Option<Namespace> {
-        let server = self.server.upgrade()?;
+        let io = self.server.upgrade()?;
         let name = name.as_str().filter(|name| self.watches(name))?;
-        server.existing_namespace(name).map(Namespace)
+        io.existing_namespace(name)
     }
 
-    fn emit_stats(&self) {
-        let Some(server) = self.server.upgrade() else { return };
+    fn emit_stats(&self, io: &SocketIo) {
         let (polling, buckets) = {
             let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
             (stats.polling.len(), std::mem::take(&mut stats.buckets))
@@ -745,13 +789,13 @@ impl Admin {
                 event
             })
             .collect();
-        let namespaces: Vec<serde_json::Value> = server
-            .namespace_list()
+        let namespaces: Vec<serde_json::Value> = io
+            .namespaces()
             .iter()
-            .filter(|nsp| self.watches(&nsp.name))
-            .map(|nsp| json!({ "name": nsp.name, "socketsCount": nsp.socket_count() }))
+            .filter(|nsp| self.watches(nsp.name()))
+            .map(|nsp| json!({ "name": nsp.name(), "socketsCount": nsp.socket_count() }))
             .collect();
-        let clients = server.engine.get().map_or(0, |engine| engine.clients_count());
+        let clients = io.engine().clients_count();
         let stats = json!({
             "serverId": self.server_id,
             "hostname": self.hostname,
@@ -769,6 +813,28 @@ impl Admin {
 /// The session id a password login earned, handed from the middleware to the connection handler.
 #[derive(Clone)]
 struct NewSession(String);
+
+/// Feeds the engine's events to the admin's counters.
+struct EngineCounters(Arc<Admin>);
+
+impl socketio_server::engine::Handler for EngineCounters {
+    fn on_connection(&self, conn: &socketio_server::engine::Socket) {
+        self.0.on_raw_connection(conn);
+    }
+
+    fn on_close(&self, conn: &socketio_server::engine::Socket, reason: CloseReason, _: Option<&str>) {
+        self.0.on_raw_disconnection(conn, reason);
+    }
+
+    fn on_session_event(&self, conn: &socketio_server::engine::Socket, event: SessionEvent<'_>) {
+        match event {
+            SessionEvent::Packet(packet) => self.0.on_packet(packet, true),
+            SessionEvent::PacketCreate(packet) => self.0.on_packet(packet, false),
+            SessionEvent::Upgrade(_) => self.0.on_upgrade(conn),
+            _ => {}
+        }
+    }
+}
 
 /// A command's room filter: a room name (a socket id names that socket's own room); none for the whole
 /// namespace.
@@ -813,7 +879,7 @@ fn transport_name(socket: &Socket) -> &'static str {
 /// Adds `_admin: {clientId, transport}` to the data of a socket another node fetched, as a Node node
 /// keeps it in `socket.data`: a Node admin UI node lists our sockets with it. Data that is not an
 /// object (or null) is left as it is.
-pub(crate) fn tag_remote_data(data: &mut Value, socket: &Socket) {
+fn tag_remote_data(socket: &Socket, data: &mut Value) {
     if data.is_null() {
         *data = Value::Object(Map::new());
     }
@@ -840,7 +906,7 @@ fn serialize_socket(socket: &Socket) -> Value {
 
 /// A socket of another node (from `fetchSockets`); a Node node keeps its client id and transport in
 /// `data._admin`.
-fn serialize_remote(nsp: &str, info: &socketio_adapter::SocketInfo) -> Value {
+fn serialize_remote(nsp: &str, info: &socketio_server::adapter::SocketInfo) -> Value {
     let admin = &info.data["_admin"];
     let mut m = Map::new();
     m.insert("id".into(), Value::from(info.id.as_str()));
@@ -865,6 +931,10 @@ mod tests {
     fn dates_read_as_to_iso_string_writes_them() {
         assert_eq!(iso_date(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(iso_date(1_795_500_232_005), "2026-11-24T06:03:52.005Z");
+        // Leap days, and the last day of a leap year.
+        assert_eq!(iso_date(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(iso_date(1_735_603_199_999), "2024-12-30T23:59:59.999Z");
+        assert_eq!(iso_date(1_735_689_599_000), "2024-12-31T23:59:59.000Z");
     }
 
     #[test]
