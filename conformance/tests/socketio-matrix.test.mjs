@@ -290,7 +290,14 @@ for (const transport of Object.keys(TRANSPORTS)) {
           const oldId = socket.id;
           const down = waitFor(socket, "disconnect", 5000);
           await first.stop();
-          assert.deepEqual((await down).slice(0, 1), ["transport close"]);
+          // A polling client whose GET was pending gets the close packet ("transport close"); one caught
+          // between two GETs finds the server gone ("transport error"), with Node's server as with ours.
+          // Either way it reconnects, which is what this checks.
+          const [reason] = await down;
+          assert.ok(
+            reason === "transport close" || (transport !== "websocket" && reason === "transport error"),
+            `disconnect reason: ${reason}`,
+          );
           const again = waitFor(socket, "connect", 10000);
           const second = await first.restart();
           try {
