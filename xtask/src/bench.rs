@@ -130,11 +130,7 @@ pub(crate) const SERVERS: &[Server] = &[
         scenarios: Some(&["idle", "echo", "broadcast", "polling", "rooms"]),
     },
     Server { key: "node", label: "Node socket.io 4.8", scenarios: None },
-    Server {
-        key: "floor",
-        label: "floor (tokio-tungstenite)",
-        scenarios: Some(&["echo", "broadcast"]),
-    },
+    Server { key: "floor", label: "floor (tokio-tungstenite)", scenarios: Some(&["echo", "broadcast"]) },
 ];
 
 impl Server {
