@@ -3,7 +3,7 @@
 /// Why a socket disconnected. The strings are those of the reference server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DisconnectReason {
-    /// The server called [`Socket::disconnect`].
+    /// The server called [`Socket::disconnect`](crate::Socket::disconnect).
     ServerNamespaceDisconnect,
     /// The client left the namespace.
     ClientNamespaceDisconnect,
