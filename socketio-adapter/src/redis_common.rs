@@ -2,7 +2,7 @@
 //! with the adapter each channel leads to, and how messages are read.
 
 use crate::cluster::{message_type as kind, ClusterAdapter};
-use crate::redis_conn::{ClusterSubscriber, Conn, Endpoint};
+use crate::redis_conn::{start_cluster_subscriber, Conn, Endpoint};
 use crate::resp::{Mode, Subscriber, Target};
 use crate::types::{AdapterError, ErrorHooks};
 use bytes::Bytes;
@@ -79,36 +79,8 @@ type Routes = Arc<RwLock<HashMap<String, (String, Weak<ClusterAdapter>)>>>;
 /// channel leads to. Every message received is decoded and handed to its adapter.
 pub(crate) struct RoutedPubSub {
     routes: Routes,
-    subscriber: AnySubscriber,
-}
-
-/// A subscriber to one server (RESP2, our own) or to a cluster (the `redis` crate's).
-enum AnySubscriber {
-    Single(Arc<Subscriber>),
-    Cluster(Arc<ClusterSubscriber>),
-}
-
-impl AnySubscriber {
-    fn subscribe(&self, channel: &str) {
-        match self {
-            AnySubscriber::Single(s) => s.subscribe(channel),
-            AnySubscriber::Cluster(s) => s.subscribe(channel),
-        }
-    }
-
-    fn unsubscribe(&self, channel: &str) {
-        match self {
-            AnySubscriber::Single(s) => s.unsubscribe(channel),
-            AnySubscriber::Cluster(s) => s.unsubscribe(channel),
-        }
-    }
-
-    async fn wait_confirmed(&self, channels: &[String], limit: Duration) {
-        match self {
-            AnySubscriber::Single(s) => s.wait_confirmed(channels, limit).await,
-            AnySubscriber::Cluster(s) => s.wait_confirmed(channels, limit).await,
-        }
-    }
+    /// On one server (our RESP2 connection) or on a cluster (the `redis` crate's).
+    subscriber: Arc<Subscriber>,
 }
 
 impl RoutedPubSub {
@@ -138,22 +110,17 @@ impl RoutedPubSub {
             })
         };
         let subscriber = match endpoint {
-            Endpoint::Single(client) => AnySubscriber::Single(Subscriber::start(
-                Target::of(client)?,
+            Endpoint::Single(client) => {
+                Subscriber::start(Target::of(client)?, mode, on_message, errors.clone())
+            }
+            Endpoint::Cluster(seeds) => start_cluster_subscriber(
+                seeds,
                 mode,
-                on_message,
+                Arc::new(move |_, c, p| on_message(c, p)),
                 errors.clone(),
-            )),
-            Endpoint::Cluster(seeds) => AnySubscriber::Cluster(
-                ClusterSubscriber::start(
-                    seeds,
-                    mode,
-                    Arc::new(move |_, c, p| on_message(c, p)),
-                    errors.clone(),
-                )
-                .await
-                .map_err(|e| bus_error(format!("{label}: cannot subscribe: {e}")))?,
-            ),
+            )
+            .await
+            .map_err(|e| bus_error(format!("{label}: cannot subscribe: {e}")))?,
         };
         Ok(RoutedPubSub { routes, subscriber })
     }

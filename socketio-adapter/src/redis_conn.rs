@@ -8,17 +8,16 @@
 //! any one node of a cluster is enough.
 
 use crate::redis_common::{bus_error, redis_error};
-use crate::resp::Mode;
+use crate::resp::{Command, Mode, Subscriber};
 use crate::types::{AdapterError, ErrorHooks};
 use bytes::Bytes;
 use redis::aio::ConnectionLike;
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::Slot;
 use redis::{Cmd, Pipeline, RedisFuture, Value};
-use std::collections::{BTreeSet, HashSet};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 /// How long connecting to a cluster may take before the bus says it cannot.
 pub(crate) const CLUSTER_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -218,69 +217,24 @@ pub(crate) fn slot_of(cmd: &Cmd) -> Option<Slot> {
 /// matched), the channel, and the payload.
 pub(crate) type OnClusterMessage = Arc<dyn Fn(&str, &str, Bytes) + Send + Sync>;
 
-enum Command {
-    Subscribe(String),
-    Unsubscribe(String),
-}
-
-/// A subscriber to a Redis Cluster: the `redis` crate's cluster connection over RESP3, which sends
-/// each `SUBSCRIBE` / `SSUBSCRIBE` to the node of the channel's slot, follows redirections and
-/// subscribes again after a reconnection or a topology change. A sharded channel the server drops
-/// (its slot moved) is subscribed again where it now lives. In classic mode, a name ending with `*` is
-/// a pattern (`PSUBSCRIBE`).
-pub(crate) struct ClusterSubscriber {
-    wanted: Mutex<BTreeSet<String>>,
-    commands: mpsc::UnboundedSender<Command>,
-    confirmed: watch::Sender<HashSet<String>>,
-}
-
-impl ClusterSubscriber {
-    /// Connects to the cluster of `seeds`; an error when no seed node answers.
-    pub(crate) async fn start(
-        seeds: &[redis::ConnectionInfo],
-        mode: Mode,
-        on_message: OnClusterMessage,
-        errors: ErrorHooks,
-    ) -> Result<Arc<ClusterSubscriber>, AdapterError> {
-        let (push_tx, pushes) = mpsc::unbounded_channel::<redis::PushInfo>();
-        let builder =
-            Endpoint::cluster_builder(seeds).use_protocol(redis::ProtocolVersion::RESP3).push_sender(push_tx);
-        let conn = Endpoint::cluster_connection(builder).await?;
-        let (commands, rx) = mpsc::unbounded_channel();
-        let subscriber = Arc::new(ClusterSubscriber {
-            wanted: Mutex::new(BTreeSet::new()),
-            commands,
-            confirmed: watch::Sender::new(HashSet::new()),
-        });
-        tokio::spawn(run(Arc::downgrade(&subscriber), conn, mode, rx, pushes, on_message, errors));
-        Ok(subscriber)
-    }
-
-    /// Subscribes `channel`.
-    pub(crate) fn subscribe(&self, channel: &str) {
-        if self.wanted.lock().unwrap_or_else(|e| e.into_inner()).insert(channel.to_string()) {
-            let _ = self.commands.send(Command::Subscribe(channel.to_string()));
-        }
-    }
-
-    /// Unsubscribes `channel`.
-    pub(crate) fn unsubscribe(&self, channel: &str) {
-        if self.wanted.lock().unwrap_or_else(|e| e.into_inner()).remove(channel) {
-            let _ = self.commands.send(Command::Unsubscribe(channel.to_string()));
-        }
-    }
-
-    /// Waits until the cluster confirmed every one of `channels`, for at most `limit`.
-    pub(crate) async fn wait_confirmed(&self, channels: &[String], limit: Duration) {
-        let mut confirmed = self.confirmed.subscribe();
-        let _ =
-            tokio::time::timeout(limit, confirmed.wait_for(|set| channels.iter().all(|c| set.contains(c))))
-                .await;
-    }
-
-    fn wants(&self, channel: &str) -> bool {
-        self.wanted.lock().unwrap_or_else(|e| e.into_inner()).contains(channel)
-    }
+/// Starts a subscriber (see [`Subscriber`]) on the Redis Cluster of `seeds`: the `redis` crate's
+/// cluster connection over RESP3, which sends each `SUBSCRIBE` / `SSUBSCRIBE` to the node of the
+/// channel's slot, follows redirections and subscribes again after a reconnection or a topology change.
+/// A sharded channel the server drops (its slot moved) is subscribed again where it now lives. In
+/// classic mode, a name ending with `*` is a pattern (`PSUBSCRIBE`). An error when no seed node answers.
+pub(crate) async fn start_cluster_subscriber(
+    seeds: &[redis::ConnectionInfo],
+    mode: Mode,
+    on_message: OnClusterMessage,
+    errors: ErrorHooks,
+) -> Result<Arc<Subscriber>, AdapterError> {
+    let (push_tx, pushes) = mpsc::unbounded_channel::<redis::PushInfo>();
+    let builder =
+        Endpoint::cluster_builder(seeds).use_protocol(redis::ProtocolVersion::RESP3).push_sender(push_tx);
+    let conn = Endpoint::cluster_connection(builder).await?;
+    let (subscriber, rx) = Subscriber::new();
+    tokio::spawn(run(Arc::downgrade(&subscriber), conn, mode, rx, pushes, on_message, errors));
+    Ok(subscriber)
 }
 
 /// The channel (and payload) of a push.
@@ -299,7 +253,7 @@ fn push_parts(push: redis::PushInfo) -> Option<(String, Option<Bytes>)> {
 }
 
 async fn run(
-    me: Weak<ClusterSubscriber>,
+    me: Weak<Subscriber>,
     mut conn: ClusterConnection,
     mode: Mode,
     mut commands: mpsc::UnboundedReceiver<Command>,
@@ -308,7 +262,7 @@ async fn run(
     errors: ErrorHooks,
 ) {
     use redis::PushKind;
-    let retry_sender = me.upgrade().map(|m| m.commands.downgrade());
+    let retry_sender = me.upgrade().map(|m| m.weak_commands());
     let mut delay = Duration::from_millis(100);
     loop {
         tokio::select! {
@@ -384,19 +338,15 @@ async fn run(
                     }
                     PushKind::Subscribe | PushKind::SSubscribe | PushKind::PSubscribe => {
                         if let Some((channel, _)) = push_parts(push) {
-                            me.confirmed.send_modify(|set| {
-                                set.insert(channel);
-                            });
+                            me.set_confirmed(channel, true);
                         }
                     }
                     PushKind::Unsubscribe | PushKind::SUnsubscribe | PushKind::PUnsubscribe => {
                         if let Some((channel, _)) = push_parts(push) {
-                            me.confirmed.send_modify(|set| {
-                                set.remove(&channel);
-                            });
+                            me.set_confirmed(channel.clone(), false);
                             // Still wanted: the server dropped it (its slot moved to another node).
                             if me.wants(&channel) {
-                                let _ = me.commands.send(Command::Subscribe(channel));
+                                me.subscribe_again(channel);
                             }
                         }
                     }

@@ -42,12 +42,15 @@ impl Mode {
 /// What a message handler receives: the channel and the payload.
 pub(crate) type OnMessage = Arc<dyn Fn(&str, Bytes) + Send + Sync>;
 
-enum Command {
+/// What a subscriber's task is asked to do.
+pub(crate) enum Command {
     Subscribe(String),
     Unsubscribe(String),
 }
 
-/// One subscriber connection, kept up by a task of its own until this is dropped.
+/// A subscriber: the channels wanted and those the server confirmed, worked by a connection task of
+/// its own until this is dropped. [`Subscriber::start`] runs that task on one server (this module's
+/// RESP2 connection); `redis_conn::start_cluster_subscriber` on a Redis Cluster.
 pub(crate) struct Subscriber {
     wanted: Mutex<BTreeSet<String>>,
     commands: mpsc::UnboundedSender<Command>,
@@ -90,14 +93,20 @@ impl Subscriber {
         on_message: OnMessage,
         errors: ErrorHooks,
     ) -> Arc<Subscriber> {
+        let (subscriber, rx) = Subscriber::new();
+        tokio::spawn(run(Arc::downgrade(&subscriber), target, mode, rx, on_message, errors));
+        subscriber
+    }
+
+    /// A subscriber with nothing wanted yet, and the commands its connection task is to carry out.
+    pub(crate) fn new() -> (Arc<Subscriber>, mpsc::UnboundedReceiver<Command>) {
         let (commands, rx) = mpsc::unbounded_channel();
         let subscriber = Arc::new(Subscriber {
             wanted: Mutex::new(BTreeSet::new()),
             commands,
             confirmed: watch::Sender::new(HashSet::new()),
         });
-        tokio::spawn(run(Arc::downgrade(&subscriber), target, mode, rx, on_message, errors));
-        subscriber
+        (subscriber, rx)
     }
 
     /// Subscribes `channel` (now if connected, else on connection).
@@ -121,6 +130,42 @@ impl Subscriber {
             tokio::time::timeout(limit, confirmed.wait_for(|set| channels.iter().all(|c| set.contains(c))))
                 .await;
     }
+
+    /// Whether `channel` is wanted.
+    pub(crate) fn wants(&self, channel: &str) -> bool {
+        self.wanted.lock().unwrap_or_else(|e| e.into_inner()).contains(channel)
+    }
+
+    /// Every channel wanted (what a new connection subscribes).
+    pub(crate) fn wanted(&self) -> Vec<String> {
+        self.wanted.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect()
+    }
+
+    /// The server confirmed (`true`) or ended (`false`) the subscription of `channel`.
+    pub(crate) fn set_confirmed(&self, channel: String, confirmed: bool) {
+        self.confirmed.send_modify(|set| {
+            if confirmed {
+                set.insert(channel);
+            } else {
+                set.remove(&channel);
+            }
+        });
+    }
+
+    /// The connection is gone: nothing is confirmed any more.
+    pub(crate) fn clear_confirmed(&self) {
+        self.confirmed.send_modify(HashSet::clear);
+    }
+
+    /// Subscribes `channel` again, which is still wanted (the server dropped it).
+    pub(crate) fn subscribe_again(&self, channel: String) {
+        let _ = self.commands.send(Command::Subscribe(channel));
+    }
+
+    /// A sender of commands to the connection task that does not keep it alive.
+    pub(crate) fn weak_commands(&self) -> mpsc::WeakUnboundedSender<Command> {
+        self.commands.downgrade()
+    }
 }
 
 async fn run(
@@ -139,11 +184,7 @@ async fn run(
                 let (pushes_tx, mut pushes) = mpsc::unbounded_channel();
                 let reading = tokio::spawn(read_pushes(reader, pushes_tx));
                 let outcome = async {
-                    let wanted: Vec<String> = {
-                        let me = me.upgrade()?;
-                        let wanted = me.wanted.lock().unwrap_or_else(|e| e.into_inner());
-                        wanted.iter().cloned().collect()
-                    };
+                    let wanted = me.upgrade()?.wanted();
                     if !wanted.is_empty() {
                         let mut args = vec![mode.subscribe()];
                         args.extend(wanted.iter().map(String::as_str));
@@ -170,16 +211,8 @@ async fn run(
                                 let me = me.upgrade()?;
                                 match push {
                                     Push::Message(channel, payload) => on_message(&channel, payload),
-                                    Push::Subscribed(channel) => {
-                                        me.confirmed.send_modify(|set| {
-                                            set.insert(channel);
-                                        });
-                                    }
-                                    Push::Unsubscribed(channel) => {
-                                        me.confirmed.send_modify(|set| {
-                                            set.remove(&channel);
-                                        });
-                                    }
+                                    Push::Subscribed(channel) => me.set_confirmed(channel, true),
+                                    Push::Unsubscribed(channel) => me.set_confirmed(channel, false),
                                     Push::Error(e) => errors.report(AdapterError::Bus(format!("redis subscriber: {e}"))),
                                 }
                             }
@@ -193,7 +226,7 @@ async fn run(
             Err(e) => Some(format!("redis subscriber: cannot connect: {e}")),
         };
         let Some(me_now) = me.upgrade() else { return };
-        me_now.confirmed.send_modify(HashSet::clear);
+        me_now.clear_confirmed();
         drop(me_now);
         let Some(failure) = failure else { return };
         errors.report(AdapterError::Bus(failure));

@@ -11,7 +11,7 @@ pub struct RedisBus {
     pub(super) publisher: mpsc::Sender<(String, Bytes)>,
     pub(super) commands: Conn,
     /// On a Redis Cluster, the subscriber (else `subscribe_loop` keeps one).
-    pub(super) cluster_subscriber: std::sync::OnceLock<Arc<ClusterSubscriber>>,
+    pub(super) cluster_subscriber: std::sync::OnceLock<Arc<crate::resp::Subscriber>>,
     /// Channel or pattern → the adapter that listens to it.
     pub(super) routes: RwLock<HashMap<String, Weak<RedisAdapter>>>,
     pub(super) sink: tokio::sync::Mutex<Option<redis::aio::PubSubSink>>,
@@ -67,10 +67,14 @@ impl RedisBus {
                         adapter.on_message(channel, payload);
                     }
                 });
-                let subscriber =
-                    ClusterSubscriber::start(seeds, Mode::Classic, on_message, bus.errors.clone())
-                        .await
-                        .map_err(|e| bus_error(format!("redis adapter: cannot subscribe: {e}")))?;
+                let subscriber = crate::redis_conn::start_cluster_subscriber(
+                    seeds,
+                    Mode::Classic,
+                    on_message,
+                    bus.errors.clone(),
+                )
+                .await
+                .map_err(|e| bus_error(format!("redis adapter: cannot subscribe: {e}")))?;
                 let _ = bus.cluster_subscriber.set(subscriber);
             }
         }

@@ -22,7 +22,7 @@ use crate::cluster::{
     socket_info_value, strings,
 };
 use crate::memory::MemoryAdapter;
-use crate::redis_conn::{ClusterSubscriber, Conn, Endpoint};
+use crate::redis_conn::{Conn, Endpoint};
 use crate::resp::Mode;
 use crate::types::{
     AckEvent, Adapter, AdapterError, AdapterFactory, BroadcastOptions, ErrorHooks, LocalNamespace,
