@@ -9,15 +9,12 @@
 use socketio_client::{ClientBuilder, Transport};
 use std::time::Instant;
 
+#[path = "../procfs.rs"]
+mod procfs;
+
+/// This process's resident memory, in bytes.
 fn rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<u64>().ok()))
-        })
-        .map_or(0, |kb| kb * 1024)
+    procfs::rss_bytes("self")
 }
 
 #[tokio::main(flavor = "current_thread")]

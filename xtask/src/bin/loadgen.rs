@@ -78,16 +78,12 @@ fn cpu_ns(pid: u32) -> u64 {
         .sum()
 }
 
-/// The server's resident memory, in bytes, from /proc/PID/status.
+#[path = "../procfs.rs"]
+mod procfs;
+
+/// The server's resident memory, in bytes.
 fn rss_bytes(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<u64>().ok()))
-        })
-        .map_or(0, |kb| kb * 1024)
+    procfs::rss_bytes(&pid.to_string())
 }
 
 /// Opens a websocket session and joins the main namespace; the connection, ready for events.
