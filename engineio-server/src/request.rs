@@ -101,16 +101,20 @@ impl RequestInfo {
     /// The same request with its own copy of the URI and headers. Hyper parses a request in place: its
     /// header values and URI share the connection's read buffer (8 KiB or more), so keeping them would
     /// keep that whole buffer alive for as long as the session lives. A session's request is copied once.
-    pub fn detached(&self) -> Self {
-        let mut headers = HeaderMap::with_capacity(self.0.headers.len());
-        for (name, value) in &self.0.headers {
+    pub fn detached(self) -> Self {
+        let mut data = Arc::unwrap_or_clone(self.0);
+        let mut headers = HeaderMap::with_capacity(data.headers.len());
+        for (name, value) in &data.headers {
             if let Ok(mut copy) = http::HeaderValue::from_bytes(value.as_bytes()) {
                 copy.set_sensitive(value.is_sensitive());
                 headers.append(name.clone(), copy);
             }
         }
-        let uri = self.0.uri.to_string().parse::<Uri>().unwrap_or_else(|_| self.0.uri.clone());
-        RequestInfo(Arc::new(RequestData { headers, uri, ..RequestData::clone(&self.0) }))
+        data.headers = headers;
+        if let Ok(uri) = data.uri.to_string().parse::<Uri>() {
+            data.uri = uri;
+        }
+        RequestInfo(Arc::new(data))
     }
 
     /// The same request, marked as received over TLS (see [`Secure`]).
