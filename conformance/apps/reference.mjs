@@ -135,6 +135,36 @@ function setup(nsp, o) {
   nsp.on("relay", (...args) => nsp.local.emit("relayed", ...args));
 }
 
+// Beyond the shared contract: the /porting namespace of porting.test.mjs (the Rust twin's `porting`).
+function porting(nsp) {
+  nsp.on("connection", (socket) => {
+    socket.emit("welcome", "hi");
+    socket.on("greet", (...args) => {
+      const ack = typeof args.at(-1) === "function" ? args.pop() : undefined;
+      const [name, times] = args;
+      ack?.(`hello ${name ?? "stranger"} x${times ?? 1}`);
+    });
+    socket.on("join", (room, ack) => {
+      socket.join(room);
+      ack?.("ok");
+    });
+    socket.on("to-rooms", (rooms, text) => socket.nsp.to(rooms).except("muted").emit("room-msg", text));
+    socket.on("count-all", async (ack) => {
+      let counts;
+      try {
+        counts = await socket.nsp.timeout(1000).emitWithAck("count");
+      } catch (err) {
+        counts = err.responses ?? [];
+      }
+      ack([...counts].sort((a, b) => a - b));
+    });
+    socket.on("disconnect", (reason) => {
+      const emitted = socket.emit("too-late");
+      socket.nsp.emit("gone", socket.id, reason, emitted);
+    });
+  });
+}
+
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const options = {
@@ -188,6 +218,7 @@ async function main() {
   setup(io.of("/"), o);
   setup(io.of("/custom"), o);
   setup(io.of(/^\/dyn-[a-z0-9]+$/), o);
+  porting(io.of("/porting"));
   if (o.adminUi) {
     const { instrument, RedisStore } = await import("@socket.io/admin-ui");
     const admin = { auth: o.adminAuth ?? false, mode: "development", serverId: o.nodeName };

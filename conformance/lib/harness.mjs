@@ -4,6 +4,7 @@
 // The binaries come from the environment (set by `cargo xtask conformance`):
 //   ENGINE_BIN    the engine-only reference app (engineio-server example `reference-engine`)
 //   SOCKETIO_BIN  the Socket.IO reference app (socketio example `reference`)
+//   AXUM_BIN      the axum example (kind "axum": Socket.IO mounted in an axum app behind an auth layer)
 // The kind "node" is the same Socket.IO app on the official Node server (apps/reference.mjs).
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -16,7 +17,7 @@ function command(kind) {
   if (kind === "node") {
     return [process.execPath, [fileURLToPath(new URL("../apps/reference.mjs", import.meta.url))]];
   }
-  const name = kind === "engine" ? "ENGINE_BIN" : "SOCKETIO_BIN";
+  const name = { engine: "ENGINE_BIN", axum: "AXUM_BIN" }[kind] ?? "SOCKETIO_BIN";
   const path = process.env[name];
   if (!path) throw new Error(`${name} is not set: run the tests through \`cargo xtask conformance\``);
   return [path, []];

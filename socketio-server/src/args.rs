@@ -30,10 +30,32 @@ pub enum EmitError {
     /// The arguments could not be serialized.
     #[error("invalid arguments: {0}")]
     Args(#[from] ValueError),
-    /// The socket is not connected.
-    #[error("socket is not connected")]
-    Disconnected,
     /// The adapter failed.
     #[error("{0}")]
     Adapter(#[from] socketio_adapter::AdapterError),
+}
+
+/// The arguments of an emit of `event`, encoded; a failure is logged (`warn`) as well as returned, so
+/// that a discarded result hides nothing.
+pub(crate) fn encode_args(event: &str, args: impl IntoArgs) -> Result<Vec<Value>, EmitError> {
+    args.into_args().map_err(|e| {
+        tracing::warn!(event, error = %e, "emit refused: the arguments cannot be encoded");
+        EmitError::Args(e)
+    })
+}
+
+/// Refuses a reserved event name (`connect`, `disconnect`, ...), logging it (`warn`).
+pub(crate) fn check_event(event: &str) -> Result<(), EmitError> {
+    if socketio_parser::RESERVED_EVENTS.contains(&event) {
+        tracing::warn!(event, "emit refused: a reserved event name");
+        return Err(EmitError::Reserved(event.to_string()));
+    }
+    Ok(())
+}
+
+/// An ack's answer as Node's `emitWithAck` resolves it: its first argument (`null` when there is none),
+/// deserialized into `T`.
+pub(crate) fn first_arg<T: serde::de::DeserializeOwned>(answer: Vec<Value>) -> Result<T, AckError> {
+    let first = answer.into_iter().next().unwrap_or(Value::Null);
+    Ok(socketio_parser::from_value(first)?)
 }

@@ -71,10 +71,8 @@ impl BroadcastOperator {
     /// Emits `event` to every targeted socket. The packet is encoded once (once per child namespace for
     /// a dynamic parent, which emits to each of its children).
     pub fn emit(&self, event: &str, args: impl IntoArgs) -> Result<(), EmitError> {
-        if RESERVED_EVENTS.contains(&event) {
-            return Err(EmitError::Reserved(event.to_string()));
-        }
-        let args = args.into_args()?;
+        crate::args::check_event(event)?;
+        let args = crate::args::encode_args(event, args)?;
         for nsp in self.nsp.targets() {
             let packet = Packet::event(nsp.name.as_str(), event, args.clone());
             nsp.adapter().broadcast(packet, self.opts.clone())?;
@@ -124,6 +122,27 @@ impl BroadcastOperator {
             None => collect.await,
         }
         Ok(responses)
+    }
+
+    /// [`emit_with_ack`](Self::emit_with_ack) with the answers read as Node's `emitWithAck` resolves
+    /// them: one value per client, its first argument (`null` when it answered with none), deserialized
+    /// into `T`. An answer that does not fit `T` fails the whole call with [`AckError::Args`]; after the
+    /// timeout, [`AckError::Timeout`] carries the raw answers received so far.
+    ///
+    /// ```no_run
+    /// # async fn f(io: socketio_server::SocketIo) -> Result<(), socketio_server::AckError> {
+    /// // Node: const counts = await io.timeout(1000).emitWithAck("count");
+    /// let counts: Vec<u32> =
+    ///     io.timeout(std::time::Duration::from_secs(1)).emit_with_ack_as("count", ()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn emit_with_ack_as<T: serde::de::DeserializeOwned>(
+        &self,
+        event: &str,
+        args: impl IntoArgs,
+    ) -> Result<Vec<T>, AckError> {
+        let answers = self.emit_with_ack(event, args).await?;
+        answers.into_iter().map(crate::args::first_arg).collect()
     }
 
     /// The ids of the targeted sockets of this node.

@@ -23,7 +23,6 @@ use hyper::{header, Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::json;
 use socketio::adapter::BroadcastOptions;
-use socketio::server::parser::Value;
 use socketio::server::{AckSender, Namespace, ServerConfig, Socket, SocketIo};
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -92,9 +91,8 @@ fn room_key(name: &str) -> String {
     format!("{ROOM_PREFIX}{name}")
 }
 
-/// The first argument as a trimmed string of 1 to `max` characters; `what` names it in errors.
-fn text_arg(args: &[Value], what: &str, max: usize, allow_control: bool) -> Result<String, String> {
-    let text = args.first().and_then(Value::as_str).ok_or_else(|| format!("the {what} must be a string"))?;
+/// `text` trimmed, when it holds 1 to `max` characters; `what` names it in errors.
+fn checked_text(text: &str, what: &str, max: usize, allow_control: bool) -> Result<String, String> {
     let text = text.trim();
     if text.is_empty() {
         return Err(format!("the {what} is empty"));
@@ -106,6 +104,11 @@ fn text_arg(args: &[Value], what: &str, max: usize, allow_control: bool) -> Resu
         return Err(format!("the {what} contains control characters"));
     }
     Ok(text.to_string())
+}
+
+/// A string argument the client must send.
+fn required(text: Option<String>, what: &str) -> Result<String, String> {
+    text.ok_or_else(|| format!("the {what} must be a string"))
 }
 
 /// Answers an event through its ack (when the client asked for one): `{ ok: true, ... }` or `{ error }`.
@@ -145,11 +148,11 @@ fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
-fn login(socket: &Socket, args: &[Value]) -> Result<serde_json::Value, String> {
+fn login(socket: &Socket, nickname: &str) -> Result<serde_json::Value, String> {
     if let Some(member) = Member::of(socket) {
         return Err(format!("already logged in as {}", member.nickname));
     }
-    let nickname = text_arg(args, "nickname", MAX_NICKNAME, false)?;
+    let nickname = checked_text(nickname, "nickname", MAX_NICKNAME, false)?;
     let taken = socket.namespace().sockets().iter().any(|other| {
         other.id() != socket.id()
             && Member::of(other).is_some_and(|m| m.nickname.to_lowercase() == nickname.to_lowercase())
@@ -166,9 +169,9 @@ fn login(socket: &Socket, args: &[Value]) -> Result<serde_json::Value, String> {
     Ok(json!({ "ok": true, "nickname": member.nickname, "room": member.room }))
 }
 
-fn join(socket: &Socket, args: &[Value]) -> Result<serde_json::Value, String> {
+fn join(socket: &Socket, room: &str) -> Result<serde_json::Value, String> {
     let mut member = Member::of(socket).ok_or("log in first")?;
-    let room = text_arg(args, "room name", MAX_ROOM, false)?;
+    let room = checked_text(room, "room name", MAX_ROOM, false)?;
     if room == member.room {
         return Ok(json!({ "ok": true, "room": room }));
     }
@@ -184,10 +187,10 @@ fn join(socket: &Socket, args: &[Value]) -> Result<serde_json::Value, String> {
     Ok(json!({ "ok": true, "room": member.room }))
 }
 
-fn message(socket: &Socket, args: &[Value]) -> Result<serde_json::Value, String> {
+fn message(socket: &Socket, text: &str) -> Result<serde_json::Value, String> {
     static NEXT_ID: AtomicU64 = AtomicU64::new(1);
     let member = Member::of(socket).ok_or("log in first")?;
-    let text = text_arg(args, "message", MAX_MESSAGE, true)?;
+    let text = checked_text(text, "message", MAX_MESSAGE, true)?;
     let (id, at) = (NEXT_ID.fetch_add(1, Ordering::Relaxed), now_ms());
     let body = json!({ "id": id, "at": at, "nickname": member.nickname, "room": member.room, "text": text });
     socket.to(room_key(&member.room)).emit("message", (body,)).map_err(|e| e.to_string())?;
@@ -203,13 +206,20 @@ fn typing_to(nsp: &Namespace, member: &Member, typing: bool) {
 fn setup(io: &SocketIo) {
     io.on_connection(|socket: Socket| async move {
         let _ = socket.emit("rooms", (room_list(&socket.namespace()),));
-        socket.on("login", |s: Socket, args: Vec<Value>, ack| async move { answer(ack, login(&s, &args)) });
-        socket.on("join", |s: Socket, args: Vec<Value>, ack| async move { answer(ack, join(&s, &args)) });
-        socket
-            .on("message", |s: Socket, args: Vec<Value>, ack| async move { answer(ack, message(&s, &args)) });
-        socket.on("typing", |s: Socket, args: Vec<Value>, _| async move {
+        // Typed handlers: a missing argument is `None` (answered "must be a string"); an argument of
+        // another type does not reach the handler and is reported to the socket's error listeners.
+        socket.on("login", |s: Socket, (nickname,): (Option<String>,), ack| async move {
+            answer(ack, required(nickname, "nickname").and_then(|n| login(&s, &n)))
+        });
+        socket.on("join", |s: Socket, (room,): (Option<String>,), ack| async move {
+            answer(ack, required(room, "room name").and_then(|r| join(&s, &r)))
+        });
+        socket.on("message", |s: Socket, (text,): (Option<String>,), ack| async move {
+            answer(ack, required(text, "message").and_then(|t| message(&s, &t)))
+        });
+        socket.on("typing", |s: Socket, (typing,): (Option<bool>,), _| async move {
             if let Some(member) = Member::of(&s) {
-                let typing = args.first().and_then(Value::as_bool).unwrap_or(false);
+                let typing = typing.unwrap_or(false);
                 // Not to the sender: a broadcast from the sender's own socket.
                 let body = json!({ "nickname": member.nickname, "typing": typing });
                 let _ = s.to(room_key(&member.room)).emit("typing", (body,));

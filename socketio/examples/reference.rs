@@ -142,7 +142,9 @@ fn setup(nsp: &Namespace, node: String) {
     nsp.on_connection(|socket: Socket| async move {
         let _ = socket.emit("auth", (socket.handshake().auth.clone(),));
     });
-    // Every socket's events, registered once for the namespace.
+    // Every socket's events, registered once for the namespace. Each handler takes its arguments typed,
+    // as JavaScript hands them to a listener (a missing one is `None`, extra ones are ignored); the
+    // events that pass on whatever they got take them all, as `Vec<Value>`.
     nsp.on("message", |s, args: Vec<Value>, _| async move {
         let _ = s.emit("message-back", args);
     });
@@ -156,67 +158,58 @@ fn setup(nsp: &Namespace, node: String) {
     nsp.on("broadcast", |s, args: Vec<Value>, _| async move {
         let _ = s.namespace().emit("bcast", args);
     });
-    nsp.on("join", |s, args: Vec<Value>, ack| async move {
-        if let Some(room) = args.first().and_then(Value::as_str) {
+    nsp.on("join", |s, (room,): (Option<String>,), ack| async move {
+        if let Some(room) = room {
             s.join(room);
         }
         if let Some(ack) = ack {
-            let _ = ack.send(("ok",));
+            let _ = ack.send("ok");
         }
     });
-    nsp.on("leave", |s, args: Vec<Value>, ack| async move {
-        if let Some(room) = args.first().and_then(Value::as_str) {
+    nsp.on("leave", |s, (room,): (Option<String>,), ack| async move {
+        if let Some(room) = room {
             s.leave(room);
         }
         if let Some(ack) = ack {
-            let _ = ack.send(("ok",));
+            let _ = ack.send("ok");
         }
     });
+    // `(room, ...rest)`: the room typed, the rest passed on as it came.
     nsp.on("to-room", |s, mut args: Vec<Value>, _| async move {
-        if args.is_empty() {
-            return;
-        }
-        if let Some(room) = args.remove(0).as_str() {
+        if let Some(room) = take_room(&mut args) {
             let _ = s.namespace().to(room).emit("room-msg", args);
         }
     });
     nsp.on("to-room-except-me", |s, mut args: Vec<Value>, _| async move {
-        if args.is_empty() {
-            return;
-        }
-        if let Some(room) = args.remove(0).as_str() {
+        if let Some(room) = take_room(&mut args) {
             let _ = s.to(room).emit("room-msg", args);
         }
     });
-    nsp.on("fetch-sockets", |s, _: Vec<Value>, ack| async move {
+    nsp.on("fetch-sockets", |s, (): (), ack| async move {
         let ids = s.namespace().fetch_sockets().await.unwrap_or_default();
         if let Some(ack) = ack {
             let _ = ack.send((sorted(ids.into_iter().map(|i| i.id.to_string()).collect()),));
         }
     });
-    nsp.on("sockets-join", |s, args: Vec<Value>, ack| async move {
-        if let (Some(room), Some(target)) =
-            (args.first().and_then(Value::as_str), args.get(1).and_then(Value::as_str))
-        {
+    nsp.on("sockets-join", |s, (room, target): (Option<String>, Option<String>), ack| async move {
+        if let (Some(room), Some(target)) = (room, target) {
             let _ = s.namespace().to(target).sockets_join(room).await;
         }
         if let Some(ack) = ack {
-            let _ = ack.send(("ok",));
+            let _ = ack.send("ok");
         }
     });
     // Beyond the shared contract: the counterpart of sockets-join, for the cluster conformance.
-    nsp.on("sockets-leave", |s, args: Vec<Value>, ack| async move {
-        if let (Some(room), Some(target)) =
-            (args.first().and_then(Value::as_str), args.get(1).and_then(Value::as_str))
-        {
+    nsp.on("sockets-leave", |s, (room, target): (Option<String>, Option<String>), ack| async move {
+        if let (Some(room), Some(target)) = (room, target) {
             let _ = s.namespace().to(target).sockets_leave(room).await;
         }
         if let Some(ack) = ack {
-            let _ = ack.send(("ok",));
+            let _ = ack.send("ok");
         }
     });
-    nsp.on("disconnect-room", |s, args: Vec<Value>, _| async move {
-        if let Some(room) = args.first().and_then(Value::as_str) {
+    nsp.on("disconnect-room", |s, (room,): (Option<String>,), _| async move {
+        if let Some(room) = room {
             let _ = s.namespace().to(room).disconnect_sockets(true).await;
         }
     });
@@ -224,22 +217,23 @@ fn setup(nsp: &Namespace, node: String) {
         // With the memory adapter there is no other node: the adapter says so and nothing is sent.
         let _ = s.namespace().server_side_emit("relay", args).await;
     });
-    nsp.on("ask-all", |s, _: Vec<Value>, ack| async move {
-        let answers = match s.namespace().timeout(Duration::from_millis(1000)).emit_with_ack("ask", ()).await
-        {
+    nsp.on("ask-all", |s, (): (), ack| async move {
+        // Node: `await nsp.timeout(1000).emitWithAck("ask")`, the first argument of each answer.
+        let all = s.namespace().timeout(Duration::from_millis(1000));
+        let mut flat = match all.emit_with_ack_as::<Value>("ask", ()).await {
             Ok(answers) => answers,
-            Err(socketio::server::AckError::Timeout(partial)) => partial,
+            Err(socketio::server::AckError::Timeout(partial)) => {
+                partial.into_iter().filter_map(|a| a.into_iter().next()).collect()
+            }
             Err(_) => Vec::new(),
         };
-        let mut flat: Vec<Value> =
-            answers.into_iter().filter_map(|mut a| (!a.is_empty()).then(|| a.remove(0))).collect();
         flat.sort_by_key(|v| v.to_string());
         if let Some(ack) = ack {
             let _ = ack.send((flat,));
         }
     });
     let node = node.clone();
-    nsp.on("whoami", move |s, _: Vec<Value>, ack| {
+    nsp.on("whoami", move |s, (): (), ack| {
         let node = node.clone();
         async move {
             let info = serde_json::json!({
@@ -254,17 +248,80 @@ fn setup(nsp: &Namespace, node: String) {
             }
         }
     });
-    nsp.on("set-data", |s, args: Vec<Value>, ack| async move {
-        let _ = s.set_data(&args.into_iter().next().unwrap_or_default());
+    nsp.on("set-data", |s, (value,): (Value,), ack| async move {
+        let _ = s.set_data(&value);
         if let Some(ack) = ack {
-            let _ = ack.send(("ok",));
+            let _ = ack.send("ok");
         }
     });
     nsp.on("volatile", |s, args: Vec<Value>, _| async move {
         let _ = s.volatile().emit("volatile-back", args);
     });
-    nsp.on("disconnect-me", |s, args: Vec<Value>, _| async move {
-        s.disconnect(args.first().and_then(Value::as_bool).unwrap_or(false));
+    nsp.on("disconnect-me", |s, (close,): (Option<bool>,), _| async move {
+        s.disconnect(close.unwrap_or(false));
+    });
+}
+
+/// The first argument of `args` when it is a room name (a string), taken out.
+fn take_room(args: &mut Vec<Value>) -> Option<String> {
+    match args.first() {
+        Some(Value::String(_)) => match args.remove(0) {
+            Value::String(room) => Some(room),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Beyond the shared contract, the `/porting` namespace of the conformance's porting tests: what a Node
+/// app ported line by line does, side by side with Node's twin (`conformance/apps/reference.mjs`).
+/// - `join(room)` joins, as in the shared contract;
+/// - `greet(name?, times?)` answers `hello NAME xTIMES` (`stranger`, 1 when missing; extra arguments
+///   ignored), a typed handler called with fewer or more arguments than it names;
+/// - on connection, `welcome` with one plain argument (`emit("welcome", "hi")`);
+/// - `to-rooms(rooms, text)` emits `room-msg` to several rooms at once, except the room `muted`;
+/// - `count-all()` asks every socket of the namespace `count` and answers the first argument of each
+///   answer, sorted (typed broadcast acks);
+/// - `on("disconnect")` emits on the disconnected socket (nothing happens, nothing fails) and tells
+///   the others `gone(id, reason, emitted)`.
+fn porting(nsp: &Namespace) {
+    nsp.on_connection(|s: Socket| async move {
+        let _ = s.emit("welcome", "hi");
+    });
+    nsp.on("greet", |_, (name, times): (Option<String>, Option<u32>), ack| async move {
+        if let Some(ack) = ack {
+            let _ =
+                ack.send(format!("hello {} x{}", name.as_deref().unwrap_or("stranger"), times.unwrap_or(1)));
+        }
+    });
+    nsp.on("join", |s, (room,): (String,), ack| async move {
+        s.join(room);
+        if let Some(ack) = ack {
+            let _ = ack.send("ok");
+        }
+    });
+    nsp.on("to-rooms", |s, (rooms, text): (Vec<String>, String), _| async move {
+        let _ = s.namespace().to(rooms).except("muted").emit("room-msg", text);
+    });
+    nsp.on("count-all", |s, (): (), ack| async move {
+        let all = s.namespace().timeout(Duration::from_secs(1));
+        let mut counts: Vec<u32> = match all.emit_with_ack_as("count", ()).await {
+            Ok(counts) => counts,
+            // After the timeout, the answers that came (Node: `err.responses`).
+            Err(socketio::server::AckError::Timeout(partial)) => partial
+                .into_iter()
+                .filter_map(|a| a.into_iter().next().and_then(|v| socketio::parser::from_value(v).ok()))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        counts.sort();
+        if let Some(ack) = ack {
+            let _ = ack.send((counts,));
+        }
+    });
+    nsp.on("disconnect", |s, (reason,): (String,), _| async move {
+        let emitted = s.emit("too-late", ()).is_ok();
+        let _ = s.namespace().emit("gone", (s.id(), reason, emitted));
     });
 }
 
@@ -294,6 +351,7 @@ async fn main() {
         }
     };
     setup(&dynamic, options.node_name.clone());
+    porting(&io.of("/porting"));
     if options.admin_ui {
         let auth = match options.admin_auth.clone() {
             None => AdminAuth::None,

@@ -25,6 +25,7 @@ const BINARIES: &[(&str, &str, &str)] = &[
     ("CLIENT_BIN", "socketio", "client-driver"),
     ("ADMIN_UI_BIN", "socketio", "admin-ui"),
     ("BOT_BIN", "socketio", "bot"),
+    ("AXUM_BIN", "socketio", "axum"),
 ];
 
 /// Runs the conformance suite; `args` are filters (keep only the test files whose name contains one of

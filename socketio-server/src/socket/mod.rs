@@ -10,7 +10,7 @@ use futures_util::{FutureExt, StreamExt};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use socketio_adapter::{AckEvent, BroadcastFlags, BroadcastOptions, Room, SessionState};
-use socketio_parser::{from_args, from_value, to_value, Packet, PacketData, Str, Value, RESERVED_EVENTS};
+use socketio_parser::{from_args, from_value, to_value, Packet, PacketData, Str, Value};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -447,8 +447,15 @@ impl Socket {
     }
 
     /// Emits `event` to this client.
+    ///
+    /// As in Node, an emit on a socket that has disconnected does nothing and is not an error (there is
+    /// nothing a caller could do about it; [`connected`](Self::connected) tells, where it matters). What
+    /// remains an `Err` is a mistake of the caller — a reserved event name, arguments that cannot be
+    /// encoded — or an adapter failure (a socket with connection state recovery emits through its
+    /// adapter); each is also logged at `warn` level, so that a discarded result (`let _ =`) hides
+    /// nothing.
     pub fn emit(&self, event: &str, args: impl IntoArgs) -> Result<(), EmitError> {
-        self.emit_with(event, args.into_args()?, BroadcastFlags::default(), None)
+        self.emit_with(event, crate::args::encode_args(event, args)?, BroadcastFlags::default(), None)
     }
 
     /// Emits a `message` event (`socket.send`).
@@ -461,6 +468,24 @@ impl Socket {
         SocketEmitter { socket: self.clone(), flags: BroadcastFlags::default() }
             .emit_with_ack(event, args)
             .await
+    }
+
+    /// [`emit_with_ack`](Self::emit_with_ack) with the answer read as Node's `emitWithAck` resolves it:
+    /// its first argument (`null` when the client answered with none), deserialized into `T`.
+    ///
+    /// ```no_run
+    /// # async fn f(socket: socketio_server::Socket) -> Result<(), socketio_server::AckError> {
+    /// // Node: const name = await socket.timeout(1000).emitWithAck("name?");
+    /// let name: String =
+    ///     socket.timeout(std::time::Duration::from_secs(1)).emit_with_ack_as("name?", ()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn emit_with_ack_as<T: serde::de::DeserializeOwned>(
+        &self,
+        event: &str,
+        args: impl IntoArgs,
+    ) -> Result<T, AckError> {
+        crate::args::first_arg(self.emit_with_ack(event, args).await?)
     }
 
     /// Flags for the next emit: an ack timeout.
@@ -488,11 +513,10 @@ impl Socket {
         flags: BroadcastFlags,
         ack: Option<u64>,
     ) -> Result<(), EmitError> {
-        if RESERVED_EVENTS.contains(&event) {
-            return Err(EmitError::Reserved(event.to_string()));
-        }
+        crate::args::check_event(event)?;
         if !self.connected() {
-            return Err(EmitError::Disconnected);
+            tracing::debug!(event, "emit on a disconnected socket: dropped");
+            return Ok(());
         }
         let mut packet = Packet::event(self.nsp(), event, args);
         packet.id = ack;
@@ -643,7 +667,17 @@ impl SocketEmitter {
 
     /// Emits `event`.
     pub fn emit(&self, event: &str, args: impl IntoArgs) -> Result<(), EmitError> {
-        self.socket.emit_with(event, args.into_args()?, self.flags.clone(), None)
+        self.socket.emit_with(event, crate::args::encode_args(event, args)?, self.flags.clone(), None)
+    }
+
+    /// [`emit_with_ack`](Self::emit_with_ack) with the answer's first argument deserialized into `T`
+    /// (see [`Socket::emit_with_ack_as`]).
+    pub async fn emit_with_ack_as<T: serde::de::DeserializeOwned>(
+        &self,
+        event: &str,
+        args: impl IntoArgs,
+    ) -> Result<T, AckError> {
+        crate::args::first_arg(self.emit_with_ack(event, args).await?)
     }
 
     /// Emits `event` and waits for the ack, at most the timeout (error `operation has timed out`).
@@ -652,12 +686,24 @@ impl SocketEmitter {
         let id = socket.0.nsp.next_id();
         let (tx, rx) = oneshot::channel();
         socket.0.acks.lock().unwrap_or_else(|e| e.into_inner()).insert(id, AckTarget::One(tx));
-        if let Err(e) = socket.emit_with(event, args.into_args()?, self.flags.clone(), Some(id)) {
+        // Checked after the ack is registered: a disconnection clears `connected` before it fails the
+        // pending acks, so the answer below cannot be missed either way.
+        let sent = if socket.connected() {
+            crate::args::encode_args(event, args)
+                .and_then(|args| socket.emit_with(event, args, self.flags.clone(), Some(id)))
+                .map_err(|e| match e {
+                    EmitError::Args(e) => AckError::Args(e),
+                    EmitError::Reserved(name) => AckError::Args(socketio_parser::ValueError::new(format!(
+                        "\"{name}\" is a reserved event name"
+                    ))),
+                    EmitError::Adapter(e) => AckError::Adapter(e),
+                })
+        } else {
+            Err(AckError::Disconnected)
+        };
+        if let Err(e) = sent {
             socket.0.acks.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
-            return Err(match e {
-                EmitError::Args(e) => AckError::Args(e),
-                _ => AckError::Disconnected,
-            });
+            return Err(e);
         }
         let answer = match self.flags.timeout {
             Some(t) => match tokio::time::timeout(t, rx).await {

@@ -19,8 +19,10 @@
 //! arguments, a missing one is `null` (so an `Option` is `None`), extra ones are ignored, and `()` takes
 //! any. A handler whose arguments still do not fit (a number where a `String` is declared) is not called:
 //! the mismatch goes to the socket's `error` listeners ([`Socket::on_error`](crate::Socket::on_error))
-//! and to `tracing`. Declare `Vec<Value>` (or `Value` elements) to validate arguments yourself and answer
-//! the ack with an error, as the `chat` example does.
+//! and to `tracing`, and the client's ack waits (Node would call it with whatever came). Declare
+//! `Option<T>` elements to answer a missing argument yourself (as the `chat` example does), and
+//! `Vec<Value>` (or `Value` elements) where the handler passes on whatever it got or validates types
+//! itself (as the reference app's `echo` and `to-room` do).
 //!
 //! ```no_run
 //! use socketio::prelude::*;
@@ -46,13 +48,14 @@
 //! - **Handlers are async and run concurrently.** Each is started in the order its event arrived, and
 //!   the part before its first `.await` runs in that order; a handler awaiting something holds back no
 //!   other (as JavaScript listeners). Work that must stay ordered belongs before the first `.await`.
-//! - **Emits return a `Result`.** Encoding can fail (a value serde cannot turn into JSON or msgpack),
-//!   where Node would throw; and emitting on a socket that has disconnected is
-//!   `Err(EmitError::Disconnected)`, where Node silently does nothing. Where nothing can be done about
-//!   either, `let _ = socket.emit(…)` is the idiom.
-//! - **Broadcast acks** give every client's arguments (`Vec<Vec<Value>>`); Node resolves with the first
-//!   argument of each. Take `answers.into_iter().map(|mut a| a.remove(0))` when every client answers
-//!   with one argument.
+//! - **Emits return a `Result`**, `Err` only for the caller's own mistakes, where Node would throw: a
+//!   reserved event name, a value serde cannot turn into JSON or msgpack, or an adapter that failed to
+//!   publish. Each is also logged at `warn` level, so `let _ = socket.emit(…)` hides nothing. An emit on
+//!   a socket that has disconnected is `Ok` and does nothing, as in Node ([`Socket::connected`](crate::Socket::connected)
+//!   tells, where it matters); `emit_with_ack` on it fails with `AckError::Disconnected`.
+//! - **Acks**: `emit_with_ack` gives every argument of the answer (a broadcast, every client's:
+//!   `Vec<Vec<Value>>`); `emit_with_ack_as::<T>` resolves as Node's `emitWithAck` does, with the first
+//!   argument (of each client's answer, for a broadcast) deserialized into `T`.
 //! - **Typed `socket.data`.** `set_data` takes any serializable value and `data::<T>()` reads it back;
 //!   the value crosses nodes as JSON/msgpack as in Node, so only serializable state belongs there.
 //!   Process-local state (handles, channels) goes in [`Socket::extensions`](crate::Socket::extensions).
