@@ -634,7 +634,7 @@ impl Admin {
         hash: &str,
     ) -> Result<(), socketio_server::ConnectError> {
         let refused = || socketio_server::ConnectError::new("invalid credentials");
-        let auth = &socket.handshake().auth;
+        let auth = socket.auth();
         // Session ids are 16 hex digits (the reference's too): anything else is not looked up, so that
         // a client cannot make the store look up keys of its choosing and size.
         let session = auth["sessionId"].as_str().filter(|s| (1..=MAX_SESSION_ID).contains(&s.len()));

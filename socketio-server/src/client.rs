@@ -1,6 +1,5 @@
 //! One Engine.IO connection and the sockets it multiplexes, one per namespace.
 
-use crate::handshake::Handshake;
 use crate::namespace::connect_reply;
 use crate::server::ServerInner;
 use crate::socket::{DisconnectReason, Socket};
@@ -242,8 +241,7 @@ impl Client {
                 };
                 let reply =
                     if v3 { Packet::connect(name, None) } else { connect_reply(name, &id, pid.as_deref()) };
-                let handshake = Handshake::new(client.conn.request(), auth);
-                let socket = Socket::new(id, pid, restored.is_some(), nsp.clone(), client.clone(), handshake);
+                let socket = Socket::new(id, pid, restored.is_some(), nsp.clone(), client.clone(), auth);
                 #[cfg(feature = "tracing")]
                 let span = socket.span().clone();
                 let add = nsp.add(socket, reply, restored);

@@ -29,8 +29,13 @@ pub struct Handshake {
 }
 
 impl Handshake {
-    pub(crate) fn new(request: &RequestInfo, auth: Value) -> Self {
-        let issued = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    /// Now, in milliseconds since the Unix epoch (a socket's `issued`).
+    pub(crate) fn now_ms() -> u64 {
+        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    }
+
+    /// The handshake of a socket that connected at `issued` over `request` with `auth`.
+    pub(crate) fn new(request: &RequestInfo, auth: Value, issued: u64) -> Self {
         // A key given several times is an array of its values, as Node's query parser makes it.
         let mut query = Map::new();
         for (k, v) in request.query_pairs().iter() {

@@ -131,7 +131,7 @@ fn setup(nsp: &Namespace, node: String) {
         }
     });
     nsp.use_middleware(|socket: Socket| async move {
-        match socket.handshake().auth.get("reject").and_then(Value::as_str) {
+        match socket.auth().get("reject").and_then(Value::as_str) {
             Some(message) => {
                 Err(ConnectError::new(message)
                     .with_data(Value::from(serde_json::json!({"code": "rejected"}))))
@@ -140,7 +140,7 @@ fn setup(nsp: &Namespace, node: String) {
         }
     });
     nsp.on_connection(|socket: Socket| async move {
-        let _ = socket.emit("auth", (socket.handshake().auth.clone(),));
+        let _ = socket.emit("auth", (socket.auth().clone(),));
     });
     // Every socket's events, registered once for the namespace. Each handler takes its arguments typed,
     // as JavaScript hands them to a listener (a missing one is `None`, extra ones are ignored); the

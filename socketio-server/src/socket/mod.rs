@@ -39,7 +39,12 @@ pub(crate) struct SocketInner {
     recovered: bool,
     pub(crate) nsp: Arc<NsInner>,
     pub(crate) client: Arc<Client>,
-    handshake: Handshake,
+    /// The CONNECT packet's `auth` and when the socket connected: what the [`Handshake`] adds to the
+    /// engine session's request, which is built from the three on first use (most apps never ask for
+    /// the headers, and an idle socket should not hold a second copy of them).
+    auth: Value,
+    issued: u64,
+    handshake: std::sync::OnceLock<Box<Handshake>>,
     pub(crate) connected: AtomicBool,
     /// `true` once the socket has left every room for good (disconnected, or refused by a middleware);
     /// joins and that final leave take this lock, so no room entry outlives the socket.
@@ -88,7 +93,7 @@ impl Socket {
         recovered: bool,
         nsp: Arc<NsInner>,
         client: Arc<Client>,
-        handshake: Handshake,
+        auth: Value,
     ) -> Self {
         #[cfg(feature = "tracing")]
         let span = tracing::info_span!(
@@ -103,7 +108,9 @@ impl Socket {
             recovered,
             nsp,
             client,
-            handshake,
+            auth,
+            issued: Handshake::now_ms(),
+            handshake: std::sync::OnceLock::new(),
             connected: AtomicBool::new(false),
             left: Mutex::new(false),
             disconnect_description: Mutex::new(None),
@@ -147,9 +154,18 @@ impl Socket {
         crate::Namespace(self.0.nsp.clone())
     }
 
-    /// The connection details.
+    /// The connection details (Node's `socket.handshake`), built from the engine session's request the
+    /// first time they are asked for.
     pub fn handshake(&self) -> &Handshake {
-        &self.0.handshake
+        self.0.handshake.get_or_init(|| {
+            Box::new(Handshake::new(self.0.client.conn.request(), self.0.auth.clone(), self.0.issued))
+        })
+    }
+
+    /// The `auth` payload of the CONNECT packet (`{}` when none): `handshake().auth` without building
+    /// the rest of the handshake.
+    pub fn auth(&self) -> &Value {
+        &self.0.auth
     }
 
     /// The Engine.IO session under this socket (shared with the client's other namespaces).
