@@ -8,7 +8,7 @@ use http::{Method, Response, StatusCode, Uri};
 use http_body_util::Full;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 /// The body of every response the engine writes.
@@ -33,11 +33,16 @@ pub struct RequestInfo(Arc<RequestData>);
 struct RequestData {
     method: Method,
     uri: Uri,
-    headers: HeaderMap,
+    /// The headers as a map: hyper's, for a request being handled; built from `packed` on first use
+    /// for a session's request.
+    headers: OnceLock<Box<HeaderMap>>,
+    /// A session's headers, packed (see [`RequestInfo::detached`]).
+    packed: Option<PackedHeaders>,
     remote_addr: Option<SocketAddr>,
     secure: bool,
     time: SystemTime,
-    query: Vec<(String, String)>,
+    /// The decoded query, on first use.
+    query: OnceLock<Vec<(String, String)>>,
     /// What layers in front of the engine put in the request's extensions (a session, an
     /// authenticated user), kept from the request that opened the session.
     extensions: http::Extensions,
@@ -56,20 +61,15 @@ impl std::fmt::Debug for RequestInfo {
 impl RequestInfo {
     /// Captures what the engine keeps of a request.
     pub fn new(method: Method, uri: Uri, headers: HeaderMap, remote_addr: Option<SocketAddr>) -> Self {
-        let query = uri
-            .query()
-            .map(|q| {
-                form_urlencoded::parse(q.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
-            })
-            .unwrap_or_default();
         RequestInfo(Arc::new(RequestData {
             method,
             uri,
-            headers,
+            headers: OnceLock::from(Box::new(headers)),
+            packed: None,
             remote_addr,
             secure: false,
             time: SystemTime::now(),
-            query,
+            query: OnceLock::new(),
             extensions: http::Extensions::new(),
         }))
     }
@@ -101,16 +101,17 @@ impl RequestInfo {
     /// The same request with its own copy of the URI and headers. Hyper parses a request in place: its
     /// header values and URI share the connection's read buffer (8 KiB or more), so keeping them would
     /// keep that whole buffer alive for as long as the session lives. A session's request is copied once.
+    ///
+    /// The copy is packed: every name and value in one buffer, with their lengths. A `HeaderMap` (an
+    /// entry of ~100 bytes per header, and a value allocation each) is built from it the first time
+    /// [`headers`](Self::headers) is called; an idle session whose headers nobody reads holds the
+    /// packed bytes only. The decoded query is likewise dropped, to be decoded again if asked for.
     pub fn detached(self) -> Self {
         let mut data = Arc::unwrap_or_clone(self.0);
-        let mut headers = HeaderMap::with_capacity(data.headers.len());
-        for (name, value) in &data.headers {
-            if let Ok(mut copy) = http::HeaderValue::from_bytes(value.as_bytes()) {
-                copy.set_sensitive(value.is_sensitive());
-                headers.append(name.clone(), copy);
-            }
+        if let Some(headers) = data.headers.take() {
+            data.packed = Some(PackedHeaders::pack(&headers));
         }
-        data.headers = headers;
+        data.query = OnceLock::new();
         if let Ok(uri) = data.uri.to_string().parse::<Uri>() {
             data.uri = uri;
         }
@@ -140,7 +141,9 @@ impl RequestInfo {
 
     /// The request headers.
     pub fn headers(&self) -> &HeaderMap {
-        &self.0.headers
+        self.0
+            .headers
+            .get_or_init(|| Box::new(self.0.packed.as_ref().map(PackedHeaders::unpack).unwrap_or_default()))
     }
 
     /// The peer address, when known.
@@ -155,17 +158,84 @@ impl RequestInfo {
 
     /// The decoded query parameters, in order.
     pub fn query_pairs(&self) -> &[(String, String)] {
-        &self.0.query
+        self.0.query.get_or_init(|| {
+            let query = self.0.uri.query().unwrap_or_default();
+            form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+        })
     }
 
     /// The first value of query parameter `name`.
     pub fn query(&self, name: &str) -> Option<&str> {
-        self.0.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        if self.0.query.get().is_none() {
+            // Read straight from the URI while nothing on the way needs decoding: the engine looks up
+            // `sid`, `EIO` and `transport` on every request, which then decodes nothing and allocates
+            // nothing.
+            let plain = |s: &str| !s.contains(['%', '+']);
+            let mut needs_decoding = false;
+            for part in self.0.uri.query().unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+                let (key, value) = part.split_once('=').unwrap_or((part, ""));
+                if !plain(key) {
+                    needs_decoding = true;
+                    break;
+                }
+                if key == name {
+                    if plain(value) {
+                        return Some(value);
+                    }
+                    needs_decoding = true;
+                    break;
+                }
+            }
+            if !needs_decoding {
+                return None;
+            }
+        }
+        self.query_pairs().iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
     /// A header as text, when present and visible ASCII.
     pub fn header(&self, name: impl header::AsHeaderName) -> Option<&str> {
-        self.0.headers.get(name).and_then(|v| v.to_str().ok())
+        self.headers().get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Headers packed for keeping: every name and value one after the other in one buffer, and the length
+/// of each.
+#[derive(Clone)]
+struct PackedHeaders {
+    bytes: Bytes,
+    /// `(name length, value length)` of each header, in order.
+    lengths: Box<[(u32, u32)]>,
+}
+
+impl PackedHeaders {
+    fn pack(headers: &HeaderMap) -> Self {
+        let size = headers.iter().map(|(n, v)| n.as_str().len() + v.len()).sum();
+        let mut bytes = Vec::with_capacity(size);
+        let mut lengths = Vec::with_capacity(headers.len());
+        for (name, value) in headers {
+            bytes.extend_from_slice(name.as_str().as_bytes());
+            bytes.extend_from_slice(value.as_bytes());
+            lengths.push((name.as_str().len() as u32, value.len() as u32));
+        }
+        PackedHeaders { bytes: Bytes::from(bytes), lengths: lengths.into_boxed_slice() }
+    }
+
+    /// The headers as a map; the values share the packed buffer.
+    fn unpack(&self) -> HeaderMap {
+        let mut headers = HeaderMap::with_capacity(self.lengths.len());
+        let mut at = 0;
+        for &(name_len, value_len) in self.lengths.iter() {
+            let (name_end, value_end) = (at + name_len as usize, at + name_len as usize + value_len as usize);
+            let name = HeaderName::from_bytes(&self.bytes[at..name_end]);
+            let value = HeaderValue::from_maybe_shared(self.bytes.slice(name_end..value_end));
+            // Both were a valid name and value when packed.
+            if let (Ok(name), Ok(value)) = (name, value) {
+                headers.append(name, value);
+            }
+            at = value_end;
+        }
+        headers
     }
 }
 
@@ -390,6 +460,19 @@ mod tests {
         assert_eq!(r.query("EIO"), Some("4"));
         assert_eq!(r.query("x"), Some("a b"));
         assert_eq!(r.query("sid"), None);
+        // Read from the URI as it is, or decoded: the same answers.
+        let uri = "/e/?a=1&&b&c=x+y&d%41=2&e=3&a=4&f=%zz";
+        let fresh = || RequestInfo::new(Method::GET, uri.parse().unwrap(), HeaderMap::new(), None);
+        let decoded = fresh();
+        assert_eq!(decoded.query_pairs().len(), 7);
+        for name in ["a", "b", "c", "dA", "e", "f", "missing", ""] {
+            assert_eq!(fresh().query(name), decoded.query(name), "{name}");
+        }
+        assert_eq!(fresh().query("a"), Some("1"));
+        assert_eq!(fresh().query("b"), Some(""));
+        assert_eq!(fresh().query("c"), Some("x y"));
+        assert_eq!(fresh().query("dA"), Some("2"));
+        assert_eq!(fresh().query("f"), Some("%zz"));
     }
 
     #[test]
@@ -398,5 +481,33 @@ mod tests {
         assert!(is_valid_header_value("caf\u{e9}".as_bytes()));
         assert!(!is_valid_header_value(b"a\x00b"));
         assert!(!is_valid_header_value(b"a\nb"));
+    }
+
+    #[test]
+    fn a_detached_request_keeps_every_header_and_the_query() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("example.com"));
+        headers.append(header::COOKIE, HeaderValue::from_static("a=1"));
+        headers.append(header::COOKIE, HeaderValue::from_static("b=2"));
+        headers.insert("x-custom-name", HeaderValue::from_static(""));
+        headers.insert("x-bytes", HeaderValue::from_bytes(b"caf\xe9 \t ok").unwrap());
+        let uri: Uri = "/socket.io/?EIO=4&transport=websocket&token=a%20b&token=c".parse().unwrap();
+        let r = RequestInfo::new(Method::GET, uri, headers.clone(), None);
+        assert_eq!(r.query("EIO"), Some("4"));
+        let d = r.detached();
+        assert_eq!(d.headers(), &headers);
+        let cookies: Vec<_> = d.headers().get_all(header::COOKIE).iter().collect();
+        assert_eq!(cookies, ["a=1", "b=2"]);
+        assert_eq!(d.header("x-custom-name"), Some(""));
+        assert_eq!(d.headers().get("x-bytes").map(|v| v.as_bytes()), Some(&b"caf\xe9 \t ok"[..]));
+        assert_eq!(
+            d.query_pairs(),
+            [("EIO", "4"), ("transport", "websocket"), ("token", "a b"), ("token", "c")]
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        );
+        assert_eq!(d.uri().path(), "/socket.io/");
+        // No headers at all.
+        let empty = RequestInfo::new(Method::GET, "/".parse().unwrap(), HeaderMap::new(), None).detached();
+        assert!(empty.headers().is_empty());
     }
 }

@@ -16,8 +16,67 @@ type Listener = Arc<dyn Fn(&RoomEvent) + Send + Sync>;
 
 #[derive(Default)]
 struct Rooms {
-    rooms: HashMap<Room, HashSet<Sid>>,
-    sids: HashMap<Sid, HashSet<Room>>,
+    rooms: HashMap<Room, SmallSet>,
+    sids: HashMap<Sid, SmallSet>,
+}
+
+/// A set of ids that keeps a single element inline and needs a hash table only from the second on:
+/// every socket's own room has one member, and an idle socket is in that room only, so most sets of
+/// the index hold one element (a hash set of one would allocate a table of four).
+#[derive(Default)]
+enum SmallSet {
+    #[default]
+    Empty,
+    One(Str),
+    Many(HashSet<Str>),
+}
+
+impl SmallSet {
+    /// Adds `item`; `false` when it was there already.
+    fn insert(&mut self, item: Str) -> bool {
+        match self {
+            SmallSet::Empty => {
+                *self = SmallSet::One(item);
+                true
+            }
+            SmallSet::One(first) if *first == item => false,
+            SmallSet::One(_) => {
+                let SmallSet::One(first) = std::mem::take(self) else { return false };
+                *self = SmallSet::Many(HashSet::from([first, item]));
+                true
+            }
+            SmallSet::Many(set) => set.insert(item),
+        }
+    }
+
+    /// Removes `item`; `false` when it was not there.
+    fn remove(&mut self, item: &Str) -> bool {
+        match self {
+            SmallSet::One(first) if first == item => {
+                *self = SmallSet::Empty;
+                true
+            }
+            SmallSet::Many(set) => set.remove(item),
+            _ => false,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            SmallSet::Empty => true,
+            SmallSet::One(_) => false,
+            SmallSet::Many(set) => set.is_empty(),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Str> {
+        let (one, many) = match self {
+            SmallSet::Empty => (None, None),
+            SmallSet::One(item) => (Some(item), None),
+            SmallSet::Many(set) => (None, Some(set.iter())),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
+    }
 }
 
 impl Rooms {
@@ -28,10 +87,14 @@ impl Rooms {
         if opts.rooms.is_empty() {
             return self.sids.keys().filter(|s| !except.contains(s)).cloned().collect();
         }
+        if let (Some(room), 1, true) = (opts.rooms.first(), opts.rooms.len(), except.is_empty()) {
+            // One room, nobody excluded: its members as they are, without deduplication.
+            return self.rooms.get(room).map(|m| m.iter().cloned().collect()).unwrap_or_default();
+        }
         let mut seen = HashSet::new();
         let mut out = Vec::new();
         for members in opts.rooms.iter().filter_map(|r| self.rooms.get(r)) {
-            for sid in members {
+            for sid in members.iter() {
                 if !except.contains(sid) && seen.insert(sid) {
                     out.push(sid.clone());
                 }
@@ -284,7 +347,7 @@ impl Adapter for MemoryAdapter {
             for room in rooms {
                 let members = st.rooms.entry(room.clone()).or_insert_with(|| {
                     events.push(RoomEvent::Create(room.clone()));
-                    HashSet::new()
+                    SmallSet::Empty
                 });
                 if members.insert(sid.clone()) {
                     events.push(RoomEvent::Join(room.clone(), sid.clone()));
@@ -311,7 +374,7 @@ impl Adapter for MemoryAdapter {
         {
             let mut st = self.lock();
             if let Some(rooms) = st.sids.remove(sid) {
-                for room in &rooms {
+                for room in rooms.iter() {
                     st.leave(room, sid, &mut events);
                 }
             }
@@ -456,6 +519,34 @@ mod tests {
         let mut rooms = a.socket_rooms(&"s2".into());
         rooms.sort();
         assert_eq!(rooms, vec![Room::from("blue"), Room::from("red"), Room::from("s2")]);
+    }
+
+    #[test]
+    fn rooms_of_one_member_grow_and_shrink_through_every_size() {
+        let nsp = RecordingNamespace::new("/");
+        let a = MemoryAdapter::new(nsp.clone());
+        let red = || BroadcastOptions::default().to("red");
+        for sid in ["s1", "s2", "s3"] {
+            a.add_all(&sid.into(), &[sid.into(), "red".into()]);
+        }
+        a.add_all(&"s1".into(), &["red".into()]); // joining twice changes nothing
+        assert_eq!(sids(a.sockets(&red())), ["s1", "s2", "s3"]);
+        a.del(&"s2".into(), &"red".into());
+        a.del(&"s2".into(), &"red".into());
+        assert_eq!(sids(a.sockets(&red())), ["s1", "s3"]);
+        a.del_all(&"s1".into());
+        assert_eq!(sids(a.sockets(&red())), ["s3"]);
+        assert_eq!(a.socket_rooms(&"s1".into()), Vec::<Room>::new());
+        a.del(&"s3".into(), &"red".into());
+        assert!(a.sockets(&red()).is_empty());
+        assert!(!a.rooms().contains(&Room::from("red")));
+        // From empty to one again, and the socket's own room throughout.
+        a.add_all(&"s3".into(), &["red".into()]);
+        assert_eq!(sids(a.sockets(&red())), ["s3"]);
+        let mut rooms = a.socket_rooms(&"s3".into());
+        rooms.sort();
+        assert_eq!(rooms, vec![Room::from("red"), Room::from("s3")]);
+        assert_eq!(sids(a.sockets(&BroadcastOptions::default().to("s2"))), ["s2"]);
     }
 
     #[test]

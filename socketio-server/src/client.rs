@@ -7,7 +7,6 @@ use engineio_server::parser::{PacketData as EnginePacketData, ProtocolVersion as
 use engineio_server::{EncodedMessage, SendOptions};
 use socketio_adapter::BroadcastFlags;
 use socketio_parser::{Decoder, Frame, JsonParser, Packet, PacketData, Parser, Str, Value};
-use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 pub(crate) struct Client {
@@ -37,13 +36,14 @@ pub(crate) fn engine_frames(frames: Vec<Frame>) -> Vec<Frame> {
         .collect()
 }
 
-/// The sockets of one connection, by namespace, and what may still join.
+/// The sockets of one connection, one per namespace, and what may still join. Plain lists: a
+/// connection has a socket or two, and a hash table of one entry would cost more than the search.
 #[derive(Default)]
 struct Sockets {
-    by_nsp: HashMap<String, Socket>,
+    by_nsp: Vec<Socket>,
     /// Namespaces whose CONNECT is being handled (lookup, middlewares): a second CONNECT for one of
     /// them, or for a namespace already joined, is ignored, so no socket is ever left behind unowned.
-    joining: HashSet<String>,
+    joining: Vec<String>,
     /// The connection closed: no socket is added any more.
     closed: bool,
 }
@@ -85,7 +85,7 @@ impl Client {
 
     /// The sockets of this connection, one per namespace joined.
     pub(crate) fn socket_list(&self) -> Vec<Socket> {
-        self.lock_sockets().by_nsp.values().cloned().collect()
+        self.lock_sockets().by_nsp.clone()
     }
 
     fn lock_sockets(&self) -> std::sync::MutexGuard<'_, Sockets> {
@@ -123,7 +123,8 @@ impl Client {
             if sockets.closed {
                 return false;
             }
-            sockets.by_nsp.insert(socket.nsp().to_string(), socket.clone());
+            sockets.by_nsp.retain(|s| s.nsp() != socket.nsp());
+            sockets.by_nsp.push(socket.clone());
         }
         if let Some(timer) = self.connect_timer.lock().unwrap_or_else(|e| e.into_inner()).take() {
             timer.abort();
@@ -133,8 +134,8 @@ impl Client {
 
     pub(crate) fn remove(&self, socket: &Socket) {
         let mut sockets = self.lock_sockets();
-        if sockets.by_nsp.get(socket.nsp()).is_some_and(|s| s == socket) {
-            sockets.by_nsp.remove(socket.nsp());
+        if let Some(at) = sockets.by_nsp.iter().position(|s| s == socket) {
+            sockets.by_nsp.swap_remove(at);
         }
     }
 
@@ -169,7 +170,7 @@ impl Client {
     }
 
     fn on_packet(self: &Arc<Self>, packet: Packet) {
-        let socket = self.lock_sockets().by_nsp.get(&packet.nsp).cloned();
+        let socket = self.lock_sockets().by_nsp.iter().find(|s| s.nsp() == packet.nsp).cloned();
         match (socket, &packet.data) {
             (None, PacketData::Connect(auth)) => {
                 let auth = auth.clone().unwrap_or_else(|| Value::Object(Default::default()));
@@ -192,10 +193,14 @@ impl Client {
     pub(crate) fn connect(self: &Arc<Self>, name: String, auth: Value) {
         {
             let mut sockets = self.lock_sockets();
-            if sockets.closed || sockets.by_nsp.contains_key(&name) || !sockets.joining.insert(name.clone()) {
+            if sockets.closed
+                || sockets.by_nsp.iter().any(|s| s.nsp() == name)
+                || sockets.joining.contains(&name)
+            {
                 tracing::debug!(sid = %self.conn.id(), nsp = %name, "CONNECT for a namespace already joined");
                 return;
             }
+            sockets.joining.push(name.clone());
         }
         let client = self.clone();
         let join = async move {
@@ -205,7 +210,12 @@ impl Client {
             if futures_util::FutureExt::catch_unwind(joined).await.is_err() {
                 tracing::warn!(sid = %client.conn.id(), nsp = %name, "a panic while joining a namespace");
             }
-            client.lock_sockets().joining.remove(&name);
+            let mut sockets = client.lock_sockets();
+            sockets.joining.retain(|n| *n != name);
+            if sockets.joining.is_empty() {
+                // Nothing kept for a connection that joined its namespaces.
+                sockets.joining = Vec::new();
+            }
         };
         // Dynamic namespace predicates, middlewares and connection handlers are the user's code: they run
         // in the connection's span (and the socket's, once it exists).
@@ -272,7 +282,7 @@ impl Client {
         let sockets: Vec<Socket> = {
             let mut sockets = self.lock_sockets();
             sockets.closed = true;
-            sockets.by_nsp.values().cloned().collect()
+            sockets.by_nsp.clone()
         };
         for socket in sockets {
             socket.set_disconnect_description(description);

@@ -37,7 +37,10 @@ impl Socket {
     /// Without packet middlewares, dispatches the event at once; with some, returns the gate that runs
     /// them, then dispatches the event if they let it through.
     fn start_event(&self, args: Vec<Value>, id: Option<u64>) -> JobStart {
-        let middlewares = self.0.packet_middlewares.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let middlewares = self
+            .own()
+            .map(|own| own.packet_middlewares.read().unwrap_or_else(|e| e.into_inner()).clone())
+            .unwrap_or_default();
         if middlewares.is_empty() || args.is_empty() {
             return JobStart::Run(self.dispatch_event(args, id));
         }
@@ -78,14 +81,16 @@ impl Socket {
         );
         #[cfg(feature = "tracing")]
         let _entered = span.enter();
-        let any = self.0.any.read().unwrap_or_else(|e| e.into_inner()).clone();
-        for listener in any {
-            (listener.f)(self, &name, &args);
+        if let Some(own) = self.own() {
+            let any = own.any.read().unwrap_or_else(|e| e.into_inner()).clone();
+            for listener in any {
+                (listener.f)(self, &name, &args);
+            }
         }
         // The namespace's handlers of the event (registered once for all its sockets), then the socket's.
         let mut handlers = self.0.nsp.event_handlers(&name);
-        {
-            let mut all = self.0.handlers.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(own) = self.own() {
+            let mut all = own.handlers.write().unwrap_or_else(|e| e.into_inner());
             if let Some(listeners) = all.get_mut(&name) {
                 handlers.extend(listeners.iter().map(|l| l.f.clone()));
                 listeners.retain(|l| !l.once);
@@ -127,8 +132,10 @@ impl Socket {
         self.run(Box::pin(async move {
             let mut disconnecting: Vec<DisconnectHandler> =
                 socket.0.nsp.event_handlers("disconnecting").into_iter().map(as_lifecycle_handler).collect();
-            disconnecting
-                .extend(socket.0.disconnecting.read().unwrap_or_else(|e| e.into_inner()).iter().cloned());
+            if let Some(own) = socket.own() {
+                disconnecting
+                    .extend(own.disconnecting.read().unwrap_or_else(|e| e.into_inner()).iter().cloned());
+            }
             for handler in disconnecting {
                 handler(socket.clone(), reason).await;
             }
@@ -152,7 +159,9 @@ impl Socket {
             }
             let mut disconnect: Vec<DisconnectHandler> =
                 socket.0.nsp.event_handlers("disconnect").into_iter().map(as_lifecycle_handler).collect();
-            disconnect.extend(socket.0.disconnect.read().unwrap_or_else(|e| e.into_inner()).iter().cloned());
+            if let Some(own) = socket.own() {
+                disconnect.extend(own.disconnect.read().unwrap_or_else(|e| e.into_inner()).iter().cloned());
+            }
             for handler in disconnect {
                 socket.run(handler(socket.clone(), reason));
             }

@@ -7,12 +7,12 @@ pub(crate) type EventHandler = Arc<dyn Fn(Socket, Vec<Value>, Option<AckSender>)
 /// The lifecycle handlers that `on("disconnect")` / `on("disconnecting")` add to, as in Node, where
 /// these are events of the socket like any other.
 pub(super) fn lifecycle_list<'a>(
-    inner: &'a SocketInner,
+    own: &'a OwnListeners,
     event: &str,
 ) -> Option<&'a RwLock<Vec<DisconnectHandler>>> {
     match event {
-        "disconnect" => Some(&inner.disconnect),
-        "disconnecting" => Some(&inner.disconnecting),
+        "disconnect" => Some(&own.disconnect),
+        "disconnecting" => Some(&own.disconnecting),
         _ => None,
     }
 }

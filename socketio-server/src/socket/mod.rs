@@ -52,13 +52,9 @@ pub(crate) struct SocketInner {
     /// Details of why the connection closed, when the engine gave some (the reference's second
     /// `disconnect` argument).
     disconnect_description: Mutex<Option<String>>,
-    handlers: RwLock<HashMap<String, Vec<Listener<EventHandler>>>>,
-    any: RwLock<Vec<Listener<AnyHandler>>>,
-    any_outgoing: RwLock<Vec<Listener<AnyHandler>>>,
-    packet_middlewares: RwLock<Vec<PacketMiddleware>>,
-    error_handlers: RwLock<Vec<ErrorHandler>>,
-    disconnecting: RwLock<Vec<DisconnectHandler>>,
-    disconnect: RwLock<Vec<DisconnectHandler>>,
+    /// The socket's own listeners, allocated with the first: with handlers registered once per
+    /// namespace ([`Namespace::on`](crate::Namespace::on)), most sockets have none.
+    own: std::sync::OnceLock<Box<OwnListeners>>,
     pub(crate) acks: Mutex<HashMap<u64, AckTarget>>,
     data: Mutex<Value>,
     extensions: Mutex<http::Extensions>,
@@ -68,6 +64,18 @@ pub(crate) struct SocketInner {
     /// inside it.
     #[cfg(feature = "tracing")]
     span: tracing::Span,
+}
+
+/// The listeners registered on one socket (see [`SocketInner::own`]).
+#[derive(Default)]
+struct OwnListeners {
+    handlers: RwLock<HashMap<String, Vec<Listener<EventHandler>>>>,
+    any: RwLock<Vec<Listener<AnyHandler>>>,
+    any_outgoing: RwLock<Vec<Listener<AnyHandler>>>,
+    packet_middlewares: RwLock<Vec<PacketMiddleware>>,
+    error_handlers: RwLock<Vec<ErrorHandler>>,
+    disconnecting: RwLock<Vec<DisconnectHandler>>,
+    disconnect: RwLock<Vec<DisconnectHandler>>,
 }
 
 /// One client's connection to one namespace (the reference's server-side `Socket`). Cheap to clone.
@@ -114,13 +122,7 @@ impl Socket {
             connected: AtomicBool::new(false),
             left: Mutex::new(false),
             disconnect_description: Mutex::new(None),
-            handlers: RwLock::new(HashMap::new()),
-            any: RwLock::new(Vec::new()),
-            any_outgoing: RwLock::new(Vec::new()),
-            packet_middlewares: RwLock::new(Vec::new()),
-            error_handlers: RwLock::new(Vec::new()),
-            disconnecting: RwLock::new(Vec::new()),
-            disconnect: RwLock::new(Vec::new()),
+            own: std::sync::OnceLock::new(),
             acks: Mutex::new(HashMap::new()),
             data: Mutex::new(Value::Null),
             extensions: Mutex::new(http::Extensions::new()),
@@ -137,6 +139,16 @@ impl Socket {
     #[cfg(feature = "tracing")]
     pub fn span(&self) -> &tracing::Span {
         &self.0.span
+    }
+
+    /// The socket's own listeners, if any was ever registered.
+    fn own(&self) -> Option<&OwnListeners> {
+        self.0.own.get().map(|own| &**own)
+    }
+
+    /// The socket's own listeners, allocated with the first registration.
+    fn own_mut(&self) -> &OwnListeners {
+        self.0.own.get_or_init(Box::default)
     }
 
     /// The socket id.
@@ -294,11 +306,11 @@ impl Socket {
     {
         let f = event_handler(event, handler);
         let id = ListenerId::next();
-        if let Some(lifecycle) = lifecycle_list(&self.0, event) {
+        if let Some(lifecycle) = lifecycle_list(self.own_mut(), event) {
             lifecycle.write().unwrap_or_else(|e| e.into_inner()).push(as_lifecycle_handler(f));
             return id;
         }
-        self.0
+        self.own_mut()
             .handlers
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -310,12 +322,15 @@ impl Socket {
 
     /// Removes every listener of `event`.
     pub fn off(&self, event: &str) {
-        self.0.handlers.write().unwrap_or_else(|e| e.into_inner()).remove(event);
+        if let Some(own) = self.own() {
+            own.handlers.write().unwrap_or_else(|e| e.into_inner()).remove(event);
+        }
     }
 
     /// Removes one listener.
     pub fn off_listener(&self, id: ListenerId) {
-        let mut handlers = self.0.handlers.write().unwrap_or_else(|e| e.into_inner());
+        let Some(own) = self.own() else { return };
+        let mut handlers = own.handlers.write().unwrap_or_else(|e| e.into_inner());
         for listeners in handlers.values_mut() {
             listeners.retain(|l| l.id != id);
         }
@@ -324,22 +339,28 @@ impl Socket {
 
     /// Removes every event listener.
     pub fn remove_all_listeners(&self) {
-        self.0.handlers.write().unwrap_or_else(|e| e.into_inner()).clear();
+        if let Some(own) = self.own() {
+            own.handlers.write().unwrap_or_else(|e| e.into_inner()).clear();
+        }
     }
 
     /// How many listeners `event` has.
     pub fn listener_count(&self, event: &str) -> usize {
-        self.0.handlers.read().unwrap_or_else(|e| e.into_inner()).get(event).map_or(0, Vec::len)
+        self.own().map_or(0, |own| {
+            own.handlers.read().unwrap_or_else(|e| e.into_inner()).get(event).map_or(0, Vec::len)
+        })
     }
 
     /// The events that have listeners.
     pub fn event_names(&self) -> Vec<String> {
-        self.0.handlers.read().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect()
+        self.own()
+            .map(|own| own.handlers.read().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Listens for every incoming event (called before the event's own listeners).
     pub fn on_any(&self, handler: impl Fn(&Socket, &str, &[Value]) + Send + Sync + 'static) -> ListenerId {
-        push_any(&self.0.any, Arc::new(handler), false)
+        push_any(&self.own_mut().any, Arc::new(handler), false)
     }
 
     /// Like [`on_any`](Self::on_any), called before the catch-all listeners already registered.
@@ -347,17 +368,19 @@ impl Socket {
         &self,
         handler: impl Fn(&Socket, &str, &[Value]) + Send + Sync + 'static,
     ) -> ListenerId {
-        push_any(&self.0.any, Arc::new(handler), true)
+        push_any(&self.own_mut().any, Arc::new(handler), true)
     }
 
     /// Removes one catch-all listener, or all of them with `None`.
     pub fn off_any(&self, id: Option<ListenerId>) {
-        off_any(&self.0.any, id);
+        if let Some(own) = self.own() {
+            off_any(&own.any, id);
+        }
     }
 
     /// How many catch-all listeners there are (`listenersAny().length`).
     pub fn any_listener_count(&self) -> usize {
-        self.0.any.read().unwrap_or_else(|e| e.into_inner()).len()
+        self.own().map_or(0, |own| own.any.read().unwrap_or_else(|e| e.into_inner()).len())
     }
 
     /// Listens for every outgoing event of this socket.
@@ -365,7 +388,7 @@ impl Socket {
         &self,
         handler: impl Fn(&Socket, &str, &[Value]) + Send + Sync + 'static,
     ) -> ListenerId {
-        push_any(&self.0.any_outgoing, Arc::new(handler), false)
+        push_any(&self.own_mut().any_outgoing, Arc::new(handler), false)
     }
 
     /// Like [`on_any_outgoing`](Self::on_any_outgoing), called first.
@@ -373,17 +396,19 @@ impl Socket {
         &self,
         handler: impl Fn(&Socket, &str, &[Value]) + Send + Sync + 'static,
     ) -> ListenerId {
-        push_any(&self.0.any_outgoing, Arc::new(handler), true)
+        push_any(&self.own_mut().any_outgoing, Arc::new(handler), true)
     }
 
     /// Removes one outgoing catch-all listener, or all of them with `None`.
     pub fn off_any_outgoing(&self, id: Option<ListenerId>) {
-        off_any(&self.0.any_outgoing, id);
+        if let Some(own) = self.own() {
+            off_any(&own.any_outgoing, id);
+        }
     }
 
     /// How many outgoing catch-all listeners there are.
     pub fn any_outgoing_listener_count(&self) -> usize {
-        self.0.any_outgoing.read().unwrap_or_else(|e| e.into_inner()).len()
+        self.own().map_or(0, |own| own.any_outgoing.read().unwrap_or_else(|e| e.into_inner()).len())
     }
 
     /// Adds a packet middleware (`socket.use`): an async function that gets every incoming event as
@@ -415,13 +440,13 @@ impl Socket {
     {
         let middleware: PacketMiddleware =
             Arc::new(move |socket, packet| Box::pin(middleware(socket, packet)));
-        self.0.packet_middlewares.write().unwrap_or_else(|e| e.into_inner()).push(middleware);
+        self.own_mut().packet_middlewares.write().unwrap_or_else(|e| e.into_inner()).push(middleware);
     }
 
     /// Listens for the socket's `error` event: refusals by packet middlewares (with their data), failed
     /// handlers, arguments that do not fit a handler.
     pub fn on_error(&self, handler: impl Fn(&Socket, &SocketError) + Send + Sync + 'static) {
-        self.0.error_handlers.write().unwrap_or_else(|e| e.into_inner()).push(Arc::new(handler));
+        self.own_mut().error_handlers.write().unwrap_or_else(|e| e.into_inner()).push(Arc::new(handler));
     }
 
     pub(crate) fn report_error(&self, error: &str) {
@@ -430,7 +455,10 @@ impl Socket {
 
     fn report(&self, error: SocketError) {
         tracing::warn!(sid = %self.id(), nsp = %self.nsp(), "{error}");
-        let handlers = self.0.error_handlers.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let handlers = self
+            .own()
+            .map(|own| own.error_handlers.read().unwrap_or_else(|e| e.into_inner()).clone())
+            .unwrap_or_default();
         for handler in handlers {
             handler(self, &error);
         }
@@ -442,7 +470,7 @@ impl Socket {
         F: Fn(Socket, DisconnectReason) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.0
+        self.own_mut()
             .disconnecting
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -455,7 +483,7 @@ impl Socket {
         F: Fn(Socket, DisconnectReason) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.0
+        self.own_mut()
             .disconnect
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -552,7 +580,8 @@ impl Socket {
     /// emits and the broadcasts that reach it, as in the reference).
     pub(crate) fn notify_outgoing(&self, packet: &Packet) {
         let listeners = {
-            let listeners = self.0.any_outgoing.read().unwrap_or_else(|e| e.into_inner());
+            let Some(own) = self.own() else { return };
+            let listeners = own.any_outgoing.read().unwrap_or_else(|e| e.into_inner());
             if listeners.is_empty() {
                 return;
             }
