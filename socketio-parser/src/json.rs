@@ -206,7 +206,9 @@ struct Partial {
 #[derive(Debug)]
 pub struct JsonDecoder {
     config: JsonParser,
-    partial: Option<Partial>,
+    /// A binary packet waiting for its attachments; boxed, so that the decoder every connection holds
+    /// stays small between such packets.
+    partial: Option<Box<Partial>>,
 }
 
 impl JsonDecoder {
@@ -226,7 +228,7 @@ impl Decoder for JsonDecoder {
                 match decode_text(&text, &self.config)? {
                     Decoded::Complete(p) => Ok(Some(p)),
                     Decoded::Partial(partial) => {
-                        self.partial = Some(partial);
+                        self.partial = Some(Box::new(partial));
                         Ok(None)
                     }
                 }
@@ -239,7 +241,7 @@ impl Decoder for JsonDecoder {
                 if partial.attachments.len() < partial.expected {
                     return Ok(None);
                 }
-                let Some(Partial { mut packet, attachments, .. }) = self.partial.take() else {
+                let Some(Partial { mut packet, attachments, .. }) = self.partial.take().map(|p| *p) else {
                     return Ok(None);
                 };
                 match &mut packet.data {
