@@ -207,23 +207,31 @@ impl Driver {
     }
 
     fn observe(&self, name: &str, socket: &Socket) {
+        // The lifecycle through `on`, by the names a socket.io-client app uses (`socket.on("connect")`
+        // ...), so that every conformance run checks them against both servers.
         let who = name.to_string();
-        socket.on_connect(move |s| {
+        socket.on("connect", move |s, _| {
             let who = who.clone();
             async move { out(json!({"ev": "connect", "name": who, "sid": s.id(), "recovered": s.recovered()})) }
         });
         let who = name.to_string();
-        socket.on_connect_error(move |_s, e| {
+        socket.on("connect_error", move |_s, e| {
             let who = who.clone();
             async move {
-                let data = e.data.as_ref().map(to_json);
-                out(json!({"ev": "connect_error", "name": who, "message": e.message, "data": data}))
+                let error = e.args.first();
+                let message =
+                    error.and_then(|e| e.get("message")).and_then(Value::as_str).unwrap_or_default();
+                let data = error.and_then(|e| e.get("data")).filter(|d| !d.is_null()).map(to_json);
+                out(json!({"ev": "connect_error", "name": who, "message": message, "data": data}))
             }
         });
         let who = name.to_string();
-        socket.on_disconnect(move |_s, reason| {
+        socket.on("disconnect", move |_s, e| {
             let who = who.clone();
-            async move { out(json!({"ev": "disconnect", "name": who, "reason": reason})) }
+            async move {
+                let reason = e.args.first().and_then(Value::as_str).unwrap_or_default().to_string();
+                out(json!({"ev": "disconnect", "name": who, "reason": reason}))
+            }
         });
         let who = name.to_string();
         socket.on_any(move |event, args| {
