@@ -158,6 +158,7 @@ function porting(nsp) {
       }
       ack([...counts].sort((a, b) => a - b));
     });
+    socket.on("disconnecting", () => socket.broadcast.emit("leaving", socket.id, sorted(socket.rooms)));
     socket.on("disconnect", (reason) => {
       const emitted = socket.emit("too-late");
       socket.nsp.emit("gone", socket.id, reason, emitted);

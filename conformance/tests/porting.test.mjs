@@ -75,12 +75,15 @@ for (const kind of [TARGET, "node"]) {
           assert.deepEqual(counts, [10, 11, 12]);
         });
 
-        it('on("disconnect") runs, and an emit on the gone socket neither fails nor arrives', async () => {
+        it('on("disconnecting") sees the rooms, on("disconnect") runs, an emit on the gone socket neither fails nor arrives', async () => {
           const [watcher, leaving] = await Promise.all([open(), open()].map(connected));
           const id = leaving.id;
+          await leaving.timeout(2000).emitWithAck("join", "zeta");
+          const rooms = new Promise((resolve) => watcher.on("leaving", (...args) => args[0] === id && resolve(args)));
           const gone = new Promise((resolve) => watcher.on("gone", (...args) => args[0] === id && resolve(args)));
           const tooLate = notWithin(leaving, "too-late", 300);
           leaving.disconnect();
+          assert.deepEqual(await rooms, [id, [id, "zeta"].sort()]);
           assert.deepEqual(await gone, [id, "client namespace disconnect", true]);
           await tooLate;
         });

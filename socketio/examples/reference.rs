@@ -282,6 +282,7 @@ fn take_room(args: &mut Vec<Value>) -> Option<String> {
 /// - `to-rooms(rooms, text)` emits `room-msg` to several rooms at once, except the room `muted`;
 /// - `count-all()` asks every socket of the namespace `count` and answers the first argument of each
 ///   answer, sorted (typed broadcast acks);
+/// - `on("disconnecting")` tells the others `leaving(id, rooms)` while the rooms are still there;
 /// - `on("disconnect")` emits on the disconnected socket (nothing happens, nothing fails) and tells
 ///   the others `gone(id, reason, emitted)`.
 fn porting(nsp: &Namespace) {
@@ -318,6 +319,10 @@ fn porting(nsp: &Namespace) {
         if let Some(ack) = ack {
             let _ = ack.send((counts,));
         }
+    });
+    nsp.on("disconnecting", |s, (): (), _| async move {
+        let rooms = sorted(s.rooms().into_iter().map(|r| r.to_string()).collect());
+        let _ = s.broadcast().emit("leaving", (s.id(), rooms));
     });
     nsp.on("disconnect", |s, (reason,): (String,), _| async move {
         let emitted = s.emit("too-late", ()).is_ok();
