@@ -156,6 +156,12 @@ fn setup(nsp: &Namespace, node: String) {
     nsp.on("broadcast", |s, args: Vec<Value>, _| async move {
         let _ = s.namespace().emit("bcast", args);
     });
+    // The bench's `large`: `size` zero bytes (16 MiB at most) broadcast as a binary attachment.
+    nsp.on("large", |s, args: Vec<Value>, _| async move {
+        let n = args.first().cloned().unwrap_or(Value::Null);
+        let size = args.get(1).and_then(Value::as_u64).unwrap_or(0).min(16 << 20) as usize;
+        let _ = s.namespace().emit("bcast-large", (n, Value::Binary(bytes::Bytes::from(vec![0u8; size]))));
+    });
     nsp.on("join", |s, args: Vec<Value>, ack| async move {
         if let Some(room) = args.first().and_then(Value::as_str) {
             s.join(room);
