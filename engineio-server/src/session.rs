@@ -5,15 +5,15 @@ use crate::config::{OverflowPolicy, TransportKind};
 use crate::engine::Shared;
 use crate::handler::{CloseReason, SessionEvent};
 use crate::request::RequestInfo;
-use crate::websocket::WsStream;
+use crate::websocket::{OutFrame, OutQueue, WsError, WsStream, NORMAL_CLOSE};
+use crate::wsframe::Incoming;
 use engineio_parser::{Packet, PacketData, PacketType, ProtocolVersion, Str};
-use futures_util::{SinkExt, StreamExt};
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio::time::{sleep_until, Instant};
-use tokio_tungstenite::tungstenite::Message;
 
 /// Where a session is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +118,13 @@ pub(crate) struct State {
     pub(crate) probe_done: bool,
     /// A websocket the upgrade handed over, for the driver to take.
     pub(crate) pending_ws: Option<WsStream>,
+    /// The session's websocket when it runs on plain TCP, once its task runs it: a sender writes its
+    /// frame to it at once while nothing waits in `queue` or `ws_out` (frames keep their order: every
+    /// write to it happens with this state locked).
+    pub(crate) direct: Option<Arc<TcpStream>>,
+    /// Frames for `direct` that the socket has not taken yet (the first one may be partly written);
+    /// the session's task writes them as the socket drains. Packets in `queue` come after them.
+    pub(crate) ws_out: OutQueue,
     /// v4: when the next ping goes out (`None` while a pong is awaited).
     next_ping: Option<Instant>,
     /// When the session times out without heartbeat.
@@ -217,6 +224,8 @@ impl Socket {
                 upgraded: false,
                 probe_done: false,
                 pending_ws: None,
+                direct: None,
+                ws_out: OutQueue::default(),
                 next_ping,
                 ping_deadline,
                 refreshed: false,
@@ -305,7 +314,8 @@ impl Socket {
 
     /// How many packets wait to be written.
     pub fn buffered(&self) -> usize {
-        self.lock().queue.len()
+        let st = self.lock();
+        st.queue.len() + st.ws_out.len()
     }
 
     /// Sends a text message.
@@ -343,7 +353,7 @@ impl Socket {
             if options.volatile && !Self::writable(&st) {
                 return Err(SendError::Dropped);
             }
-            if st.queue.len() >= config.max_buffered_packets {
+            if st.queue.len() + st.ws_out.len() >= config.max_buffered_packets {
                 drop(st);
                 return match config.overflow {
                     OverflowPolicy::DropPacket => Err(SendError::Dropped),
@@ -359,10 +369,36 @@ impl Socket {
         if st.ready != ReadyState::Open {
             return Err(SendError::Closed);
         }
-        self.push(
-            &mut st,
-            Outgoing { packet, encoded, compress: options.compress, volatile: options.volatile },
-        );
+        let out = Outgoing { packet, encoded, compress: options.compress, volatile: options.volatile };
+        let direct = st.transport == TransportKind::WebSocket
+            && st.direct.is_some()
+            && st.queue.is_empty()
+            && st.ws_out.is_empty();
+        if direct {
+            // Nothing waits before this frame: written here and now, with no copy and no wake-up;
+            // what the socket does not take waits for the session's task.
+            let drained = {
+                let State { direct, ws_out, .. } = &mut *st;
+                ws_out.push(OutFrame::packet(self.0.protocol, out));
+                if let Some(tcp) = direct {
+                    // A failed write leaves the frame queued: the session's task meets the error and
+                    // closes the session.
+                    let _ = ws_out.write_with(|slices| tcp.try_write_vectored(slices));
+                }
+                ws_out.is_empty()
+            };
+            if !drained {
+                self.0.driver_wake.notify_one();
+            }
+            drop(st);
+            let handler = &self.0.shared.handler;
+            handler.on_session_event(self, SessionEvent::Flush(1));
+            if drained {
+                handler.on_session_event(self, SessionEvent::Drain);
+            }
+            return Ok(());
+        }
+        self.push(&mut st, out);
         Ok(())
     }
 
@@ -487,7 +523,9 @@ impl Socket {
     /// instant: the client's next GET is on its way, and on a multi-threaded server it may be read
     /// after a POST that it preceded.
     fn writable(st: &State) -> bool {
-        st.queue.len() < VOLATILE_QUEUE_LIMIT && !st.queue.iter().any(|o| o.volatile)
+        st.queue.len() + st.ws_out.len() < VOLATILE_QUEUE_LIMIT
+            && !st.queue.iter().any(|o| o.volatile)
+            && !st.ws_out.has_volatile()
     }
 
     /// Queues a packet and wakes whoever writes it.
@@ -516,6 +554,8 @@ impl Socket {
             } else {
                 st.queue.clear();
             }
+            // A frame partly written stays, for the connection to be left whole if it can.
+            st.ws_out.drop_unsent();
         }
         self.0.driver_wake.notify_one();
         self.0.closed_wake.notify_waiters();
@@ -593,9 +633,18 @@ impl Socket {
         shared.drivers_started();
         // A write that did not finish leaves the websocket mid-frame: it is then dropped, not closed.
         let mut stuck = false;
+        // The status code of the close frame that ends the websocket.
+        let mut close_code = NORMAL_CLOSE;
+        // Pongs for a websocket that this task alone writes (not plain TCP).
+        let mut control = OutQueue::default();
+        // The websocket's TCP socket once shared with the senders (`State::direct`).
+        let mut tcp: Option<Arc<TcpStream>> = None;
         loop {
             let now = Instant::now();
             let mut batch = Vec::new();
+            // Packets moved to `ws_out` for the shared socket, and whether `ws_out` holds anything.
+            let mut moved = 0;
+            let mut flush_shared = false;
             let mut timeout = false;
             let mut finish_forced_close = false;
             let wake_at;
@@ -614,7 +663,22 @@ impl Socket {
                     finish_forced_close = true;
                 }
                 if ws.is_some() && st.transport == TransportKind::WebSocket {
-                    batch.extend(st.queue.drain(..));
+                    if tcp.is_none() {
+                        if let Some(socket) = ws.as_ref().and_then(WsStream::tcp) {
+                            st.direct = Some(socket.clone());
+                            tcp = Some(socket.clone());
+                        }
+                    }
+                    if tcp.is_some() {
+                        let st = &mut *st;
+                        moved = st.queue.len();
+                        for out in st.queue.drain(..) {
+                            st.ws_out.push(OutFrame::packet(self.0.protocol, out));
+                        }
+                        flush_shared = !st.ws_out.is_empty();
+                    } else {
+                        batch.extend(st.queue.drain(..));
+                    }
                     if st.ready == ReadyState::Closing {
                         finish_forced_close = true;
                     }
@@ -628,7 +692,7 @@ impl Socket {
                 self.close_with(CloseReason::PingTimeout, None);
                 break;
             }
-            if !batch.is_empty() {
+            if flush_shared || !batch.is_empty() || !control.is_empty() {
                 if let Some(socket) = ws.as_mut() {
                     // A client that stops reading must not hold this task (and the session) forever:
                     // the write ends when the session closes meanwhile (say, its send buffer overflowed),
@@ -644,8 +708,9 @@ impl Socket {
                     let closing = self.lock().closing_deadline;
                     let limit = closing
                         .map_or(heartbeat, |d| d.saturating_duration_since(Instant::now()).min(heartbeat));
+                    let write = self.write_ws(socket, tcp.as_deref(), batch, &mut control, moved);
                     let written = tokio::select! {
-                        written = tokio::time::timeout(limit, self.write_ws(socket, batch)) => written,
+                        written = tokio::time::timeout(limit, write) => written,
                         _ = closed.as_mut() => {
                             stuck = true;
                             break;
@@ -655,6 +720,7 @@ impl Socket {
                         Ok(Ok(())) => {}
                         Ok(Err(e)) => {
                             self.close_with(CloseReason::TransportError, Some(&e.to_string()));
+                            stuck = true;
                             break;
                         }
                         Err(_) if closing.is_some() => {
@@ -683,46 +749,90 @@ impl Socket {
             tokio::select! {
                 _ = self.0.driver_wake.notified() => {}
                 _ = sleep => {}
-                msg = next_message(&mut ws) => self.on_ws_message(msg),
+                msg = next_message(&mut ws) => {
+                    self.on_ws_message(msg, &mut close_code, tcp.is_some(), &mut control);
+                }
             }
         }
+        // No sender writes to the socket any more (the session is closed); what is left of a frame
+        // partly written goes before the close frame.
+        let mut last = {
+            let mut st = self.lock();
+            st.direct = None;
+            std::mem::take(&mut st.ws_out)
+        };
         if let Some(mut socket) = ws.filter(|_| !stuck) {
             // The close frame gets a second at most, and no more than what is left of a graceful close.
             let mut limit = std::time::Duration::from_secs(1);
             if let Some(deadline) = self.lock().closing_deadline {
                 limit = limit.min(deadline.saturating_duration_since(Instant::now()));
             }
-            let _ = tokio::time::timeout(limit, socket.close(None)).await;
+            last.push(OutFrame::close(close_code));
+            let _ = tokio::time::timeout(limit, socket.write_owned(&mut last)).await;
         }
+        drop(tcp);
         shared.drivers_finished();
     }
 
+    /// Writes to the websocket: on a socket shared with the senders, every frame waiting in `ws_out`
+    /// (`moved` packets were put there from the queue); otherwise the pongs in `control`, then `batch`.
     async fn write_ws(
         &self,
         ws: &mut WsStream,
+        tcp: Option<&TcpStream>,
         batch: Vec<Outgoing>,
-    ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
-        let n = batch.len();
+        control: &mut OutQueue,
+        moved: usize,
+    ) -> std::io::Result<()> {
+        let n = if tcp.is_some() { moved } else { batch.len() };
         let handler = &self.0.shared.handler;
-        handler.on_session_event(self, SessionEvent::Flush(n));
-        for out in batch {
-            let message = match out.encoded {
-                // Text frames are the same in both protocol revisions.
-                Some(text) => crate::websocket::text_message(text),
-                None => crate::websocket::to_message(self.0.protocol, &out.packet),
-            };
-            ws.feed(message).await?;
+        if n > 0 {
+            handler.on_session_event(self, SessionEvent::Flush(n));
         }
-        ws.flush().await?;
-        handler.on_session_event(self, SessionEvent::Drain);
+        match tcp {
+            Some(tcp) => crate::websocket::flush_shared(self, tcp).await?,
+            None => {
+                for out in batch {
+                    control.push(OutFrame::packet(self.0.protocol, out));
+                }
+                ws.write_owned(control).await?;
+            }
+        }
+        if n > 0 || tcp.is_some() {
+            handler.on_session_event(self, SessionEvent::Drain);
+        }
         Ok(())
     }
 
-    fn on_ws_message(&self, msg: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>) {
+    fn on_ws_message(
+        &self,
+        msg: Option<Result<Incoming, WsError>>,
+        close_code: &mut u16,
+        shared_tcp: bool,
+        control: &mut OutQueue,
+    ) {
         match msg {
-            None | Some(Ok(Message::Close(_))) => self.close_with(CloseReason::TransportClose, None),
+            None => self.close_with(CloseReason::TransportClose, None),
+            Some(Ok(Incoming::Close(code))) => {
+                // The close frame answers with the client's code when it is one that may be sent.
+                *close_code = code.filter(|c| sendable_close_code(*c)).unwrap_or(NORMAL_CLOSE);
+                self.close_with(CloseReason::TransportClose, None);
+            }
+            Some(Err(WsError::Decode(e))) => {
+                *close_code = e.close_code();
+                self.close_with(CloseReason::TransportError, Some(&e.to_string()));
+            }
             Some(Err(e)) => self.close_with(CloseReason::TransportError, Some(&e.to_string())),
-            Some(Ok(message)) => match crate::websocket::from_message(self.0.protocol, message) {
+            Some(Ok(Incoming::Ping(payload))) => {
+                if shared_tcp {
+                    self.lock().ws_out.push(OutFrame::pong(payload));
+                } else {
+                    control.push(OutFrame::pong(payload));
+                }
+                self.0.driver_wake.notify_one();
+            }
+            Some(Ok(Incoming::Pong)) => {}
+            Some(Ok(message)) => match crate::websocket::packet_of(self.0.protocol, message) {
                 Ok(Some(packet)) => self.on_packet(packet),
                 Ok(None) => {}
                 Err(_) => self.close_with(CloseReason::ParseError, None),
@@ -731,10 +841,14 @@ impl Socket {
     }
 }
 
+/// Whether a close code received may be sent back (RFC 6455 7.4: 1005, 1006 and 1015 are never sent;
+/// below 1000 and 1016 to 2999 unassigned).
+fn sendable_close_code(code: u16) -> bool {
+    matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
+}
+
 /// The next websocket message, or never when there is no websocket.
-async fn next_message(
-    ws: &mut Option<WsStream>,
-) -> Option<Result<Message, tokio_tungstenite::tungstenite::Error>> {
+async fn next_message(ws: &mut Option<WsStream>) -> Option<Result<Incoming, WsError>> {
     match ws {
         Some(ws) => ws.next().await,
         None => std::future::pending().await,
