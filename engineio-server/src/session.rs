@@ -11,7 +11,6 @@ use engineio_parser::{Packet, PacketData, PacketType, ProtocolVersion, Str};
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio::time::{sleep_until, Instant};
 
@@ -118,13 +117,6 @@ pub(crate) struct State {
     pub(crate) probe_done: bool,
     /// A websocket the upgrade handed over, for the driver to take.
     pub(crate) pending_ws: Option<WsStream>,
-    /// The session's websocket when it runs on plain TCP, once its task runs it: a sender writes its
-    /// frame to it at once while nothing waits in `queue` or `ws_out` (frames keep their order: every
-    /// write to it happens with this state locked).
-    pub(crate) direct: Option<Arc<TcpStream>>,
-    /// Frames for `direct` that the socket has not taken yet (the first one may be partly written);
-    /// the session's task writes them as the socket drains. Packets in `queue` come after them.
-    pub(crate) ws_out: OutQueue,
     /// v4: when the next ping goes out (`None` while a pong is awaited).
     next_ping: Option<Instant>,
     /// When the session times out without heartbeat.
@@ -224,8 +216,6 @@ impl Socket {
                 upgraded: false,
                 probe_done: false,
                 pending_ws: None,
-                direct: None,
-                ws_out: OutQueue::default(),
                 next_ping,
                 ping_deadline,
                 refreshed: false,
@@ -314,8 +304,7 @@ impl Socket {
 
     /// How many packets wait to be written.
     pub fn buffered(&self) -> usize {
-        let st = self.lock();
-        st.queue.len() + st.ws_out.len()
+        self.lock().queue.len()
     }
 
     /// Sends a text message.
@@ -353,7 +342,7 @@ impl Socket {
             if options.volatile && !Self::writable(&st) {
                 return Err(SendError::Dropped);
             }
-            if st.queue.len() + st.ws_out.len() >= config.max_buffered_packets {
+            if st.queue.len() >= config.max_buffered_packets {
                 drop(st);
                 return match config.overflow {
                     OverflowPolicy::DropPacket => Err(SendError::Dropped),
@@ -370,34 +359,6 @@ impl Socket {
             return Err(SendError::Closed);
         }
         let out = Outgoing { packet, encoded, compress: options.compress, volatile: options.volatile };
-        let direct = st.transport == TransportKind::WebSocket
-            && st.direct.is_some()
-            && st.queue.is_empty()
-            && st.ws_out.is_empty();
-        if direct {
-            // Nothing waits before this frame: written here and now, with no copy and no wake-up;
-            // what the socket does not take waits for the session's task.
-            let drained = {
-                let State { direct, ws_out, .. } = &mut *st;
-                ws_out.push(OutFrame::packet(self.0.protocol, out));
-                if let Some(tcp) = direct {
-                    // A failed write leaves the frame queued: the session's task meets the error and
-                    // closes the session.
-                    let _ = ws_out.write_with(|slices| tcp.try_write_vectored(slices));
-                }
-                ws_out.is_empty()
-            };
-            if !drained {
-                self.0.driver_wake.notify_one();
-            }
-            drop(st);
-            let handler = &self.0.shared.handler;
-            handler.on_session_event(self, SessionEvent::Flush(1));
-            if drained {
-                handler.on_session_event(self, SessionEvent::Drain);
-            }
-            return Ok(());
-        }
         self.push(&mut st, out);
         Ok(())
     }
@@ -523,9 +484,7 @@ impl Socket {
     /// instant: the client's next GET is on its way, and on a multi-threaded server it may be read
     /// after a POST that it preceded.
     fn writable(st: &State) -> bool {
-        st.queue.len() + st.ws_out.len() < VOLATILE_QUEUE_LIMIT
-            && !st.queue.iter().any(|o| o.volatile)
-            && !st.ws_out.has_volatile()
+        st.queue.len() < VOLATILE_QUEUE_LIMIT && !st.queue.iter().any(|o| o.volatile)
     }
 
     /// Queues a packet and wakes whoever writes it.
@@ -554,8 +513,6 @@ impl Socket {
             } else {
                 st.queue.clear();
             }
-            // A frame partly written stays, for the connection to be left whole if it can.
-            st.ws_out.drop_unsent();
         }
         self.0.driver_wake.notify_one();
         self.0.closed_wake.notify_waiters();
@@ -635,16 +592,11 @@ impl Socket {
         let mut stuck = false;
         // The status code of the close frame that ends the websocket.
         let mut close_code = NORMAL_CLOSE;
-        // Pongs for a websocket that this task alone writes (not plain TCP).
-        let mut control = OutQueue::default();
-        // The websocket's TCP socket once shared with the senders (`State::direct`).
-        let mut tcp: Option<Arc<TcpStream>> = None;
+        // Frames to write: pongs, then the packets of each batch; the first may be partly written.
+        let mut frames = OutQueue::default();
         loop {
             let now = Instant::now();
             let mut batch = Vec::new();
-            // Packets moved to `ws_out` for the shared socket, and whether `ws_out` holds anything.
-            let mut moved = 0;
-            let mut flush_shared = false;
             let mut timeout = false;
             let mut finish_forced_close = false;
             let wake_at;
@@ -663,22 +615,7 @@ impl Socket {
                     finish_forced_close = true;
                 }
                 if ws.is_some() && st.transport == TransportKind::WebSocket {
-                    if tcp.is_none() {
-                        if let Some(socket) = ws.as_ref().and_then(WsStream::tcp) {
-                            st.direct = Some(socket.clone());
-                            tcp = Some(socket.clone());
-                        }
-                    }
-                    if tcp.is_some() {
-                        let st = &mut *st;
-                        moved = st.queue.len();
-                        for out in st.queue.drain(..) {
-                            st.ws_out.push(OutFrame::packet(self.0.protocol, out));
-                        }
-                        flush_shared = !st.ws_out.is_empty();
-                    } else {
-                        batch.extend(st.queue.drain(..));
-                    }
+                    batch.extend(st.queue.drain(..));
                     if st.ready == ReadyState::Closing {
                         finish_forced_close = true;
                     }
@@ -692,7 +629,7 @@ impl Socket {
                 self.close_with(CloseReason::PingTimeout, None);
                 break;
             }
-            if flush_shared || !batch.is_empty() || !control.is_empty() {
+            if !batch.is_empty() || !frames.is_empty() {
                 if let Some(socket) = ws.as_mut() {
                     // A client that stops reading must not hold this task (and the session) forever:
                     // the write ends when the session closes meanwhile (say, its send buffer overflowed),
@@ -708,7 +645,7 @@ impl Socket {
                     let closing = self.lock().closing_deadline;
                     let limit = closing
                         .map_or(heartbeat, |d| d.saturating_duration_since(Instant::now()).min(heartbeat));
-                    let write = self.write_ws(socket, tcp.as_deref(), batch, &mut control, moved);
+                    let write = self.write_ws(socket, batch, &mut frames);
                     let written = tokio::select! {
                         written = tokio::time::timeout(limit, write) => written,
                         _ = closed.as_mut() => {
@@ -750,55 +687,39 @@ impl Socket {
                 _ = self.0.driver_wake.notified() => {}
                 _ = sleep => {}
                 msg = next_message(&mut ws) => {
-                    self.on_ws_message(msg, &mut close_code, tcp.is_some(), &mut control);
+                    self.on_ws_message(msg, &mut close_code, &mut frames);
                 }
             }
         }
-        // No sender writes to the socket any more (the session is closed); what is left of a frame
-        // partly written goes before the close frame.
-        let mut last = {
-            let mut st = self.lock();
-            st.direct = None;
-            std::mem::take(&mut st.ws_out)
-        };
         if let Some(mut socket) = ws.filter(|_| !stuck) {
             // The close frame gets a second at most, and no more than what is left of a graceful close.
             let mut limit = std::time::Duration::from_secs(1);
             if let Some(deadline) = self.lock().closing_deadline {
                 limit = limit.min(deadline.saturating_duration_since(Instant::now()));
             }
-            last.push(OutFrame::close(close_code));
-            let _ = tokio::time::timeout(limit, socket.write_owned(&mut last)).await;
+            // Pongs not written yet are dropped: the close frame ends the connection.
+            let _ = tokio::time::timeout(limit, socket.close(close_code)).await;
         }
-        drop(tcp);
         shared.drivers_finished();
     }
 
-    /// Writes to the websocket: on a socket shared with the senders, every frame waiting in `ws_out`
-    /// (`moved` packets were put there from the queue); otherwise the pongs in `control`, then `batch`.
+    /// Writes the frames still waiting (pongs), then `batch`: each payload as it is, in vectored writes.
     async fn write_ws(
         &self,
         ws: &mut WsStream,
-        tcp: Option<&TcpStream>,
         batch: Vec<Outgoing>,
-        control: &mut OutQueue,
-        moved: usize,
+        frames: &mut OutQueue,
     ) -> std::io::Result<()> {
-        let n = if tcp.is_some() { moved } else { batch.len() };
+        let n = batch.len();
         let handler = &self.0.shared.handler;
         if n > 0 {
             handler.on_session_event(self, SessionEvent::Flush(n));
         }
-        match tcp {
-            Some(tcp) => crate::websocket::flush_shared(self, tcp).await?,
-            None => {
-                for out in batch {
-                    control.push(OutFrame::packet(self.0.protocol, out));
-                }
-                ws.write_owned(control).await?;
-            }
+        for out in batch {
+            frames.push(OutFrame::packet(self.0.protocol, out));
         }
-        if n > 0 || tcp.is_some() {
+        ws.write_owned(frames).await?;
+        if n > 0 {
             handler.on_session_event(self, SessionEvent::Drain);
         }
         Ok(())
@@ -808,8 +729,7 @@ impl Socket {
         &self,
         msg: Option<Result<Incoming, WsError>>,
         close_code: &mut u16,
-        shared_tcp: bool,
-        control: &mut OutQueue,
+        frames: &mut OutQueue,
     ) {
         match msg {
             None => self.close_with(CloseReason::TransportClose, None),
@@ -824,11 +744,7 @@ impl Socket {
             }
             Some(Err(e)) => self.close_with(CloseReason::TransportError, Some(&e.to_string())),
             Some(Ok(Incoming::Ping(payload))) => {
-                if shared_tcp {
-                    self.lock().ws_out.push(OutFrame::pong(payload));
-                } else {
-                    control.push(OutFrame::pong(payload));
-                }
+                frames.push(OutFrame::pong(payload));
                 self.0.driver_wake.notify_one();
             }
             Some(Ok(Incoming::Pong)) => {}

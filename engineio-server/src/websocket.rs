@@ -2,10 +2,9 @@
 //! own codec, [`crate::wsframe`]), frames to packets and back, and the probe of an upgrade from polling.
 //!
 //! Frames go out as their header and their payload, shared as it is (a broadcast's payload is never
-//! copied per recipient), in vectored writes. On a plain TCP connection the session shares the socket
-//! with its senders, which write to it themselves while nothing waits before them (see
-//! `Socket::send_outgoing`); any other connection (TLS, a test's stream) is written by the session's
-//! task.
+//! copied per recipient), in vectored writes by the session's task. On a plain TCP connection the
+//! websocket runs on the socket itself (no IO wrapper of hyper's between); any other connection (TLS,
+//! another server's IO) through the upgraded IO.
 
 use crate::config::TransportKind;
 use crate::handler::SessionEvent;
@@ -21,7 +20,6 @@ use hyper_util::rt::TokioIo;
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
@@ -66,6 +64,12 @@ const READ_CHUNK: usize = 8 * 1024;
 /// How many slices one vectored write hands the kernel at most.
 const MAX_SLICES: usize = 64;
 
+/// The buffer (on the stack, for one write) where headers and small payloads are gathered.
+const GATHER: usize = 8 * 1024;
+
+/// Payloads up to this size are gathered with their header; larger ones are written as they are.
+const SMALL_PAYLOAD: usize = 512;
+
 /// One frame to write: its header (and, for a v3 binary packet, the packet type byte) and its payload,
 /// shared. `sent` counts the bytes already written, header first.
 #[derive(Debug)]
@@ -74,8 +78,6 @@ pub(crate) struct OutFrame {
     head_len: u8,
     payload: Bytes,
     sent: usize,
-    /// A volatile packet: while it waits, further volatile packets are dropped.
-    pub(crate) volatile: bool,
 }
 
 impl OutFrame {
@@ -90,13 +92,13 @@ impl OutFrame {
             head[n] = p;
             head_len += 1;
         }
-        OutFrame { head, head_len: head_len as u8, payload, sent: 0, volatile: false }
+        OutFrame { head, head_len: head_len as u8, payload, sent: 0 }
     }
 
     /// The frame carrying a queued packet: its pre-encoded text as it is, binary data as it is (v3
     /// writes the packet type before it, in the header's buffer), any other packet encoded here.
     pub(crate) fn packet(protocol: ProtocolVersion, out: Outgoing) -> Self {
-        let mut frame = match (out.encoded, &out.packet.data) {
+        match (out.encoded, &out.packet.data) {
             // Text frames are the same in both protocol revisions.
             (Some(text), _) => OutFrame::new(OpCode::Text, None, text.into_bytes()),
             (None, PacketData::Binary(data)) => match protocol {
@@ -107,9 +109,7 @@ impl OutFrame {
                 Frame::Text(text) => OutFrame::new(OpCode::Text, None, text.into_bytes()),
                 Frame::Binary(data) => OutFrame::new(OpCode::Binary, None, data),
             },
-        };
-        frame.volatile = out.volatile;
-        frame
+        }
     }
 
     /// A pong answering a ping's payload.
@@ -155,51 +155,67 @@ impl OutQueue {
         self.frames.is_empty()
     }
 
-    /// How many frames wait (the first one may be partly written).
-    pub(crate) fn len(&self) -> usize {
-        self.frames.len()
-    }
-
-    /// Whether a volatile packet waits.
-    pub(crate) fn has_volatile(&self) -> bool {
-        self.frames.iter().any(|f| f.volatile)
-    }
-
-    /// Whether the first frame is partly written (the connection is then mid-frame).
-    pub(crate) fn mid_frame(&self) -> bool {
-        self.frames.front().is_some_and(|f| f.sent > 0)
-    }
-
-    /// Drops the frames not yet begun: only a partly written one stays, to be finished.
-    pub(crate) fn drop_unsent(&mut self) {
-        let keep = usize::from(self.mid_frame());
-        self.frames.truncate(keep);
-    }
-
-    /// Hands the unwritten bytes (up to [`MAX_SLICES`] slices) to `write`, one vectored write, and
-    /// takes off what it wrote. `Ok(0)` when there was nothing to write.
+    /// Hands the unwritten bytes to `write`, one vectored write, and takes off what it wrote. Headers
+    /// and small payloads are gathered in a buffer on the stack (a run of small frames reaches the
+    /// kernel as one piece, which it takes much faster than many tiny slices); larger payloads go as
+    /// they are, never copied. `Ok(0)` when there was nothing to write.
     pub(crate) fn write_with(
         &mut self,
         write: impl FnOnce(&[IoSlice<'_>]) -> io::Result<usize>,
     ) -> io::Result<usize> {
-        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+        /// A piece of the write: a range of the gathering buffer, or the rest of a frame's payload.
+        #[derive(Clone, Copy)]
+        enum Piece {
+            Gathered(usize, usize),
+            Payload(usize, usize),
+        }
+        let mut gathered = [0u8; GATHER];
+        let mut used = 0;
+        let mut pieces = [Piece::Gathered(0, 0); MAX_SLICES];
         let mut n = 0;
-        for frame in &self.frames {
-            if n + 2 > MAX_SLICES {
+        // The start of the run of gathered bytes that the next gathered bytes extend.
+        let mut run: Option<usize> = None;
+        for (i, frame) in self.frames.iter().enumerate() {
+            let head = frame.head();
+            let head_rest = &head[frame.sent.min(head.len())..];
+            let payload_from = frame.sent.saturating_sub(head.len());
+            let payload_rest = frame.payload.len() - payload_from;
+            let small = payload_rest <= SMALL_PAYLOAD;
+            let gathered_len = head_rest.len() + if small { payload_rest } else { 0 };
+            // Room for this frame's pieces: a new run and the payload at most.
+            if used + gathered_len > GATHER || n + 2 > MAX_SLICES {
                 break;
             }
-            let head = frame.head();
-            if frame.sent < head.len() {
-                slices[n] = IoSlice::new(&head[frame.sent..]);
-                n += 1;
-                if !frame.payload.is_empty() {
-                    slices[n] = IoSlice::new(&frame.payload);
+            gathered[used..used + head_rest.len()].copy_from_slice(head_rest);
+            used += head_rest.len();
+            if small {
+                gathered[used..used + payload_rest].copy_from_slice(&frame.payload[payload_from..]);
+                used += payload_rest;
+            }
+            let start = *run.get_or_insert(used - gathered_len);
+            if gathered_len > 0 {
+                if n > 0 && matches!(pieces[n - 1], Piece::Gathered(s, _) if s == start) {
+                    pieces[n - 1] = Piece::Gathered(start, used);
+                } else {
+                    pieces[n] = Piece::Gathered(start, used);
                     n += 1;
                 }
-            } else {
-                slices[n] = IoSlice::new(&frame.payload[frame.sent - head.len()..]);
-                n += 1;
             }
+            if !small {
+                pieces[n] = Piece::Payload(i, payload_from);
+                n += 1;
+                run = None;
+            }
+        }
+        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+        for (slice, piece) in slices.iter_mut().zip(&pieces[..n]) {
+            *slice = match *piece {
+                Piece::Gathered(from, to) => IoSlice::new(&gathered[from..to]),
+                Piece::Payload(i, from) => match self.frames.get(i) {
+                    Some(frame) => IoSlice::new(&frame.payload[from..]),
+                    None => IoSlice::new(&[]),
+                },
+            };
         }
         if n == 0 {
             return Ok(0);
@@ -266,9 +282,9 @@ pub(crate) trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
 
 enum Conn {
-    /// Plain TCP, shared with the senders of the session once its task runs it.
-    Tcp(Arc<TcpStream>),
-    /// Anything else: only the session's task reads and writes it.
+    /// Plain TCP.
+    Tcp(TcpStream),
+    /// Anything else.
     Other(Box<dyn Io>),
 }
 
@@ -303,7 +319,7 @@ pub(crate) struct WsStream {
 
 impl std::fmt::Debug for WsStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WsStream").field("tcp", &self.tcp().is_some()).finish()
+        f.debug_struct("WsStream").field("tcp", &matches!(self.conn, Conn::Tcp(_))).finish()
     }
 }
 
@@ -313,7 +329,10 @@ impl WsStream {
     pub(crate) fn accept(upgraded: hyper::upgrade::Upgraded, max_payload: usize) -> Self {
         match upgraded.downcast::<TokioIo<TcpStream>>() {
             Ok(parts) => {
-                WsStream::new(Conn::Tcp(Arc::new(parts.io.into_inner())), parts.read_buf, max_payload)
+                // The bytes are a view of hyper's whole read buffer: kept, even empty, they would keep
+                // that buffer alive for the connection's life. Usually there are none.
+                let preread = Bytes::copy_from_slice(&parts.read_buf);
+                WsStream::new(Conn::Tcp(parts.io.into_inner()), preread, max_payload)
             }
             Err(upgraded) => WsStream::from_io(TokioIo::new(upgraded), max_payload),
         }
@@ -326,14 +345,6 @@ impl WsStream {
 
     fn new(conn: Conn, preread: Bytes, max_payload: usize) -> Self {
         WsStream { conn, preread, decoder: Decoder::new(max_payload), incoming: VecDeque::new(), done: false }
-    }
-
-    /// The TCP socket, when the websocket runs on plain TCP.
-    pub(crate) fn tcp(&self) -> Option<&Arc<TcpStream>> {
-        match &self.conn {
-            Conn::Tcp(tcp) => Some(tcp),
-            Conn::Other(_) => None,
-        }
     }
 
     /// The next message or control frame of the client; `None` once the connection has ended.
@@ -371,34 +382,28 @@ impl WsStream {
     /// Reads what the connection has (into a buffer on the stack) and decodes it; ready once
     /// something was read, or at the end of the connection.
     fn poll_read_some(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
-        let mut buf = [0u8; READ_CHUNK];
-        let n = match &mut self.conn {
-            Conn::Tcp(tcp) => loop {
-                match tcp.poll_read_ready(cx) {
-                    Poll::Ready(Ok(())) => {}
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(WsError::Io(e))),
-                    Poll::Pending => return Poll::Pending,
-                }
-                match tcp.try_read(&mut buf) {
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                    Err(e) => return Poll::Ready(Err(WsError::Io(e))),
-                }
-            },
-            Conn::Other(io) => {
-                let mut read = ReadBuf::new(&mut buf);
-                match Pin::new(&mut **io).poll_read(cx, &mut read) {
-                    Poll::Ready(Ok(())) => read.filled().len(),
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(WsError::Io(e))),
-                    Poll::Pending => return Poll::Pending,
-                }
-            }
+        // Not initialised: a read fills what it reports, and only that is looked at.
+        let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); READ_CHUNK];
+        let mut read = ReadBuf::uninit(&mut buf);
+        let polled = match &mut self.conn {
+            Conn::Tcp(tcp) => Pin::new(tcp).poll_read(cx, &mut read),
+            Conn::Other(io) => Pin::new(&mut **io).poll_read(cx, &mut read),
         };
-        if n == 0 {
+        match polled {
+            Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(WsError::Io(e))),
+            Poll::Pending => return Poll::Pending,
+        }
+        let bytes = read.filled();
+        if bytes.is_empty() {
             self.done = true;
             return Poll::Ready(Ok(()));
         }
-        Poll::Ready(self.decode(&buf[..n]))
+        let incoming = &mut self.incoming;
+        Poll::Ready(self.decoder.feed(bytes, &mut |m| incoming.push_back(m)).map_err(|e| {
+            self.done = true;
+            WsError::Decode(e)
+        }))
     }
 
     /// Writes `frames` when the session's task alone writes to the connection (the upgrade probe, a
@@ -415,26 +420,6 @@ impl WsStream {
         let mut frames = OutQueue::default();
         frames.push(OutFrame::close(code));
         self.write_owned(&mut frames).await
-    }
-}
-
-/// Writes the frames of a session on plain TCP while others may write to it too: every write happens
-/// with the session's state locked, so that frames keep their order; between writes, waits for the
-/// socket to take more. Ends once every frame is written.
-pub(crate) async fn flush_shared(socket: &Socket, tcp: &TcpStream) -> io::Result<()> {
-    loop {
-        let result = {
-            let mut st = socket.lock();
-            if st.ws_out.is_empty() {
-                return Ok(());
-            }
-            st.ws_out.write_with(|slices| tcp.try_write_vectored(slices))
-        };
-        match result {
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => tcp.writable().await?,
-            Err(e) => return Err(e),
-        }
     }
 }
 
@@ -549,4 +534,79 @@ pub(crate) async fn upgrade(socket: Socket, mut ws: WsStream) {
     socket.0.driver_wake.notify_one();
     socket.record_transport(TransportKind::WebSocket);
     handler.on_session_event(&socket, SessionEvent::Upgrade(TransportKind::WebSocket));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bytes of `frames` as the peer gets them when each write takes at most `step` bytes.
+    fn written(mut frames: OutQueue, step: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        while !frames.is_empty() {
+            let n = frames
+                .write_with(|slices| {
+                    let mut left = step;
+                    for slice in slices {
+                        let take = slice.len().min(left);
+                        out.extend_from_slice(&slice[..take]);
+                        left -= take;
+                    }
+                    Ok(step - left)
+                })
+                .unwrap();
+            assert!(n > 0);
+        }
+        out
+    }
+
+    #[test]
+    fn frames_are_written_whole_and_in_order_however_the_writes_split() {
+        let big = Bytes::from((0..100_000u32).map(|i| i as u8).collect::<Vec<u8>>());
+        let mut expected = Vec::new();
+        let mut queue = OutQueue::default();
+        for i in 0..200usize {
+            let payload = match i % 3 {
+                0 => Bytes::from(format!("4message {i}")),
+                1 => big.slice(i..i + 600),
+                _ => big.clone(),
+            };
+            let opcode = if i % 3 == 0 { OpCode::Text } else { OpCode::Binary };
+            let (h, n) = server_header(opcode, payload.len());
+            expected.extend_from_slice(&h[..n]);
+            expected.extend_from_slice(&payload);
+            queue.push(OutFrame::new(opcode, None, payload));
+        }
+        for step in [1, 7, 4096, 65_536, usize::MAX / 2] {
+            let mut copy = OutQueue::default();
+            for f in &queue.frames {
+                copy.push(OutFrame::new(
+                    if f.head[0] & 0x0f == 1 { OpCode::Text } else { OpCode::Binary },
+                    None,
+                    f.payload.clone(),
+                ));
+            }
+            if step == 1 {
+                // A byte at a time is slow over 7 MB: the first frames suffice.
+                copy.frames.truncate(8);
+                let end = expected.len().min(copy.frames.iter().map(OutFrame::len).sum());
+                assert_eq!(written(copy, step), expected[..end]);
+                continue;
+            }
+            assert_eq!(written(copy, step), expected, "writes of {step} bytes");
+        }
+    }
+
+    #[test]
+    fn a_v3_binary_packet_has_its_type_byte_inside_the_frame() {
+        let out = Outgoing {
+            packet: Packet::binary(Bytes::from_static(&[1, 2, 3])),
+            encoded: None,
+            compress: false,
+            volatile: false,
+        };
+        let mut queue = OutQueue::default();
+        queue.push(OutFrame::packet(ProtocolVersion::V3, out));
+        assert_eq!(written(queue, 100), vec![0x82, 4, 4, 1, 2, 3]);
+    }
 }
