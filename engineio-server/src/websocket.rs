@@ -347,7 +347,8 @@ impl WsStream {
         WsStream { conn, preread, decoder: Decoder::new(max_payload), incoming: VecDeque::new(), done: false }
     }
 
-    /// The next message or control frame of the client; `None` once the connection has ended.
+    /// The next message or control frame of the client; an error for a connection that ends without
+    /// a close frame, `None` after the end.
     /// Cancel safe: bytes read are decoded at once and kept until asked for.
     pub(crate) async fn next(&mut self) -> Option<Result<Incoming, WsError>> {
         loop {
@@ -396,8 +397,11 @@ impl WsStream {
         }
         let bytes = read.filled();
         if bytes.is_empty() {
+            // The end of the connection without a close frame (after one, nothing is read any more).
             self.done = true;
-            return Poll::Ready(Ok(()));
+            let ended =
+                io::Error::new(io::ErrorKind::UnexpectedEof, "connection ended without a websocket close");
+            return Poll::Ready(Err(WsError::Io(ended)));
         }
         let incoming = &mut self.incoming;
         Poll::Ready(self.decoder.feed(bytes, &mut |m| incoming.push_back(m)).map_err(|e| {
