@@ -241,7 +241,7 @@ impl OutQueue {
         }
     }
 
-    /// Writes every frame to a TCP socket that nothing else writes to meanwhile.
+    /// Writes every frame to a TCP socket.
     async fn write_all_tcp(&mut self, tcp: &TcpStream) -> io::Result<()> {
         while !self.is_empty() {
             match self.write_with(|slices| tcp.try_write_vectored(slices)) {
@@ -410,8 +410,8 @@ impl WsStream {
         }))
     }
 
-    /// Writes `frames` when the session's task alone writes to the connection (the upgrade probe, a
-    /// connection other than TCP, the last frames once the session has closed).
+    /// Writes every frame of `frames` in vectored writes; the frames written are taken off, so that a
+    /// write cut short (its deadline passed) leaves the rest, the first one maybe partly written.
     pub(crate) async fn write_owned(&mut self, frames: &mut OutQueue) -> io::Result<()> {
         match &mut self.conn {
             Conn::Tcp(tcp) => frames.write_all_tcp(tcp).await,
