@@ -82,6 +82,8 @@ function setup(nsp, o) {
       });
     }
     socket.on("broadcast", (...args) => socket.nsp.emit("bcast", ...args));
+    // The bench's `large`: `size` zero bytes (16 MiB at most) broadcast as a binary attachment.
+    socket.on("large", (n, size) => socket.nsp.emit("bcast-large", n, Buffer.alloc(Math.min(Number(size) || 0, 16 << 20))));
     socket.on("join", (room, ack) => {
       socket.join(room);
       if (typeof ack === "function") ack("ok");

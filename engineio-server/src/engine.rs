@@ -447,7 +447,7 @@ impl EngineIo {
                         let socket = socket.clone();
                         async move {
                             if let Ok(upgraded) = on_upgrade.await {
-                                let ws = websocket::accept(upgraded, max).await;
+                                let ws = websocket::WsStream::accept(upgraded, max);
                                 websocket::upgrade(socket, ws).await;
                             }
                         }
@@ -531,7 +531,7 @@ impl EngineIo {
                 let engine = self.clone();
                 tokio::spawn(async move {
                     let Ok(upgraded) = on_upgrade.await else { return };
-                    let ws = websocket::accept(upgraded, engine.shared.config.max_http_buffer_size).await;
+                    let ws = websocket::WsStream::accept(upgraded, engine.shared.config.max_http_buffer_size);
                     let socket = engine.open_session(id, protocol, transport, info);
                     {
                         let _span = socket.enter_span();

@@ -45,6 +45,7 @@ mod service;
 mod session;
 mod static_files;
 mod websocket;
+mod wsframe;
 
 pub use config::{
     AllowRequest, BoxFuture, CompressionConfig, CookieConfig, CorsConfig, CorsOrigin, EngineConfig,

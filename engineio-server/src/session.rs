@@ -5,15 +5,14 @@ use crate::config::{OverflowPolicy, TransportKind};
 use crate::engine::Shared;
 use crate::handler::{CloseReason, SessionEvent};
 use crate::request::RequestInfo;
-use crate::websocket::WsStream;
+use crate::websocket::{OutFrame, OutQueue, WsError, WsStream, NORMAL_CLOSE};
+use crate::wsframe::Incoming;
 use engineio_parser::{Packet, PacketData, PacketType, ProtocolVersion, Str};
-use futures_util::{SinkExt, StreamExt};
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 use tokio::time::{sleep_until, Instant};
-use tokio_tungstenite::tungstenite::Message;
 
 /// Where a session is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -359,10 +358,8 @@ impl Socket {
         if st.ready != ReadyState::Open {
             return Err(SendError::Closed);
         }
-        self.push(
-            &mut st,
-            Outgoing { packet, encoded, compress: options.compress, volatile: options.volatile },
-        );
+        let out = Outgoing { packet, encoded, compress: options.compress, volatile: options.volatile };
+        self.push(&mut st, out);
         Ok(())
     }
 
@@ -593,6 +590,10 @@ impl Socket {
         shared.drivers_started();
         // A write that did not finish leaves the websocket mid-frame: it is then dropped, not closed.
         let mut stuck = false;
+        // The status code of the close frame that ends the websocket.
+        let mut close_code = NORMAL_CLOSE;
+        // Frames to write: pongs, then the packets of each batch; the first may be partly written.
+        let mut frames = OutQueue::default();
         loop {
             let now = Instant::now();
             let mut batch = Vec::new();
@@ -628,7 +629,7 @@ impl Socket {
                 self.close_with(CloseReason::PingTimeout, None);
                 break;
             }
-            if !batch.is_empty() {
+            if !batch.is_empty() || !frames.is_empty() {
                 if let Some(socket) = ws.as_mut() {
                     // A client that stops reading must not hold this task (and the session) forever:
                     // the write ends when the session closes meanwhile (say, its send buffer overflowed),
@@ -644,8 +645,9 @@ impl Socket {
                     let closing = self.lock().closing_deadline;
                     let limit = closing
                         .map_or(heartbeat, |d| d.saturating_duration_since(Instant::now()).min(heartbeat));
+                    let write = self.write_ws(socket, batch, &mut frames);
                     let written = tokio::select! {
-                        written = tokio::time::timeout(limit, self.write_ws(socket, batch)) => written,
+                        written = tokio::time::timeout(limit, write) => written,
                         _ = closed.as_mut() => {
                             stuck = true;
                             break;
@@ -655,6 +657,7 @@ impl Socket {
                         Ok(Ok(())) => {}
                         Ok(Err(e)) => {
                             self.close_with(CloseReason::TransportError, Some(&e.to_string()));
+                            stuck = true;
                             break;
                         }
                         Err(_) if closing.is_some() => {
@@ -683,7 +686,9 @@ impl Socket {
             tokio::select! {
                 _ = self.0.driver_wake.notified() => {}
                 _ = sleep => {}
-                msg = next_message(&mut ws) => self.on_ws_message(msg),
+                msg = next_message(&mut ws) => {
+                    self.on_ws_message(msg, &mut close_code, &mut frames);
+                }
             }
         }
         if let Some(mut socket) = ws.filter(|_| !stuck) {
@@ -692,37 +697,58 @@ impl Socket {
             if let Some(deadline) = self.lock().closing_deadline {
                 limit = limit.min(deadline.saturating_duration_since(Instant::now()));
             }
-            let _ = tokio::time::timeout(limit, socket.close(None)).await;
+            // Pongs not written yet are dropped: the close frame ends the connection.
+            let _ = tokio::time::timeout(limit, socket.close(close_code)).await;
         }
         shared.drivers_finished();
     }
 
+    /// Writes the frames still waiting (pongs), then `batch`: each payload as it is, in vectored writes.
     async fn write_ws(
         &self,
         ws: &mut WsStream,
         batch: Vec<Outgoing>,
-    ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+        frames: &mut OutQueue,
+    ) -> std::io::Result<()> {
         let n = batch.len();
         let handler = &self.0.shared.handler;
-        handler.on_session_event(self, SessionEvent::Flush(n));
-        for out in batch {
-            let message = match out.encoded {
-                // Text frames are the same in both protocol revisions.
-                Some(text) => crate::websocket::text_message(text),
-                None => crate::websocket::to_message(self.0.protocol, &out.packet),
-            };
-            ws.feed(message).await?;
+        if n > 0 {
+            handler.on_session_event(self, SessionEvent::Flush(n));
         }
-        ws.flush().await?;
-        handler.on_session_event(self, SessionEvent::Drain);
+        for out in batch {
+            frames.push(OutFrame::packet(self.0.protocol, out));
+        }
+        ws.write_owned(frames).await?;
+        if n > 0 {
+            handler.on_session_event(self, SessionEvent::Drain);
+        }
         Ok(())
     }
 
-    fn on_ws_message(&self, msg: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>) {
+    fn on_ws_message(
+        &self,
+        msg: Option<Result<Incoming, WsError>>,
+        close_code: &mut u16,
+        frames: &mut OutQueue,
+    ) {
         match msg {
-            None | Some(Ok(Message::Close(_))) => self.close_with(CloseReason::TransportClose, None),
+            None => self.close_with(CloseReason::TransportClose, None),
+            Some(Ok(Incoming::Close(code))) => {
+                // The close frame answers with the client's code when it is one that may be sent.
+                *close_code = code.filter(|c| sendable_close_code(*c)).unwrap_or(NORMAL_CLOSE);
+                self.close_with(CloseReason::TransportClose, None);
+            }
+            Some(Err(WsError::Decode(e))) => {
+                *close_code = e.close_code();
+                self.close_with(CloseReason::TransportError, Some(&e.to_string()));
+            }
             Some(Err(e)) => self.close_with(CloseReason::TransportError, Some(&e.to_string())),
-            Some(Ok(message)) => match crate::websocket::from_message(self.0.protocol, message) {
+            Some(Ok(Incoming::Ping(payload))) => {
+                frames.push(OutFrame::pong(payload));
+                self.0.driver_wake.notify_one();
+            }
+            Some(Ok(Incoming::Pong)) => {}
+            Some(Ok(message)) => match crate::websocket::packet_of(self.0.protocol, message) {
                 Ok(Some(packet)) => self.on_packet(packet),
                 Ok(None) => {}
                 Err(_) => self.close_with(CloseReason::ParseError, None),
@@ -731,10 +757,14 @@ impl Socket {
     }
 }
 
+/// Whether a close code received may be sent back (RFC 6455 7.4: 1005, 1006 and 1015 are never sent;
+/// below 1000 and 1016 to 2999 unassigned).
+fn sendable_close_code(code: u16) -> bool {
+    matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
+}
+
 /// The next websocket message, or never when there is no websocket.
-async fn next_message(
-    ws: &mut Option<WsStream>,
-) -> Option<Result<Message, tokio_tungstenite::tungstenite::Error>> {
+async fn next_message(ws: &mut Option<WsStream>) -> Option<Result<Incoming, WsError>> {
     match ws {
         Some(ws) => ws.next().await,
         None => std::future::pending().await,

@@ -282,3 +282,147 @@ async fn a_text_frame_of_invalid_utf8_closes_only_its_session() {
     assert_eq!(bystander.next_text().await, "4still served");
     assert_eq!(server.engine.clients_count(), 1);
 }
+
+/// A masked client frame.
+fn client_frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mask = [0x12, 0x34, 0x56, 0x78];
+    let mut out = vec![if fin { 0x80 } else { 0 } | opcode];
+    if payload.len() < 126 {
+        out.push(0x80 | payload.len() as u8);
+    } else {
+        out.push(0x80 | 126);
+        out.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    }
+    out.extend_from_slice(&mask);
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    out
+}
+
+/// Reads one server frame: (fin, opcode, payload). Server frames are never masked.
+async fn read_frame(stream: &mut tokio::net::TcpStream) -> (bool, u8, Vec<u8>) {
+    use tokio::io::AsyncReadExt;
+    let mut head = [0u8; 2];
+    stream.read_exact(&mut head).await.unwrap();
+    assert_eq!(head[1] & 0x80, 0, "a server frame is not masked");
+    let len = match head[1] & 0x7f {
+        126 => stream.read_u16().await.unwrap() as usize,
+        127 => stream.read_u64().await.unwrap() as usize,
+        n => n as usize,
+    };
+    let mut payload = vec![0u8; len];
+    stream.read_exact(&mut payload).await.unwrap();
+    (head[0] & 0x80 != 0, head[0] & 0x0f, payload)
+}
+
+/// A websocket opened by hand; `first` is written in the same write as the upgrade request (bytes the
+/// HTTP server reads past the request).
+async fn raw_ws(server: &common::TestServer, first: &[u8]) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let mut request = b"GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: localhost\r\n\
+Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        .to_vec();
+    request.extend_from_slice(first);
+    stream.write_all(&request).await.unwrap();
+    // The response's head, byte by byte: the frames after it stay in the stream.
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(tokio::io::AsyncReadExt::read_u8(&mut stream).await.unwrap());
+    }
+    let head = String::from_utf8(head).unwrap();
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="),
+        "{head}"
+    );
+    stream
+}
+
+#[tokio::test]
+async fn fragmented_messages_pings_between_fragments_and_bytes_sent_with_the_upgrade() {
+    use tokio::io::AsyncWriteExt;
+    let mut server = start(EngineConfig::default()).await;
+    // The first fragment travels with the upgrade request itself.
+    let mut stream = raw_ws(&server, &client_frame(false, 1, b"4hel")).await;
+    let (fin, opcode, open) = read_frame(&mut stream).await;
+    assert!(fin && opcode == 1 && open.starts_with(b"0{"), "{open:?}");
+    let sid = Handshake::from_json(std::str::from_utf8(&open[1..]).unwrap()).unwrap().sid;
+    let mut rest = client_frame(true, 9, b"still there?");
+    rest.extend(client_frame(false, 0, "lo wö".as_bytes()));
+    // Byte by byte: frames split anywhere.
+    for b in rest {
+        stream.write_all(&[b]).await.unwrap();
+        stream.flush().await.unwrap();
+    }
+    assert_eq!(read_frame(&mut stream).await, (true, 10, b"still there?".to_vec()));
+    stream.write_all(&client_frame(true, 0, "rld".as_bytes())).await.unwrap();
+    assert_eq!(read_frame(&mut stream).await, (true, 1, "4hello wörld".as_bytes().to_vec()));
+    // A binary message of a 16-bit length comes back as it went.
+    let data: Vec<u8> = (0..300u32).map(|i| i as u8).collect();
+    stream.write_all(&client_frame(true, 2, &data)).await.unwrap();
+    assert_eq!(read_frame(&mut stream).await, (true, 2, data));
+    // The close handshake: the client's code is answered, the session closes.
+    stream.write_all(&client_frame(true, 8, &1000u16.to_be_bytes())).await.unwrap();
+    assert_eq!(read_frame(&mut stream).await, (true, 8, 1000u16.to_be_bytes().to_vec()));
+    assert_eq!(server.wait_close(&sid).await.0, CloseReason::TransportClose);
+}
+
+#[tokio::test]
+async fn an_unmasked_client_frame_is_a_protocol_error() {
+    use tokio::io::AsyncWriteExt;
+    let mut server = start(EngineConfig::default()).await;
+    let mut stream = raw_ws(&server, &[]).await;
+    let (_, _, open) = read_frame(&mut stream).await;
+    let sid = Handshake::from_json(std::str::from_utf8(&open[1..]).unwrap()).unwrap().sid;
+    stream.write_all(&[0x81, 0x02, b'4', b'x']).await.unwrap();
+    assert_eq!(server.wait_close(&sid).await.0, CloseReason::TransportError);
+    assert_eq!(read_frame(&mut stream).await, (true, 8, 1002u16.to_be_bytes().to_vec()));
+}
+
+#[tokio::test]
+async fn sends_to_a_client_that_reads_late_keep_their_order_and_never_wait() {
+    let server = start_with(EngineConfig::default(), false).await;
+    let mut ws = server.ws("EIO=4&transport=websocket").await;
+    let h = Handshake::from_json(&ws.next_text().await[1..]).unwrap();
+    let socket = server.engine.socket(&h.sid).unwrap();
+    // The client does not read for now: far more than the loopback buffers hold is sent, shared
+    // payloads as a broadcast sends them, text and binary in turn.
+    let payload = Bytes::from(vec![7u8; 64 * 1024]);
+    let began = std::time::Instant::now();
+    for i in 0..200u32 {
+        let text = EncodedMessage::text(&i.to_string());
+        socket.send_encoded(&text, SendOptions::default()).unwrap();
+        socket.send_encoded(&EncodedMessage::binary(payload.clone()), SendOptions::default()).unwrap();
+    }
+    // The sender never waited for the client.
+    assert!(began.elapsed() < std::time::Duration::from_secs(2), "sending took {:?}", began.elapsed());
+    assert!(socket.buffered() > 0, "the kernel took it all: the test proves nothing");
+    for i in 0..200u32 {
+        assert_eq!(ws.next_text().await, format!("4{i}"));
+        assert_eq!(ws.next().await, Some(Err(payload.clone())));
+    }
+    assert_eq!(socket.buffered(), 0);
+    let _ = server.engine.socket(&h.sid).unwrap().send_text("after");
+    assert_eq!(ws.next_text().await, "4after");
+}
+
+#[tokio::test]
+async fn a_ping_of_the_client_is_answered_with_its_payload() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let server = start(EngineConfig::default()).await;
+    let mut ws = server.ws("EIO=4&transport=websocket").await;
+    let _open = ws.next_text().await;
+    ws.0.send(Message::Ping(Bytes::from_static(b"hi"))).await.unwrap();
+    loop {
+        match ws.0.next().await {
+            Some(Ok(Message::Pong(p))) => {
+                assert_eq!(p, Bytes::from_static(b"hi"));
+                break;
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("no pong: {other:?}"),
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! The bench contract on the least code a user of this crate would write: `echo` acks its arguments,
-//! `broadcast` emits `bcast` to the whole namespace, `join` (acked) and `to-room` for the rooms
+//! `broadcast` emits `bcast` to the whole namespace, `large` emits `bcast-large` with a binary
+//! attachment of the size asked for to the whole namespace, `join` (acked) and `to-room` for the rooms
 //! scenario. `cargo xtask bench` runs it beside the reference app, socketioxide, Node and a bare
 //! websocket floor.
 //!
@@ -12,6 +13,9 @@
 use socketio::parser::Value;
 use socketio::{ServerConfig, Socket, SocketIo};
 use std::net::SocketAddr;
+
+/// The largest payload `large` builds.
+const MAX_LARGE: usize = 16 << 20;
 
 #[tokio::main]
 async fn main() {
@@ -36,6 +40,11 @@ async fn main() {
     });
     nsp.on("broadcast", |s: Socket, args: Vec<Value>, _| async move {
         let _ = s.namespace().emit("bcast", args);
+    });
+    // `large`: a broadcast of `size` zero bytes as a binary attachment, built once.
+    nsp.on("large", |s: Socket, (n, size): (Value, usize), _| async move {
+        let payload = Value::Binary(bytes::Bytes::from(vec![0u8; size.min(MAX_LARGE)]));
+        let _ = s.namespace().emit("bcast-large", (n, payload));
     });
     nsp.on("join", |s: Socket, (room,): (String,), ack| async move {
         s.join(room);

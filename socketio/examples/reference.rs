@@ -158,6 +158,11 @@ fn setup(nsp: &Namespace, node: String) {
     nsp.on("broadcast", |s, args: Vec<Value>, _| async move {
         let _ = s.namespace().emit("bcast", args);
     });
+    // The bench's `large`: `size` zero bytes (16 MiB at most) broadcast as a binary attachment.
+    nsp.on("large", |s, (n, size): (Value, Option<u64>), _| async move {
+        let size = size.unwrap_or(0).min(16 << 20) as usize;
+        let _ = s.namespace().emit("bcast-large", (n, Value::Binary(bytes::Bytes::from(vec![0u8; size]))));
+    });
     nsp.on("join", |s, (room,): (Option<String>,), ack| async move {
         if let Some(room) = room {
             s.join(room);

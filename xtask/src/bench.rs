@@ -9,8 +9,9 @@
 //!
 //! `cargo xtask bench [--quick] [--rounds N] [--servers a,b] [SCENARIO...]`: `--quick` runs smaller
 //! loads (a smoke run, one round); `--rounds` (default 3) interleaved rounds, of which the table gives
-//! the median; scenarios: idle, echo, broadcast, polling, rooms, cluster (two nodes on a Redis the
-//! bench starts for itself). A PNG chart of the headline figures goes next to the report
+//! the median; scenarios: idle, echo, broadcast, large (binary broadcasts of 200 KB: peak RSS), polling,
+//! rooms, cluster (two nodes on a Redis the bench starts for itself). The floor serves echo and broadcast
+//! only: it has no binary attachments. A PNG chart of the headline figures goes next to the report
 //! (`target/bench/report.png`). `cargo xtask bench-parsers` runs the parsers' criterion benchmarks.
 
 use serde_json::Value;
@@ -69,6 +70,18 @@ const SCENARIOS: &[Scenario] = &[
         ],
     },
     Scenario {
+        name: "large",
+        full: &["--clients", "1000", "--messages", "20", "--size", "200000"],
+        quick: &["--clients", "100", "--messages", "5", "--size", "200000"],
+        nodes: 1,
+        charted: 1,
+        figures: &[
+            ("rss_growth_mb", "server peak RSS growth (MB)", true),
+            ("cpu_us_per_delivery", "server CPU per delivery (µs)", true),
+            ("deliveries_per_second", "deliveries per second", false),
+        ],
+    },
+    Scenario {
         name: "polling",
         full: &["--clients", "500", "--messages", "100"],
         quick: &["--clients", "20", "--messages", "20"],
@@ -121,13 +134,13 @@ pub(crate) const SERVERS: &[Server] = &[
     Server {
         key: "ours",
         label: "ours (bench app)",
-        scenarios: Some(&["idle", "echo", "broadcast", "polling", "rooms"]),
+        scenarios: Some(&["idle", "echo", "broadcast", "large", "polling", "rooms"]),
     },
     Server { key: "reference", label: "ours (reference app)", scenarios: None },
     Server {
         key: "socketioxide",
         label: "socketioxide 0.18",
-        scenarios: Some(&["idle", "echo", "broadcast", "polling", "rooms"]),
+        scenarios: Some(&["idle", "echo", "broadcast", "large", "polling", "rooms"]),
     },
     Server { key: "node", label: "Node socket.io 4.8", scenarios: None },
     Server { key: "floor", label: "floor (tokio-tungstenite)", scenarios: Some(&["echo", "broadcast"]) },

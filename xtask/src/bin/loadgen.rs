@@ -2,8 +2,8 @@
 //! directly (no client library in the hot path), drives one scenario against a running server, reads
 //! the server's CPU time and RSS from /proc, and prints one JSON line of figures.
 //!
-//! `loadgen --scenario idle|echo|broadcast|polling|rooms|cluster --port PORT --pid PID [--clients N]
-//! [--messages N] [--rooms N] [--port2 PORT --pid2 PID]` (`cluster` drives two servers, the second given by
+//! `loadgen --scenario idle|echo|broadcast|large|polling|rooms|cluster --port PORT --pid PID [--clients N]
+//! [--messages N] [--rooms N] [--size BYTES] [--port2 PORT --pid2 PID]` (`cluster` drives two servers, the second given by
 //! `--port2`/`--pid2`).
 //!
 //! It runs on one thread (`cargo xtask bench` pins it to one core and the server to the other), so the
@@ -31,6 +31,7 @@ struct Options {
     clients: usize,
     messages: usize,
     rooms: usize,
+    size: usize,
     port2: u16,
     pid2: u32,
 }
@@ -43,6 +44,7 @@ fn parse_args() -> Result<Options, String> {
         clients: 0,
         messages: 0,
         rooms: 0,
+        size: 0,
         port2: 0,
         pid2: 0,
     };
@@ -57,6 +59,7 @@ fn parse_args() -> Result<Options, String> {
             "--clients" => options.clients = number(&value)?,
             "--messages" => options.messages = number(&value)?,
             "--rooms" => options.rooms = number(&value)?,
+            "--size" => options.size = number(&value)?,
             "--port2" => options.port2 = number(&value)? as u16,
             "--pid2" => options.pid2 = number(&value)? as u32,
             other => return Err(format!("unknown flag {other}")),
@@ -379,8 +382,13 @@ struct Tally {
 
 impl Tally {
     fn new(event: &str, messages: usize, per_message: usize, window: usize) -> Rc<Self> {
+        Self::with_prefix(format!("42[\"{event}\","), messages, per_message, window)
+    }
+
+    /// Numbered events whose text starts with `prefix` (for binary events: `451-["event",`).
+    fn with_prefix(prefix: String, messages: usize, per_message: usize, window: usize) -> Rc<Self> {
         Rc::new(Tally {
-            prefix: format!("42[\"{event}\","),
+            prefix,
             per_message,
             counts: RefCell::new(vec![0; messages]),
             window: Semaphore::new(window),
@@ -391,8 +399,19 @@ impl Tally {
 
     /// Counts `text` if it is one of the numbered events.
     fn count(&self, text: &str) {
-        let Some(rest) = text.strip_prefix(self.prefix.as_str()) else { return };
-        let Some(n) = rest.split([']', ',']).next().and_then(|n| n.parse::<usize>().ok()) else { return };
+        if let Some(n) = self.number(text) {
+            self.count_number(n);
+        }
+    }
+
+    /// The number of the event `text` is, if it is one of them.
+    fn number(&self, text: &str) -> Option<usize> {
+        let rest = text.strip_prefix(self.prefix.as_str())?;
+        rest.split([']', ',']).next().and_then(|n| n.parse::<usize>().ok())
+    }
+
+    /// Counts one delivery of event `n`.
+    fn count_number(&self, n: usize) {
         let mut counts = self.counts.borrow_mut();
         let Some(count) = counts.get_mut(n) else { return };
         *count += 1;
@@ -455,6 +474,106 @@ async fn broadcast(o: &Options) -> Result<serde_json::Value, String> {
         "messages": messages,
         "deliveries": deliveries,
         "cpu_ns_per_delivery": cpu[0] as f64 / deliveries,
+        "deliveries_per_second": deliveries / elapsed.as_secs_f64(),
+    }))
+}
+
+/// 1,000 clients; one more emits `large` 20 times, 4 in flight, each answered by a broadcast of
+/// `bcast-large` with a binary attachment of `--size` bytes (200 KB) to the whole namespace: the peak of
+/// the server's RSS above its level before the first broadcast, sampled every 5 ms. A delivery counts
+/// once its attachment (the binary frame after the event's header) has arrived.
+async fn large(o: &Options) -> Result<serde_json::Value, String> {
+    let clients = if o.clients == 0 { 1_000 } else { o.clients };
+    let messages = if o.messages == 0 { 20 } else { o.messages };
+    let size = if o.size == 0 { 200_000 } else { o.size };
+    let (conns, _) = connect_many(o.port, clients + 1, 200).await?;
+    let recipients = clients + 1;
+    let tally = Tally::with_prefix("451-[\"bcast-large\",".into(), messages, recipients, 4);
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    let mut conns = conns.into_iter();
+    let mut sender = conns.next().ok_or("no client")?;
+    for mut ws in conns {
+        let tally = tally.clone();
+        tokio::task::spawn_local(async move {
+            let mut header = None;
+            while let Some(Ok(message)) = ws.next().await {
+                match message {
+                    Message::Text(t) if t.as_str() == "2" && ws.send(Message::text("3")).await.is_err() => {
+                        return
+                    }
+                    Message::Text(t) if t.as_str() == "2" => {}
+                    Message::Text(t) => header = tally.number(t.as_str()),
+                    Message::Binary(b) => {
+                        if let Some(n) = header.take().filter(|_| b.len() == size) {
+                            tally.count_number(n);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        });
+    }
+    let sender_tally = tally.clone();
+    tokio::task::spawn_local(async move {
+        let mut header = None;
+        loop {
+            tokio::select! {
+                out = rx.recv() => match out {
+                    Some(text) => if sender.send(Message::text(text)).await.is_err() { return },
+                    None => return,
+                },
+                msg = sender.next() => match msg {
+                    Some(Ok(Message::Text(t))) if t.as_str() == "2" => {
+                        if sender.send(Message::text("3")).await.is_err() { return }
+                    }
+                    Some(Ok(Message::Text(t))) => header = sender_tally.number(t.as_str()),
+                    Some(Ok(Message::Binary(b))) => {
+                        if let Some(n) = header.take().filter(|_| b.len() == size) {
+                            sender_tally.count_number(n);
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                    _ => return,
+                },
+            }
+        }
+    });
+    // Let the server settle after the connections, then sample its RSS until the last delivery.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let baseline = rss_bytes(o.pid);
+    let peak = Rc::new(Cell::new(baseline));
+    let sampling = Rc::new(Cell::new(true));
+    let sampler = {
+        let (peak, sampling, pid) = (peak.clone(), sampling.clone(), o.pid);
+        tokio::task::spawn_local(async move {
+            while sampling.get() {
+                peak.set(peak.get().max(rss_bytes(pid)));
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+    let cpu_before = cpu_ns(o.pid);
+    let started = Instant::now();
+    for n in 0..messages {
+        tally.window.acquire().await.map_err(|e| e.to_string())?.forget();
+        tx.send(format!("42[\"large\",{n},{size}]")).map_err(|e| e.to_string())?;
+    }
+    tokio::time::timeout(Duration::from_secs(300), tally.finished.notified()).await.map_err(|_| {
+        format!("only {} of {messages} messages reached all {recipients} of their clients", tally.done.get())
+    })?;
+    let elapsed = started.elapsed();
+    let cpu = cpu_ns(o.pid) - cpu_before;
+    sampling.set(false);
+    let _ = sampler.await;
+    peak.set(peak.get().max(rss_bytes(o.pid)));
+    let deliveries = (messages * recipients) as f64;
+    Ok(json!({
+        "clients": recipients,
+        "messages": messages,
+        "size": size,
+        "rss_growth_bytes": peak.get().saturating_sub(baseline),
+        "rss_growth_mb": peak.get().saturating_sub(baseline) as f64 / 1e6,
+        "cpu_us_per_delivery": cpu as f64 / 1000.0 / deliveries,
         "deliveries_per_second": deliveries / elapsed.as_secs_f64(),
     }))
 }
@@ -554,6 +673,7 @@ fn main() {
             "idle" => idle(&options).await,
             "echo" => echo(&options).await,
             "broadcast" => broadcast(&options).await,
+            "large" => large(&options).await,
             "polling" => polling(&options).await,
             "rooms" => rooms(&options).await,
             "cluster" => cluster(&options).await,

@@ -1,5 +1,6 @@
 //! socketioxide 0.18 serving the bench contract (`echo` acks its arguments; `broadcast` emits `bcast` to
-//! the whole namespace; `join` / `to-room` for the rooms scenario), the way its documentation shows it:
+//! the whole namespace; `large` emits `bcast-large` with a binary attachment of the size asked for;
+//! `join` / `to-room` for the rooms scenario), the way its documentation shows it:
 //! the standalone service on hyper. Started by `cargo xtask bench` as `bench-socketioxide --port 0`;
 //! prints `listening on PORT`.
 
@@ -22,6 +23,7 @@ async fn main() -> std::io::Result<()> {
     let everyone = io.clone();
     io.ns("/", move |s: SocketRef| {
         let everyone = everyone.clone();
+        let everyone_large = everyone.clone();
         async move {
             s.on("echo", |Data::<(Value, Value)>(args), ack: AckSender| async move {
                 let _ = ack.send(&args);
@@ -30,6 +32,13 @@ async fn main() -> std::io::Result<()> {
                 let everyone = everyone.clone();
                 async move {
                     let _ = everyone.emit("bcast", &n).await;
+                }
+            });
+            s.on("large", move |Data::<(Value, usize)>((n, size))| {
+                let everyone = everyone_large.clone();
+                async move {
+                    let payload = bytes::Bytes::from(vec![0u8; size.min(16 << 20)]);
+                    let _ = everyone.emit("bcast-large", &(n, payload)).await;
                 }
             });
             s.on("join", |s: SocketRef, Data::<String>(room), ack: AckSender| async move {
