@@ -572,13 +572,15 @@ impl Socket {
         let close = Outgoing { packet: Packet::close(), encoded: None, compress: false, volatile: false };
         let noop = Outgoing { packet: Packet::noop(), encoded: None, compress: false, volatile: false };
         match st.ready {
-            ReadyState::Closed if !st.queue.is_empty() => Some((st.queue.drain(..).collect(), false)),
+            ReadyState::Closed if !st.queue.is_empty() => Some((std::mem::take(&mut st.queue).into(), false)),
             ReadyState::Closed if st.closed_by_client => Some((vec![noop], false)),
             ReadyState::Closed => Some((vec![close], false)),
-            ReadyState::Closing if !st.queue.is_empty() => Some((st.queue.drain(..).collect(), false)),
+            ReadyState::Closing if !st.queue.is_empty() => {
+                Some((std::mem::take(&mut st.queue).into(), false))
+            }
             ReadyState::Closing => Some((vec![close], true)),
             ReadyState::Open if st.transport == TransportKind::WebSocket => Some((vec![noop], false)),
-            ReadyState::Open if !st.queue.is_empty() => Some((st.queue.drain(..).collect(), false)),
+            ReadyState::Open if !st.queue.is_empty() => Some((std::mem::take(&mut st.queue).into(), false)),
             ReadyState::Open if st.probe_done => Some((vec![noop], false)),
             ReadyState::Open => None,
         }
@@ -615,7 +617,8 @@ impl Socket {
                     finish_forced_close = true;
                 }
                 if ws.is_some() && st.transport == TransportKind::WebSocket {
-                    batch.extend(st.queue.drain(..));
+                    // Taken, allocation and all: an idle session keeps no queue capacity.
+                    batch = std::mem::take(&mut st.queue).into();
                     if st.ready == ReadyState::Closing {
                         finish_forced_close = true;
                     }
@@ -631,42 +634,12 @@ impl Socket {
             }
             if !batch.is_empty() || !frames.is_empty() {
                 if let Some(socket) = ws.as_mut() {
-                    // A client that stops reading must not hold this task (and the session) forever:
-                    // the write ends when the session closes meanwhile (say, its send buffer overflowed),
-                    // and it may last as long as a heartbeat round at most, which a live client answers.
-                    let closed = self.0.closed_wake.notified();
-                    let mut closed = std::pin::pin!(closed);
-                    closed.as_mut().enable();
-                    if self.ready_state() == ReadyState::Closed {
-                        break;
-                    }
-                    // A graceful close keeps its own deadline for the last writes.
-                    let heartbeat = shared.config.ping_interval + shared.config.ping_timeout;
-                    let closing = self.lock().closing_deadline;
-                    let limit = closing
-                        .map_or(heartbeat, |d| d.saturating_duration_since(Instant::now()).min(heartbeat));
-                    let write = self.write_ws(socket, batch, &mut frames);
-                    let written = tokio::select! {
-                        written = tokio::time::timeout(limit, write) => written,
-                        _ = closed.as_mut() => {
-                            stuck = true;
-                            break;
-                        }
-                    };
-                    match written {
-                        Ok(Ok(())) => {}
-                        Ok(Err(e)) => {
-                            self.close_with(CloseReason::TransportError, Some(&e.to_string()));
-                            stuck = true;
-                            break;
-                        }
-                        Err(_) if closing.is_some() => {
-                            self.cut_close("the client stopped reading");
-                            stuck = true;
-                            break;
-                        }
-                        Err(_) => {
-                            self.close_with(CloseReason::PingTimeout, Some("the client stopped reading"));
+                    // Boxed: the state of a write (its deadline, the close notification) exists while
+                    // one is in flight only, and an idle session's task stays small.
+                    match Box::pin(self.write_with_deadline(socket, batch, &mut frames)).await {
+                        Written::Done => {}
+                        Written::SessionClosed => break,
+                        Written::Stuck => {
                             stuck = true;
                             break;
                         }
@@ -698,9 +671,57 @@ impl Socket {
                 limit = limit.min(deadline.saturating_duration_since(Instant::now()));
             }
             // Pongs not written yet are dropped: the close frame ends the connection.
-            let _ = tokio::time::timeout(limit, socket.close(close_code)).await;
+            let _ = Box::pin(tokio::time::timeout(limit, socket.close(close_code))).await;
         }
         shared.drivers_finished();
+    }
+
+    /// Writes `batch` as [`write_ws`](Self::write_ws) does, bounded: a client that stops reading must
+    /// not hold the session's task (and the session) forever. The write ends when the session closes
+    /// meanwhile (say, its send buffer overflowed), and it may last as long as a heartbeat round at
+    /// most, which a live client answers; a graceful close keeps its own deadline for the last writes.
+    async fn write_with_deadline(
+        &self,
+        socket: &mut WsStream,
+        batch: Vec<Outgoing>,
+        frames: &mut OutQueue,
+    ) -> Written {
+        let closed = self.0.closed_wake.notified();
+        let mut closed = std::pin::pin!(closed);
+        closed.as_mut().enable();
+        if self.ready_state() == ReadyState::Closed {
+            return Written::SessionClosed;
+        }
+        let config = &self.0.shared.config;
+        let heartbeat = config.ping_interval + config.ping_timeout;
+        let closing = self.lock().closing_deadline;
+        let limit = closing.map_or(heartbeat, |d| d.saturating_duration_since(Instant::now()).min(heartbeat));
+        let write = self.write_ws(socket, batch, frames);
+        let written = tokio::select! {
+            written = tokio::time::timeout(limit, write) => written,
+            _ = closed.as_mut() => return Written::Stuck,
+        };
+        match written {
+            Ok(Ok(())) => {
+                if frames.is_empty() {
+                    // Nothing kept between writes.
+                    *frames = OutQueue::default();
+                }
+                Written::Done
+            }
+            Ok(Err(e)) => {
+                self.close_with(CloseReason::TransportError, Some(&e.to_string()));
+                Written::Stuck
+            }
+            Err(_) if closing.is_some() => {
+                self.cut_close("the client stopped reading");
+                Written::Stuck
+            }
+            Err(_) => {
+                self.close_with(CloseReason::PingTimeout, Some("the client stopped reading"));
+                Written::Stuck
+            }
+        }
     }
 
     /// Writes the frames still waiting (pongs), then `batch`: each payload as it is, in vectored writes.
@@ -764,6 +785,16 @@ fn sendable_close_code(code: u16) -> bool {
 }
 
 /// The next websocket message, or never when there is no websocket.
+/// How a bounded write of the session's task ended.
+enum Written {
+    /// Every frame went out.
+    Done,
+    /// The session had closed before the write began.
+    SessionClosed,
+    /// The websocket is left mid-frame or failed: dropped, not closed.
+    Stuck,
+}
+
 async fn next_message(ws: &mut Option<WsStream>) -> Option<Result<Incoming, WsError>> {
     match ws {
         Some(ws) => ws.next().await,

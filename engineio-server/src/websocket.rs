@@ -288,6 +288,35 @@ enum Conn {
     Other(Box<dyn Io>),
 }
 
+/// The messages decoded and not yet asked for. Usually a read brings one: it is kept without a
+/// queue, whose allocation an idle connection would otherwise keep after its first message.
+#[derive(Default)]
+struct Inbox {
+    first: Option<Incoming>,
+    rest: VecDeque<Incoming>,
+}
+
+impl Inbox {
+    fn push(&mut self, message: Incoming) {
+        if self.first.is_none() && self.rest.is_empty() {
+            self.first = Some(message);
+        } else {
+            self.rest.push_back(message);
+        }
+    }
+
+    fn pop(&mut self) -> Option<Incoming> {
+        if let Some(first) = self.first.take() {
+            return Some(first);
+        }
+        let message = self.rest.pop_front();
+        if self.rest.is_empty() && self.rest.capacity() > 0 {
+            self.rest = VecDeque::new();
+        }
+        message
+    }
+}
+
 /// Why a websocket ended in error.
 #[derive(Debug)]
 pub(crate) enum WsError {
@@ -312,7 +341,7 @@ pub(crate) struct WsStream {
     conn: Conn,
     preread: Bytes,
     decoder: Decoder,
-    incoming: VecDeque<Incoming>,
+    incoming: Inbox,
     /// The connection reached its end or failed: nothing more is read.
     done: bool,
 }
@@ -344,7 +373,13 @@ impl WsStream {
     }
 
     fn new(conn: Conn, preread: Bytes, max_payload: usize) -> Self {
-        WsStream { conn, preread, decoder: Decoder::new(max_payload), incoming: VecDeque::new(), done: false }
+        WsStream {
+            conn,
+            preread,
+            decoder: Decoder::new(max_payload),
+            incoming: Inbox::default(),
+            done: false,
+        }
     }
 
     /// The next message or control frame of the client; an error for a connection that ends without
@@ -352,7 +387,7 @@ impl WsStream {
     /// Cancel safe: bytes read are decoded at once and kept until asked for.
     pub(crate) async fn next(&mut self) -> Option<Result<Incoming, WsError>> {
         loop {
-            if let Some(message) = self.incoming.pop_front() {
+            if let Some(message) = self.incoming.pop() {
                 return Some(Ok(message));
             }
             if self.done {
@@ -374,7 +409,7 @@ impl WsStream {
 
     fn decode(&mut self, bytes: &[u8]) -> Result<(), WsError> {
         let incoming = &mut self.incoming;
-        self.decoder.feed(bytes, &mut |m| incoming.push_back(m)).map_err(|e| {
+        self.decoder.feed(bytes, &mut |m| incoming.push(m)).map_err(|e| {
             self.done = true;
             WsError::Decode(e)
         })
@@ -404,7 +439,7 @@ impl WsStream {
             return Poll::Ready(Err(WsError::Io(ended)));
         }
         let incoming = &mut self.incoming;
-        Poll::Ready(self.decoder.feed(bytes, &mut |m| incoming.push_back(m)).map_err(|e| {
+        Poll::Ready(self.decoder.feed(bytes, &mut |m| incoming.push(m)).map_err(|e| {
             self.done = true;
             WsError::Decode(e)
         }))
