@@ -299,6 +299,7 @@ async fn the_bus_follows_a_failover(bus: Bus) {
     let limit = Duration::from_secs(30);
     let took = emit_until_heard(&a, &mut cb, "after", limit).await;
     emit_until_heard(&b, &mut ca, "back", limit).await;
+    eprintln!("{bus:?}: a broadcast crossed the bus again {took:?} after the kill");
     // Messages may cross through the replica before its election completes: wait for the cluster to
     // say which node serves the slot now (there is no event to await for that).
     let elected = std::time::Instant::now();
