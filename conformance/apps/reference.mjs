@@ -3,6 +3,11 @@
 // server's behaviour, and later runs put it in mixed clusters and benchmarks.
 //
 //   node apps/reference.mjs --port 3000 [--parser msgpack] [--recovery-ms 5000] ...
+//
+// As the Rust app, `--adapter redis-sharded://A` and `redis-streams://A` take a Redis Cluster as the
+// address of any one node or a comma-separated seed list (`redis-sharded://127.0.0.1:7000,127.0.0.1:7001`):
+// then the adapters get a node-redis `createCluster({ rootNodes })` client. `--stream-count N` is the
+// streams adapter's `streamCount`.
 import { createServer } from "node:http";
 import { Server } from "socket.io";
 
@@ -19,6 +24,7 @@ function parseArgs(argv) {
     allowEIO3: false,
     parser: "json",
     adapter: "memory",
+    streamCount: 1,
     recoveryMs: 0,
     nodeName: `node-${process.pid}`,
     adminUi: false,
@@ -44,6 +50,7 @@ function parseArgs(argv) {
       case "--allow-eio3": o.allowEIO3 = true; break;
       case "--parser": o.parser = value(); break;
       case "--adapter": o.adapter = value(); break;
+      case "--stream-count": o.streamCount = Number(value()); break;
       case "--recovery-ms": o.recoveryMs = Number(value()); break;
       case "--node-name": o.nodeName = value(); break;
       case "--admin-ui": o.adminUi = true; break;
@@ -168,6 +175,32 @@ function porting(nsp) {
   });
 }
 
+/**
+ * A connected node-redis client for `addresses` (`host:port`, comma-separated): a cluster client
+ * (`createCluster({ rootNodes })`) for several addresses or for one node of a Redis Cluster (it says
+ * `cluster_enabled:1`), a plain one otherwise.
+ */
+async function redisClient(addresses) {
+  const { createClient, createCluster } = await import("redis");
+  const urls = addresses.split(",").filter(Boolean).map((a) => `redis://${a.trim()}`);
+  const logged = (client) => {
+    client.on("error", (err) => console.error(`reference (node): redis: ${err.message}`));
+    return client;
+  };
+  let cluster = urls.length > 1;
+  if (!cluster) {
+    const probe = logged(createClient({ url: urls[0] }));
+    await probe.connect();
+    const info = await probe.sendCommand(["INFO", "cluster"]).catch(() => "");
+    cluster = /^cluster_enabled:1/m.test(String(info));
+    if (!cluster) return probe;
+    await probe.quit();
+  }
+  const client = logged(createCluster({ rootNodes: urls.map((url) => ({ url })) }));
+  await client.connect();
+  return client;
+}
+
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const options = {
@@ -192,16 +225,14 @@ async function main() {
     await Promise.all([pub.connect(), sub.connect()]);
     options.adapter = createAdapter(pub, sub);
   } else if (o.adapter.startsWith("redis-streams://") || o.adapter.startsWith("redis-sharded://")) {
-    const { createClient } = await import("redis");
-    const url = o.adapter.replace(/^redis-[a-z]+:/, "redis:");
-    const pub = createClient({ url });
-    await pub.connect();
+    const pub = await redisClient(o.adapter.replace(/^redis-[a-z]+:\/\//, ""));
     if (o.adapter.startsWith("redis-streams://")) {
       const { createAdapter } = await import("@socket.io/redis-streams-adapter");
-      options.adapter = createAdapter(pub);
+      options.adapter = createAdapter(pub, { streamCount: o.streamCount });
     } else {
       const { createShardedAdapter } = await import("@socket.io/redis-adapter");
       const sub = pub.duplicate();
+      sub.on("error", (err) => console.error(`reference (node): redis: ${err.message}`));
       await sub.connect();
       options.adapter = createShardedAdapter(pub, sub);
     }

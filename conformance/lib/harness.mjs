@@ -172,6 +172,12 @@ export const TARGET = process.env.TARGET_SERVER === "node" ? "node" : "socketio"
 export const REDIS_ADDR = process.env.CONFORMANCE_REDIS ?? "127.0.0.1:6379";
 /** The connection URL of the Postgres. */
 export const POSTGRES_URL = process.env.CONFORMANCE_POSTGRES ?? "postgres://postgres@127.0.0.1:5432/test";
+/**
+ * The seed nodes of a Redis Cluster (three primaries), `host:port` each, or an empty list when there is
+ * none (`cargo xtask conformance` starts one when `redis-server` is installed; its Redis Cluster
+ * scenarios are skipped otherwise).
+ */
+export const REDIS_CLUSTER_SEEDS = (process.env.CONFORMANCE_REDIS_CLUSTER ?? "").split(",").filter(Boolean);
 
 /**
  * Calls `check` every 25 ms until it neither throws nor returns `false`, at most `ms` long; for state

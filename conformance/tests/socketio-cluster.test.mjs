@@ -4,53 +4,113 @@
 // createShardedAdapter), @socket.io/redis-streams-adapter 0.3 / @socket.io/postgres-adapter 0.5, each
 // operation started from either side. Clusters run one after another: they share the default channel
 // prefix (and the streams ones the stream `socket.io`).
+//
+// On a Redis Cluster of three primaries (REDIS_CLUSTER_SEEDS), the sharded and the streams buses run
+// three servers, Rust + Rust + Node and Node + Node + Rust, each given the seed list starting from a
+// different node (the Node ones through node-redis `createCluster({ rootNodes })`); the sockets of a
+// scenario are on the first and the last server, the middle one answers the cluster's requests. The
+// namespace channels hash to slots on every primary (`socket.io#/#` on the third, `socket.io#/custom#`
+// on the second, the dynamic namespaces' anywhere), and the streams bus spreads the namespaces over
+// four streams (`--stream-count 4`: `socket.io-0` and `-1` on the first primary, `-2` on the second,
+// `-3` on the third).
 import { describe, it, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, waitFor, notWithin, eventually, TARGET, REDIS_ADDR, POSTGRES_URL } from "../lib/harness.mjs";
+import {
+  startServer,
+  waitFor,
+  notWithin,
+  eventually,
+  TARGET,
+  REDIS_ADDR,
+  POSTGRES_URL,
+  REDIS_CLUSTER_SEEDS,
+} from "../lib/harness.mjs";
 import { clientFactory, norm, ack } from "../lib/sio.mjs";
 import { Emitter } from "@socket.io/redis-emitter";
-import { createClient } from "redis";
+import { createClient, createCluster } from "redis";
 
 const REDIS = `redis://${REDIS_ADDR}`;
+/**
+ * The streams spread over on the Redis Cluster (`streamCount`). The Node adapter 0.3.1 writes a
+ * namespace whose hash (Java's String.hashCode, as 32-bit JS) is negative to `socket.io--K` (a negative
+ * remainder), which no Node node reads: it polls `socket.io-0` to `socket.io-3` only. The Rust bus
+ * writes the same stream names, and reads each namespace's own, so such a namespace works from Node to
+ * Rust but not from Rust or Node to Node. The scenarios use namespaces whose hash is not negative.
+ */
+const STREAM_COUNT = 4;
+/** Java's String.hashCode in 32-bit JS integers, as the streams adapter computes it. */
+function hashCode(text) {
+  let hash = 0;
+  for (let i = 0; i < text.length; i++) hash = (hash * 31 + text.charCodeAt(i)) | 0;
+  return hash;
+}
+/** The cluster's seed list for its `i`-th server: every seed, starting from a different one. */
+const seedsFor = (i) => REDIS_CLUSTER_SEEDS.map((_, k) => REDIS_CLUSTER_SEEDS[(i + k) % REDIS_CLUSTER_SEEDS.length]).join(",");
+/** Each bus: the adapter URL of the `i`-th server, and whether it is on the Redis Cluster. */
 const BUSES = {
-  Redis: REDIS,
-  "Redis sharded": `redis-sharded://${REDIS_ADDR}`,
-  "Redis Streams": `redis-streams://${REDIS_ADDR}`,
-  Postgres: POSTGRES_URL,
+  Redis: { url: () => REDIS },
+  "Redis sharded": { url: () => `redis-sharded://${REDIS_ADDR}` },
+  "Redis Streams": { url: () => `redis-streams://${REDIS_ADDR}` },
+  Postgres: { url: () => POSTGRES_URL },
+  "Redis Cluster sharded": { url: (i) => `redis-sharded://${seedsFor(i)}`, cluster: true },
+  "Redis Cluster Streams": { url: (i) => `redis-streams://${seedsFor(i)}`, cluster: true },
 };
 const TOPOLOGIES = {
   "Rust + Rust": [TARGET, TARGET],
   "Rust + Node": [TARGET, "node"],
   "Node + Rust": ["node", TARGET],
 };
+const CLUSTER_TOPOLOGIES = {
+  "Rust + Rust + Node": [TARGET, TARGET, "node"],
+  "Node + Node + Rust": ["node", "node", TARGET],
+};
 
-for (const [bus, url] of Object.entries(BUSES))
-for (const [name, kinds] of Object.entries(TOPOLOGIES)) {
-  describe(`${bus} · ${name}`, () => {
+for (const [bus, { url, cluster }] of Object.entries(BUSES))
+for (const [name, kinds] of Object.entries(cluster ? CLUSTER_TOPOLOGIES : TOPOLOGIES)) {
+  const skip = cluster && REDIS_CLUSTER_SEEDS.length === 0 ? "no Redis Cluster (CONFORMANCE_REDIS_CLUSTER)" : false;
+  const sharded = bus.endsWith("sharded");
+  const streams = bus.endsWith("Streams");
+  describe(`${bus} · ${name}`, { skip }, () => {
     let servers;
+    /** The client factories of the servers the scenario's sockets use: the first and the last. */
     let factories;
+    /** The client factories of the servers in between. */
+    let middle;
     before(async () => {
       servers = [];
       for (const [i, kind] of kinds.entries()) {
-        const recovery = bus === "Redis Streams" ? ["--recovery-ms", "60000"] : [];
-        servers.push(await startServer(kind, ["--adapter", url, "--node-name", `n${i}`, ...recovery]));
+        const recovery = streams ? ["--recovery-ms", "60000"] : [];
+        const spread = cluster && streams ? ["--stream-count", String(STREAM_COUNT)] : [];
+        servers.push(await startServer(kind, ["--adapter", url(i), "--node-name", `n${i}`, ...recovery, ...spread]));
       }
-      factories = servers.map((s) => clientFactory(s, "websocket", "json"));
+      factories = [servers[0], servers.at(-1)].map((s) => clientFactory(s, "websocket", "json"));
+      middle = servers.slice(1, -1).map((s) => clientFactory(s, "websocket", "json"));
     });
     after(async () => {
       await Promise.all(servers.map((s) => s.stop()));
     });
-    afterEach(() => factories.forEach((f) => f.closeAll()));
+    afterEach(() => [...factories, ...middle].forEach((f) => f.closeAll()));
     // With recovery on (the streams clusters), each broadcast event ends with its offset: drop it.
     const recv = (socket, event) =>
       waitFor(socket, event).then((args) =>
-        bus === "Redis Streams" && /^[0-9]+-[0-9]+$/.test(args.at(-1)) ? args.slice(0, -1) : args,
+        streams && /^[0-9]+-[0-9]+$/.test(args.at(-1)) ? args.slice(0, -1) : args,
       );
 
-    /** One socket on each node, in a fresh namespace. */
+    /** A namespace of its own for a scenario (on the cluster streams, one whose hash is not negative). */
     let unique = 0;
+    function freshNamespace(kind) {
+      for (;;) {
+        const nsp = `/dyn-${kind}${process.pid}x${++unique}`;
+        if (!(cluster && streams) || hashCode(nsp) >= 0) return nsp;
+      }
+    }
+
+    /** One socket on each of the first and the last node, in a fresh namespace. */
     async function pair() {
-      const nsp = `/dyn-c${process.pid}x${++unique}`;
+      const nsp = freshNamespace("c");
+      // The servers in between get the namespace too (a socket that comes and goes), so that they
+      // answer its requests.
+      for (const f of middle) (await f.connect(nsp)).disconnect();
       const [a, b] = await Promise.all(factories.map((f) => f.connect(nsp)));
       // Both nodes know the namespace (a dynamic child is created on first connection). On Postgres the
       // nodes of a new namespace learn of each other from heartbeats: within one 5 s interval at worst
@@ -78,8 +138,8 @@ for (const [name, kinds] of Object.entries(TOPOLOGIES)) {
       }
     });
 
-    it("a client recovers its session on the other node", { skip: bus !== "Redis Streams" }, async () => {
-      const nsp = `/dyn-r${process.pid}x${++unique}`;
+    it("a client recovers its session on the other node", { skip: !streams }, async () => {
+      const nsp = freshNamespace("r");
       const a = await factories[0].connect(nsp, { reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 200 });
       const b = await factories[1].connect(nsp);
       await eventually(async () => assert.deepEqual((await ack(a, "fetch-sockets"))[0], [a.id, b.id].sort()), 8000);
@@ -95,7 +155,7 @@ for (const [name, kinds] of Object.entries(TOPOLOGIES)) {
       await seen;
       missed.length = 0;
       // The client comes back to the other node.
-      a.io.uri = servers[1].url;
+      a.io.uri = servers.at(-1).url;
       const down = waitFor(a, "disconnect");
       a.io.engine.close();
       await down;
@@ -107,7 +167,7 @@ for (const [name, kinds] of Object.entries(TOPOLOGIES)) {
       assert.equal(a.recovered, true);
       assert.equal(a.id, id);
       const [me] = await ack(a, "whoami");
-      assert.equal(me.node, "n1");
+      assert.equal(me.node, `n${servers.length - 1}`);
       assert.equal(me.recovered, true);
       assert.deepEqual(me.rooms, [id, "kept"].sort());
       await eventually(() => assert.equal(missed.length, 2));
@@ -120,12 +180,17 @@ for (const [name, kinds] of Object.entries(TOPOLOGIES)) {
      * subscription completes after the join (in the Node adapter too): wait until `nodes` nodes listen.
      */
     async function roomChannelReady(nsp, room, nodes) {
-      if (bus !== "Redis sharded") return;
-      const redis = createClient({ url: REDIS });
+      if (!sharded) return;
+      const channel = `socket.io#${nsp}#${room}#`;
+      // On a cluster, the node of the channel's slot counts its subscribers.
+      const redis = cluster
+        ? createCluster({ rootNodes: REDIS_CLUSTER_SEEDS.map((a) => ({ url: `redis://${a}` })) })
+        : createClient({ url: REDIS });
       await redis.connect();
+      const ask = (args) => (cluster ? redis.sendCommand(channel, true, args) : redis.sendCommand(args));
       try {
         await eventually(async () => {
-          const [, count] = await redis.sendCommand(["PUBSUB", "SHARDNUMSUB", `socket.io#${nsp}#${room}#`]);
+          const [, count] = await ask(["PUBSUB", "SHARDNUMSUB", channel]);
           assert.equal(Number(count), nodes);
         });
       } finally {

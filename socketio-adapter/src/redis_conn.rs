@@ -25,6 +25,13 @@ pub(crate) const CLUSTER_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a command on a cluster may wait for its reply (redirections included).
 const CLUSTER_RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How many times in a row the cluster client tries to reconnect to a node before dropping it (about
+/// 1.5 s of back-off when the node refuses connections).
+const NODE_CONNECT_ATTEMPTS: std::num::NonZeroUsize = match std::num::NonZeroUsize::new(5) {
+    Some(n) => n,
+    None => std::num::NonZeroUsize::MIN,
+};
+
 /// Where a bus connects.
 #[derive(Clone)]
 pub(crate) enum Endpoint {
@@ -93,7 +100,12 @@ impl Endpoint {
         let mut builder = redis::cluster::ClusterClientBuilder::new(seeds.to_vec())
             .connection_timeout(CLUSTER_CONNECT_TIMEOUT)
             .response_timeout(CLUSTER_RESPONSE_TIMEOUT)
-            .retries(4);
+            .retries(4)
+            // A node that does not come back after a few attempts (a primary that died and failed over)
+            // leaves the connections: commands for its slots then go to the rest of its shard (its
+            // replica, soon the new primary), fan-outs (`PUBSUB SHARDNUMSUB`) ask the live nodes only,
+            // and a redirection refreshes the slots, bringing the node back if it returned.
+            .max_connection_attempts(NODE_CONNECT_ATTEMPTS);
         if let Some(first) = seeds.first() {
             let settings = first.redis_settings();
             if let Some(user) = settings.username() {
@@ -316,9 +328,19 @@ async fn run(
                 let Some(me) = me.upgrade() else { return };
                 let kind = push.kind.clone();
                 match kind {
-                    PushKind::Disconnection => errors.report(bus_error(
-                        "redis cluster subscriber: lost a node's connection; subscribing again on reconnection",
-                    )),
+                    PushKind::Disconnection => {
+                        errors.report(bus_error(
+                            "redis cluster subscriber: lost a node's connection; subscribing its channels again",
+                        ));
+                        // The client subscribes again where it reconnects, but a node that died (a
+                        // primary that failed over) never comes back, and the client keeps it in its slot
+                        // map: every wanted channel is subscribed again, which a live node answers with
+                        // a confirmation, and which goes to the other nodes of a dead node's shard (its
+                        // replica, soon its successor, takes sharded subscriptions).
+                        for channel in me.wanted() {
+                            me.subscribe_again(channel);
+                        }
+                    }
                     PushKind::Message | PushKind::SMessage => {
                         if let Some((channel, Some(payload))) = push_parts(push) {
                             on_message(&channel, &channel, payload);

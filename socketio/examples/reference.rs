@@ -8,7 +8,9 @@
 //! `--allow-eio3`, `--parser json|msgpack`, `--node-name NAME`, `--recovery-ms MS`, `--serve-client DIR`,
 //! `--adapter memory|redis://host:port|redis-streams://host:port|redis-sharded://host:port|postgres://user@host/db`
 //! (with the `redis` / `postgres` features). A Redis Cluster is given by any one node's address, or by
-//! several separated by commas (`redis-sharded://127.0.0.1:7000,127.0.0.1:7001`).
+//! several separated by commas (`redis-sharded://127.0.0.1:7000,127.0.0.1:7001`). Beyond the contract,
+//! `--stream-count N` spreads the namespaces of `redis-streams://` over N streams (the Node adapter's
+//! `streamCount`), so that on a cluster they live on different nodes.
 //! `--admin-ui` instruments the server for the official admin UI (`/admin`, no authentication,
 //! development mode); beyond the contract, `--admin-auth USER:BCRYPT_HASH` asks for a login and
 //! `--admin-store redis://host:port` keeps the login sessions in Redis (the `redis` feature).
@@ -28,6 +30,8 @@ struct Options {
     port: u16,
     node_name: String,
     adapter: String,
+    /// `--stream-count`: how many streams `redis-streams://` spreads the namespaces over.
+    stream_count: u32,
     admin_ui: bool,
     /// `--admin-auth USER:HASH`.
     admin_auth: Option<(String, String)>,
@@ -42,6 +46,7 @@ fn parse_args() -> Result<Options, String> {
     let mut port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
     let mut node_name = format!("node-{}", std::process::id());
     let mut adapter = "memory".to_string();
+    let mut stream_count = 1;
     let mut admin_ui = false;
     let (mut admin_auth, mut admin_store) = (None, None);
     let mut drain = Duration::from_secs(2);
@@ -93,6 +98,9 @@ fn parse_args() -> Result<Options, String> {
                     ));
                 }
             }
+            "--stream-count" => {
+                stream_count = value()?.parse().map_err(|e| format!("--stream-count: {e}"))?
+            }
             "--recovery-ms" => {
                 config.connection_state_recovery = Some(socketio::server::RecoveryConfig {
                     max_disconnection_duration: ms(value()?)?,
@@ -112,7 +120,7 @@ fn parse_args() -> Result<Options, String> {
             other => return Err(format!("unknown flag {other}")),
         }
     }
-    Ok(Options { port, node_name, adapter, admin_ui, admin_auth, admin_store, drain, config })
+    Ok(Options { port, node_name, adapter, stream_count, admin_ui, admin_auth, admin_store, drain, config })
 }
 
 fn sorted(mut v: Vec<String>) -> Vec<String> {
@@ -346,7 +354,7 @@ async fn main() {
     };
     let mut config = options.config;
     if options.adapter.starts_with("redis") {
-        config.adapter = redis_adapter(&options.adapter).await;
+        config.adapter = redis_adapter(&options.adapter, options.stream_count).await;
     } else if options.adapter.starts_with("postgres://") {
         config.adapter = postgres_adapter(&options.adapter).await;
     }
@@ -416,17 +424,21 @@ async fn postgres_adapter(url: &str) -> socketio::adapter::AdapterFactory {
 }
 
 /// `redis://` (classic pub/sub), `redis-streams://` (streams, with recovery across nodes) or
-/// `redis-sharded://` (Redis 7 sharded pub/sub).
+/// `redis-sharded://` (Redis 7 sharded pub/sub); the streams spread the namespaces over `stream_count`
+/// streams.
 #[cfg(feature = "redis")]
-async fn redis_adapter(url: &str) -> socketio::adapter::AdapterFactory {
+async fn redis_adapter(url: &str, stream_count: u32) -> socketio::adapter::AdapterFactory {
     use socketio::adapter::{
-        redis::RedisBus, redis_sharded::ShardedRedisBus, redis_streams::RedisStreamsBus,
+        redis::RedisBus,
+        redis_sharded::ShardedRedisBus,
+        redis_streams::{RedisStreamsBus, RedisStreamsConfig},
     };
     let (scheme, rest) = url.split_once("://").unwrap_or(("redis", url));
     let plain = format!("redis://{rest}");
     let factory = match scheme {
         "redis-streams" => {
-            RedisStreamsBus::connect(&plain, Default::default()).await.map(|bus| bus.factory())
+            let config = RedisStreamsConfig { stream_count, ..Default::default() };
+            RedisStreamsBus::connect(&plain, config).await.map(|bus| bus.factory())
         }
         "redis-sharded" => {
             ShardedRedisBus::connect(&plain, Default::default()).await.map(|bus| bus.factory())
@@ -443,7 +455,7 @@ async fn redis_adapter(url: &str) -> socketio::adapter::AdapterFactory {
 }
 
 #[cfg(not(feature = "redis"))]
-async fn redis_adapter(url: &str) -> socketio::adapter::AdapterFactory {
+async fn redis_adapter(url: &str, _stream_count: u32) -> socketio::adapter::AdapterFactory {
     eprintln!("reference: {url} needs the redis feature (cargo run -p socketio --features redis --example reference)");
     std::process::exit(2);
 }

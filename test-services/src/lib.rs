@@ -35,6 +35,8 @@ pub struct Service {
     url: String,
     dir: PathBuf,
     watchdog: Option<Child>,
+    /// The server's process id, as its watchdog said.
+    pid: Option<u32>,
 }
 
 impl Service {
@@ -52,6 +54,20 @@ impl Service {
     /// The address, for raw connections.
     pub fn addr(&self) -> std::net::SocketAddr {
         std::net::SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// Kills the server with SIGKILL, as a crash would: no goodbye to its clients or its peers. The
+    /// watchdog then removes its directory.
+    pub fn kill(&self) -> Result<(), String> {
+        let Some(pid) = self.pid else { return Err(format!("the pid of {self} is unknown")) };
+        let status = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .map_err(|e| format!("cannot run kill: {e}"))?;
+        if !status.success() {
+            return Err(format!("kill -KILL {pid} failed ({status})"));
+        }
+        Ok(())
     }
 
     /// Starts a Redis of its own (not the shared one of [`redis()`]) with extra `redis-server`
@@ -141,11 +157,12 @@ pub fn redis_cluster() -> Option<&'static RedisCluster> {
         .as_ref()
 }
 
-/// A local Redis Cluster: primaries only, every slot covered, each node a [`Service`] of its own (so
-/// that a test can stop one).
+/// A local Redis Cluster: every slot covered, each node a [`Service`] of its own (so that a test can
+/// stop or kill one); primaries only, or with replicas ([`RedisCluster::start_with_replicas`]).
 #[derive(Debug)]
 pub struct RedisCluster {
     nodes: Vec<Service>,
+    cli: PathBuf,
 }
 
 impl RedisCluster {
@@ -153,14 +170,22 @@ impl RedisCluster {
     /// `redis-cli --cluster create` and waits until every node says `cluster_state:ok`; it stops when
     /// dropped. `Ok(None)`, silently, when `redis-server` or `redis-cli` is not installed.
     pub fn start(size: usize) -> Result<Option<RedisCluster>, String> {
+        Self::start_with_replicas(size, 0)
+    }
+
+    /// Starts `primaries` (at least 3) primaries and `replicas` replicas of each, as
+    /// [`start`](Self::start) does; it returns once every replica has synchronised with its primary,
+    /// so that a replica can take over when its primary fails (the cluster's node timeout is 2 s).
+    pub fn start_with_replicas(primaries: usize, replicas: usize) -> Result<Option<RedisCluster>, String> {
         let (Some(server), Some(cli)) = (find_program("redis-server", &[]), find_program("redis-cli", &[]))
         else {
             return Ok(None);
         };
-        retry_cluster(|| start_cluster_once(&server, &cli, size.max(3))).map(Some)
+        retry_cluster(|| start_cluster_once(&server, &cli, primaries.max(3), replicas)).map(Some)
     }
 
-    /// The nodes, in the order they were created (each owns a third of the slots, in order).
+    /// The nodes, in the order they were created: the primaries first (each owning a share of the
+    /// slots, in order), then the replicas.
     pub fn nodes(&self) -> &[Service] {
         &self.nodes
     }
@@ -169,6 +194,82 @@ impl RedisCluster {
     pub fn urls(&self) -> Vec<String> {
         self.nodes.iter().map(|n| n.url.clone()).collect()
     }
+
+    /// The seed list of the nodes from the `first`-th on (wrapping around): `127.0.0.1:P1,127.0.0.1:P2,...`,
+    /// so that clients given different `first` start from different nodes.
+    pub fn seeds_from(&self, first: usize) -> String {
+        let n = self.nodes.len().max(1);
+        (0..self.nodes.len())
+            .map(|i| format!("127.0.0.1:{}", self.nodes[(first + i) % n].port))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The hash slot of `key`, as the cluster computes it (`CLUSTER KEYSLOT`, asked of a live node).
+    pub fn slot_of(&self, key: &str) -> Result<u16, String> {
+        let reply = self.ask_any(&["CLUSTER", "KEYSLOT", key])?;
+        reply.trim().parse().map_err(|_| format!("CLUSTER KEYSLOT {key} answered {reply:?}"))
+    }
+
+    /// The index (in [`nodes`](Self::nodes)) of the primary serving `key`'s slot, as the cluster sees it
+    /// now (`CLUSTER NODES`, asked of a live node); `None` while no live primary serves it.
+    pub fn primary_of(&self, key: &str) -> Result<Option<usize>, String> {
+        let slot = self.slot_of(key)?;
+        let table = self.ask_any(&["CLUSTER", "NODES"])?;
+        for line in table.lines() {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            if fields.len() < 8 {
+                continue;
+            }
+            let flags = fields[2];
+            if !flags.split(',').any(|f| f == "master") || flags.contains("fail") {
+                continue;
+            }
+            let serves = fields[8..].iter().any(|range| {
+                let (low, high) = range.split_once('-').unwrap_or((range, range));
+                matches!((low.parse::<u16>(), high.parse::<u16>()), (Ok(l), Ok(h)) if l <= slot && slot <= h)
+            });
+            if !serves {
+                continue;
+            }
+            // `127.0.0.1:PORT@BUSPORT`
+            let port =
+                fields[1].split('@').next().and_then(|a| a.rsplit(':').next()).and_then(|p| p.parse().ok());
+            return Ok(port.and_then(|p: u16| self.nodes.iter().position(|n| n.port == p)));
+        }
+        Ok(None)
+    }
+
+    /// Runs `redis-cli` with `args` against the first node that answers.
+    fn ask_any(&self, args: &[&str]) -> Result<String, String> {
+        let mut last = String::from("no node");
+        for node in &self.nodes {
+            match redis_cli(&self.cli, node.port, args) {
+                Ok(reply) => return Ok(reply),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+}
+
+/// The output of `redis-cli -p PORT ARGS...`, or an error when it fails or the server does not answer.
+fn redis_cli(cli: &Path, port: u16, args: &[&str]) -> Result<String, String> {
+    let out = Command::new(cli)
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", cli.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() || text.starts_with("Could not connect") || text.starts_with("ERR") {
+        return Err(format!(
+            "redis-cli -p {port} {}: {text}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(text)
 }
 
 fn retry_cluster(mut start: impl FnMut() -> Result<RedisCluster, String>) -> Result<RedisCluster, String> {
@@ -182,7 +283,13 @@ fn retry_cluster(mut start: impl FnMut() -> Result<RedisCluster, String>) -> Res
     Err(last)
 }
 
-fn start_cluster_once(server: &Path, cli: &Path, size: usize) -> Result<RedisCluster, String> {
+fn start_cluster_once(
+    server: &Path,
+    cli: &Path,
+    primaries: usize,
+    replicas: usize,
+) -> Result<RedisCluster, String> {
+    let size = primaries * (1 + replicas);
     let mut nodes = Vec::with_capacity(size);
     for _ in 0..size {
         // The cluster bus gets a free port of its own rather than the default port + 10000.
@@ -204,7 +311,7 @@ fn start_cluster_once(server: &Path, cli: &Path, size: usize) -> Result<RedisClu
     for node in &nodes {
         create.arg(format!("127.0.0.1:{}", node.port));
     }
-    create.args(["--cluster-replicas", "0", "--cluster-yes"]).stdin(Stdio::null());
+    create.args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"]).stdin(Stdio::null());
     let out = create.output().map_err(|e| format!("cannot run {}: {e}", cli.display()))?;
     if !out.status.success() {
         return Err(format!(
@@ -225,7 +332,20 @@ fn start_cluster_once(server: &Path, cli: &Path, size: usize) -> Result<RedisClu
             std::thread::sleep(Duration::from_millis(50));
         }
     }
-    Ok(RedisCluster { nodes })
+    // A replica that has not synchronised yet would not be elected when its primary fails.
+    for node in &nodes {
+        loop {
+            let info = redis_cli(cli, node.port, &["INFO", "replication"])?;
+            if info.contains("role:master") || info.contains("master_link_status:up") {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(format!("the replica on port {} did not synchronise: {info}", node.port));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    Ok(RedisCluster { nodes, cli: cli.to_path_buf() })
 }
 
 /// Whether the node on `port` says `cluster_state:ok`.
@@ -378,7 +498,7 @@ fn spawn_watched(
     user: Option<(u32, u32)>,
     program: &Path,
     args: &[String],
-) -> Result<(Child, BufReader<ChildStdout>), String> {
+) -> Result<(Child, BufReader<ChildStdout>, Option<u32>), String> {
     let mut command = Command::new("/bin/sh");
     command
         .arg("-c")
@@ -405,7 +525,7 @@ fn spawn_watched(
     let mut stdout = BufReader::new(stdout);
     let mut pid = String::new();
     let _ = stdout.read_line(&mut pid);
-    Ok((child, stdout))
+    Ok((child, stdout, pid.trim().parse().ok()))
 }
 
 impl Service {
@@ -456,9 +576,15 @@ fn start_redis_once(program: &Path, extra_args: &[&str]) -> Result<Service, Stri
     .map(|s| s.to_string())
     .collect();
     args.extend(extra_args.iter().map(|s| s.to_string()));
-    let (child, output) = spawn_watched(&dir, "TERM", None, program, &args)?;
-    let mut service =
-        Service { kind: "redis", port, url: format!("redis://127.0.0.1:{port}"), dir, watchdog: Some(child) };
+    let (child, output, pid) = spawn_watched(&dir, "TERM", None, program, &args)?;
+    let mut service = Service {
+        kind: "redis",
+        port,
+        url: format!("redis://127.0.0.1:{port}"),
+        dir,
+        watchdog: Some(child),
+        pid,
+    };
     let what = format!("redis-server on port {port}");
     service.wait_ready(&what, output, Duration::from_secs(10), || redis_pong(port))?;
     Ok(service)
@@ -541,8 +667,9 @@ fn start_postgres_once(initdb: &Path, postgres: &Path) -> Result<Service, String
         "max_connections=200".into(),
     ];
     // SIGQUIT: immediate shutdown; the data is thrown away anyway.
-    let (child, output) = spawn_watched(&dir, "QUIT", user, postgres, &args)?;
+    let (child, output, pid) = spawn_watched(&dir, "QUIT", user, postgres, &args)?;
     let mut service = Service {
+        pid,
         kind: "postgres",
         port,
         url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),

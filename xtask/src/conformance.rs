@@ -5,6 +5,9 @@
 //! 2. Builds the reference apps in release mode.
 //! 3. Runs the Node test files (`node --test`) with the binaries' paths in `ENGINE_BIN`,
 //!    `SOCKETIO_BIN` and `CLIENT_BIN` (the Rust client under remote control); each test file starts the servers it needs on free ports and stops them.
+//!    The cluster scenarios get a throwaway Redis (`CONFORMANCE_REDIS`), Postgres
+//!    (`CONFORMANCE_POSTGRES`) and Redis Cluster of three primaries (`CONFORMANCE_REDIS_CLUSTER`, its
+//!    seed addresses), all stopped when the run ends.
 //! 4. Prints a table scenario × result per file and exits non-zero on any failure.
 //!
 //! `--against-node` runs the Socket.IO files against the Node twin of the reference app
@@ -12,7 +15,7 @@
 //! there asserts our assumptions rather than the reference behaviour.
 
 use serde_json::Value;
-use socketio_test_services::Service;
+use socketio_test_services::{RedisCluster, Service};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
@@ -91,6 +94,10 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     if let Some(postgres) = &postgres {
         node.env("CONFORMANCE_POSTGRES", postgres.url());
     }
+    let redis_cluster = redis_cluster(&files)?;
+    if let Some(cluster) = &redis_cluster {
+        node.env("CONFORMANCE_REDIS_CLUSTER", cluster.seeds_from(0));
+    }
     eprintln!("xtask: node --test {}", files.join(" "));
     let status = node.status().map_err(|e| format!("could not run node: {e}"))?;
 
@@ -123,6 +130,29 @@ fn buses() -> Result<(Option<Service>, Option<Service>), String> {
         }
     }
     Ok((redis, postgres))
+}
+
+/// A throwaway Redis Cluster (three primaries) for the cluster scenarios, when they run. Without
+/// `redis-server` and `redis-cli`, its scenarios are skipped, said loudly here, unless CI asks for every
+/// service (`CI` or `SOCKETIO_REQUIRE_SERVICES` set): then it is an error.
+fn redis_cluster(files: &[String]) -> Result<Option<RedisCluster>, String> {
+    if !files.iter().any(|f| f.contains("socketio-cluster")) {
+        return Ok(None);
+    }
+    let cluster = RedisCluster::start(3)?;
+    if cluster.is_none() {
+        let ci = std::env::var("CI").map(|v| !v.is_empty() && v != "false" && v != "0").unwrap_or(false);
+        if ci || socketio_test_services::services_required() {
+            return Err("redis-server and redis-cli are needed for the Redis Cluster scenarios (CI or \
+                 SOCKETIO_REQUIRE_SERVICES is set): install Redis (Debian: redis-server and redis-tools)"
+                .into());
+        }
+        eprintln!(
+            "\nxtask: SKIPPING the Redis Cluster scenarios of socketio-cluster: `redis-server` and `redis-cli` \
+             are not both installed (Debian: redis-server and redis-tools)\n"
+        );
+    }
+    Ok(cluster)
 }
 
 /// Copies the suite to `work` and runs `npm ci` there unless the installed lock file is the same.

@@ -169,3 +169,69 @@
 //! The memory adapter (the default) serves one node: behind a load balancer, broadcasts would reach
 //! only the clients of the node they start on. See [`adapters`](super::adapters) for the buses'
 //! options and Redis Cluster.
+//!
+//! # Rust and Node nodes on one Redis Cluster
+//!
+//! Rust nodes and Node nodes can share a Redis Cluster with the sharded adapter or the Redis Streams
+//! adapter: each side routes every channel, stream and session key to the node of its slot, so the
+//! sides meet on the same nodes. `cargo xtask conformance socketio-cluster` checks it on a throwaway
+//! cluster of three primaries, with Rust + Rust + Node and Node + Node + Rust servers, each given the
+//! seed list starting from a different node (broadcasts, rooms, `fetchSockets`, `socketsJoin` /
+//! `socketsLeave`, broadcasts with acks, `serverSideEmit`, `disconnectSockets`, and recovery on another
+//! node with the streams). The options the test uses:
+//!
+//! ```no_run
+//! # #[cfg(feature = "redis")]
+//! # async fn node() -> Result<(), Box<dyn std::error::Error>> {
+//! use socketio::adapter::redis_sharded::ShardedRedisBus;
+//! use socketio::adapter::redis_streams::{RedisStreamsBus, RedisStreamsConfig};
+//! let seeds = "redis://10.0.0.1:7000,10.0.0.2:7000,10.0.0.3:7000";
+//! // Sharded pub/sub: the defaults (channel prefix `socket.io`, subscription mode dynamic).
+//! let sharded = ShardedRedisBus::connect(seeds, Default::default()).await?;
+//! // Redis Streams: the namespaces spread over four streams, `socket.io-0` to `socket.io-3`.
+//! let config = RedisStreamsConfig { stream_count: 4, ..Default::default() };
+//! let streams = RedisStreamsBus::connect(seeds, config).await?;
+//! # let _ = (sharded, streams); Ok(())
+//! # }
+//! ```
+//!
+//! and on the Node side, node-redis 4.7's cluster client with `@socket.io/redis-adapter` 8.3 or
+//! `@socket.io/redis-streams-adapter` 0.3 (`conformance/apps/reference.mjs`):
+//!
+//! ```js
+//! import { createCluster } from "redis";
+//! import { createShardedAdapter } from "@socket.io/redis-adapter";
+//! import { createAdapter } from "@socket.io/redis-streams-adapter";
+//!
+//! const rootNodes = ["10.0.0.1:7000", "10.0.0.2:7000", "10.0.0.3:7000"].map((a) => ({ url: `redis://${a}` }));
+//! const pub = createCluster({ rootNodes });
+//! pub.on("error", (err) => console.error(err)); // a node that goes away is an error event
+//! await pub.connect();
+//! // Sharded pub/sub: a second cluster client subscribes.
+//! const sub = pub.duplicate();
+//! sub.on("error", (err) => console.error(err));
+//! await sub.connect();
+//! io.adapter(createShardedAdapter(pub, sub));
+//! // Or Redis Streams, with the same stream count as the Rust nodes:
+//! io.adapter(createAdapter(pub, { streamCount: 4 }));
+//! ```
+//!
+//! What must agree across the sides: the channel prefix (`channel_prefix` / `channelPrefix`) and, for
+//! the sharded adapter, the subscription mode; for the streams, the stream name and count
+//! (`stream_name`, `stream_count` / `streamName`, `streamCount`: a namespace's stream is picked by the
+//! same hash) and the session key prefix.
+//!
+//! A limitation of the Node streams adapter (0.3.1) with `streamCount` above one: a namespace whose
+//! hash (Java's `String.hashCode` in 32-bit integers) is negative gets a negative remainder, so it is
+//! written to `socket.io--K`, which no Node server reads (they poll `socket.io-0` to `socket.io-{N-1}`).
+//! The Rust bus writes the same names and reads each namespace's own stream, so such a namespace's
+//! broadcasts reach Rust servers from both sides but Node servers from neither. With Node servers in the
+//! cluster, keep `streamCount` at 1 or use namespaces whose hash is not negative (the conformance test
+//! does the latter).
+//!
+//! When a primary dies, its replica takes over after the cluster's node timeout. The Rust buses report
+//! the outage through their error hooks (`on_error`), lose what was published meanwhile (pub/sub) or
+//! fail to add it (streams, reported), and go on with the new primary: in the workspace's test (three
+//! primaries with a replica each, node timeout 2 s, the primary of the namespace channel or of the
+//! stream killed with SIGKILL) broadcasts cross again 4 to 5 s after the kill. A failover with Node
+//! nodes mixed in is not part of the tests.
