@@ -139,6 +139,13 @@ pub trait Handler: Send + Sync + 'static {
         let _ = (socket, reason, description);
     }
 
+    /// Whether [`on_session_event`](Self::on_session_event) wants [`SessionEvent::PacketCreate`]
+    /// (`true` by default). A handler that says `false` lets each send take the session's lock once
+    /// instead of twice; one that changes its mind at run time may answer differently at any time.
+    fn observes_outgoing(&self) -> bool {
+        true
+    }
+
     /// Any other event of a session.
     fn on_session_event(&self, socket: &Socket, event: SessionEvent<'_>) {
         let _ = (socket, event);

@@ -333,27 +333,23 @@ impl Socket {
         encoded: Option<Str>,
         options: SendOptions,
     ) -> Result<(), SendError> {
-        let config = &self.0.shared.config;
+        let handler = &self.0.shared.handler;
+        let observed = handler.observes_outgoing();
         {
-            let st = self.lock();
-            if st.ready != ReadyState::Open {
-                return Err(SendError::Closed);
-            }
-            if options.volatile && !Self::writable(&st) {
-                return Err(SendError::Dropped);
-            }
-            if st.queue.len() >= config.max_buffered_packets {
+            let mut st = self.lock();
+            if let Err(refusal) = self.admit(&st, options) {
                 drop(st);
-                return match config.overflow {
-                    OverflowPolicy::DropPacket => Err(SendError::Dropped),
-                    OverflowPolicy::Close => {
-                        self.close_with(CloseReason::TransportError, Some("send buffer full"));
-                        Err(SendError::Overflow)
-                    }
-                };
+                return Err(self.refused(refusal));
+            }
+            if !observed {
+                // Nobody hears of it: checked and queued under one lock.
+                let out =
+                    Outgoing { packet, encoded, compress: options.compress, volatile: options.volatile };
+                self.push(&mut st, out);
+                return Ok(());
             }
         }
-        self.0.shared.handler.on_session_event(self, SessionEvent::PacketCreate(&packet));
+        handler.on_session_event(self, SessionEvent::PacketCreate(&packet));
         let mut st = self.lock();
         if st.ready != ReadyState::Open {
             return Err(SendError::Closed);
@@ -361,6 +357,35 @@ impl Socket {
         let out = Outgoing { packet, encoded, compress: options.compress, volatile: options.volatile };
         self.push(&mut st, out);
         Ok(())
+    }
+
+    /// Whether the session takes one more packet now.
+    fn admit(&self, st: &State, options: SendOptions) -> Result<(), SendError> {
+        if st.ready != ReadyState::Open {
+            return Err(SendError::Closed);
+        }
+        if options.volatile && !Self::writable(st) {
+            return Err(SendError::Dropped);
+        }
+        if st.queue.len() >= self.0.shared.config.max_buffered_packets {
+            return Err(SendError::Overflow);
+        }
+        Ok(())
+    }
+
+    /// Acts on a refusal of [`admit`](Self::admit), the session's lock released: a full queue drops
+    /// the packet or closes the session, as configured.
+    fn refused(&self, refusal: SendError) -> SendError {
+        match refusal {
+            SendError::Overflow => match self.0.shared.config.overflow {
+                OverflowPolicy::DropPacket => SendError::Dropped,
+                OverflowPolicy::Close => {
+                    self.close_with(CloseReason::TransportError, Some("send buffer full"));
+                    SendError::Overflow
+                }
+            },
+            other => other,
+        }
     }
 
     /// Closes the session: queued packets are delivered first, then the transport is closed, with the
@@ -596,6 +621,8 @@ impl Socket {
         let mut close_code = NORMAL_CLOSE;
         // Frames to write: pongs, then the packets of each batch; the first may be partly written.
         let mut frames = OutQueue::default();
+        let timer = sleep_until(Instant::now() + shared.config.ping_interval);
+        let mut timer = std::pin::pin!(timer);
         loop {
             let now = Instant::now();
             let mut batch = Vec::new();
@@ -650,15 +677,14 @@ impl Socket {
                 self.finish_close();
                 break;
             }
-            let sleep = async {
-                match wake_at {
-                    Some(t) => sleep_until(t).await,
-                    None => std::future::pending().await,
-                }
-            };
+            // One timer for the task's life, moved only when the wake-up time changes (a ping sent, a
+            // close begun): a wake-up for a packet to write neither registers nor removes a timer.
+            if let Some(t) = wake_at.filter(|t| *t != timer.deadline()) {
+                timer.as_mut().reset(t);
+            }
             tokio::select! {
                 _ = self.0.driver_wake.notified() => {}
-                _ = sleep => {}
+                _ = timer.as_mut(), if wake_at.is_some() => {}
                 msg = next_message(&mut ws) => {
                     self.on_ws_message(msg, &mut close_code, &mut frames);
                 }

@@ -26,6 +26,11 @@ impl<F: ?Sized> HookList<F> {
         self.set.store(true, Ordering::Release);
     }
 
+    /// Whether any observer was ever added (one atomic load).
+    pub(crate) fn is_set(&self) -> bool {
+        self.set.load(Ordering::Acquire)
+    }
+
     /// The observers, or `None` (one atomic load) when there are none. A copy: an observer may register
     /// another one while it runs.
     pub(crate) fn get(&self) -> Option<Vec<Arc<F>>> {

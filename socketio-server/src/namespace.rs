@@ -3,6 +3,7 @@
 use crate::operators::BroadcastOperator;
 use crate::server::ServerInner;
 use crate::socket::{AckTarget, BoxFuture, Socket};
+use rustc_hash::FxHashMap;
 use socketio_adapter::{
     AckEvent, Adapter, BroadcastFlags, BroadcastOptions, LocalNamespace, RestoredSession, Room, Sid,
     SocketInfo,
@@ -60,12 +61,16 @@ pub(crate) struct NsInner {
     pub(crate) server: Weak<ServerInner>,
     /// The server's hooks, reached without upgrading `server` (one atomic load when none is set).
     pub(crate) hooks: Arc<crate::hooks::Hooks>,
-    sockets: RwLock<HashMap<Str, Socket>>,
+    /// By id. The ids are the server's own (random), and every delivery of a broadcast looks one up:
+    /// a fast non-keyed hash (FxHash) instead of SipHash.
+    sockets: RwLock<FxHashMap<Str, Socket>>,
     adapter: OnceLock<Arc<dyn Adapter>>,
     middlewares: RwLock<Vec<Middleware>>,
     handlers: RwLock<Vec<ConnectHandler>>,
     /// Event handlers every socket of the namespace has ([`Namespace::on`]).
-    events: RwLock<HashMap<String, Vec<crate::socket::EventHandler>>>,
+    /// Every incoming event looks its name up here; only the app inserts names, so a non-keyed hash
+    /// is safe from collisions a client could provoke.
+    events: RwLock<FxHashMap<String, Vec<crate::socket::EventHandler>>>,
     ids: AtomicU64,
     /// For the child of a dynamic namespace: the parent, whose middlewares and handlers apply too.
     parent: OnceLock<Arc<NsInner>>,
@@ -85,11 +90,11 @@ impl NsInner {
             name,
             server: Arc::downgrade(server),
             hooks: server.hooks.clone(),
-            sockets: RwLock::new(HashMap::new()),
+            sockets: RwLock::new(FxHashMap::default()),
             adapter: OnceLock::new(),
             middlewares: RwLock::new(Vec::new()),
             handlers: RwLock::new(Vec::new()),
-            events: RwLock::new(HashMap::new()),
+            events: RwLock::new(FxHashMap::default()),
             ids: AtomicU64::new(0),
             parent: OnceLock::new(),
             children: RwLock::new(Vec::new()),

@@ -180,6 +180,12 @@ impl engineio_server::Handler for Bridge {
         }
     }
 
+    fn observes_outgoing(&self) -> bool {
+        cfg!(feature = "metrics")
+            || self.user.as_ref().is_some_and(|user| user.observes_outgoing())
+            || self.hooks.engine.is_set()
+    }
+
     fn on_connection_error(&self, error: &engineio_server::ConnectionError) {
         if let Some(user) = &self.user {
             user.on_connection_error(error);
