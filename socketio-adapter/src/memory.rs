@@ -288,17 +288,9 @@ impl MemoryAdapter {
     pub fn broadcast_local(&self, packet: &Packet, opts: &BroadcastOptions) {
         let frames = self.nsp.encode(packet);
         let targets = self.lock().targets(opts);
+        let _reached = self.nsp.send_many(&targets, packet, &frames, &opts.flags);
         #[cfg(feature = "metrics")]
-        let mut reached = 0;
-        for sid in &targets {
-            let _sent = self.nsp.send(sid, packet, &frames, &opts.flags);
-            #[cfg(feature = "metrics")]
-            {
-                reached += usize::from(_sent);
-            }
-        }
-        #[cfg(feature = "metrics")]
-        self.counters.record(reached);
+        self.counters.record(_reached);
     }
 
     /// The local part of `fetchSockets`.

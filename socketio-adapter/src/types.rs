@@ -190,6 +190,13 @@ pub trait LocalNamespace: Send + Sync + 'static {
     /// `packet` is what `frames` encode (for the socket's outgoing listeners).
     fn send(&self, sid: &Sid, packet: &Packet, frames: &[Frame], flags: &BroadcastFlags) -> bool;
 
+    /// [`send`](Self::send) to each of `sids`; how many took the packet. The default calls `send` for
+    /// each; a namespace can do the work common to all recipients once (look its sockets up under one
+    /// lock, prepare the frames for its transport once).
+    fn send_many(&self, sids: &[Sid], packet: &Packet, frames: &[Frame], flags: &BroadcastFlags) -> usize {
+        sids.iter().filter(|sid| self.send(sid, packet, frames, flags)).count()
+    }
+
     /// Like [`send`](Self::send) for a packet carrying ack id `ack_id`: the socket forwards its client's
     /// answer to `acks` as an [`AckEvent::Response`].
     fn send_with_ack(

@@ -36,6 +36,19 @@ pub(crate) fn engine_frames(frames: Vec<Frame>) -> Vec<Frame> {
         .collect()
 }
 
+/// The engine messages of frames made by [`engine_frames`], to write to any number of clients.
+pub(crate) fn engine_messages(frames: &[Frame]) -> Vec<EncodedMessage> {
+    frames
+        .iter()
+        .map(|frame| match frame {
+            Frame::Text(t) => {
+                EncodedMessage::from_frame_text(t.clone()).unwrap_or_else(|| EncodedMessage::text(t.as_str()))
+            }
+            Frame::Binary(b) => EncodedMessage::binary(b.clone()),
+        })
+        .collect()
+}
+
 /// The sockets of one connection, one per namespace, and what may still join. Plain lists: a
 /// connection has a socket or two, and a hash table of one entry would cost more than the search.
 #[derive(Default)]
@@ -100,14 +113,15 @@ impl Client {
     /// queues shared copies, nothing is encoded or copied per recipient. A volatile packet is dropped
     /// whole when the transport cannot take its first frame at once.
     pub(crate) fn write(&self, frames: &[Frame], flags: &BroadcastFlags) -> bool {
+        self.write_messages(&engine_messages(frames), flags)
+    }
+
+    /// Writes messages prepared by [`engine_messages`]; `false` when the session refused one (closed,
+    /// or a volatile packet dropped).
+    pub(crate) fn write_messages(&self, messages: &[EncodedMessage], flags: &BroadcastFlags) -> bool {
         let mut options = SendOptions { compress: flags.compress, volatile: flags.volatile };
-        for frame in frames {
-            let message = match frame {
-                Frame::Text(t) => EncodedMessage::from_frame_text(t.clone())
-                    .unwrap_or_else(|| EncodedMessage::text(t.as_str())),
-                Frame::Binary(b) => EncodedMessage::binary(b.clone()),
-            };
-            if self.conn.send_encoded(&message, options).is_err() {
+        for message in messages {
+            if self.conn.send_encoded(message, options).is_err() {
                 return false;
             }
             options.volatile = false;

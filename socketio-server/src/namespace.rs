@@ -297,6 +297,22 @@ impl LocalNamespace for NsInner {
         }
     }
 
+    fn send_many(&self, sids: &[Sid], packet: &Packet, frames: &[Frame], flags: &BroadcastFlags) -> usize {
+        // The engine messages once for every recipient, and the sockets under one read of the map.
+        let messages = crate::client::engine_messages(frames);
+        let sockets: Vec<Socket> = {
+            let map = self.sockets.read().unwrap_or_else(|e| e.into_inner());
+            sids.iter().filter_map(|sid| map.get(sid).cloned()).collect()
+        };
+        sockets
+            .iter()
+            .filter(|socket| {
+                socket.notify_outgoing(packet);
+                socket.0.client.write_messages(&messages, flags)
+            })
+            .count()
+    }
+
     fn send_with_ack(
         &self,
         sid: &Sid,
