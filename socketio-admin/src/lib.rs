@@ -162,9 +162,28 @@ impl AdminSessionStore for InMemoryStore {
 #[cfg(feature = "redis")]
 #[derive(Clone)]
 pub struct RedisStore {
-    redis: redis::aio::ConnectionManager,
+    redis: StoreConnection,
     prefix: String,
     session_duration: Duration,
+}
+
+/// The store's connection: to one Redis server, or to a Redis Cluster (which routes each key to the
+/// node that owns its slot, and follows MOVED replies and failovers).
+#[cfg(feature = "redis")]
+#[derive(Clone)]
+enum StoreConnection {
+    Single(redis::aio::ConnectionManager),
+    Cluster(redis::cluster_async::ClusterConnection),
+}
+
+#[cfg(feature = "redis")]
+impl StoreConnection {
+    async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> redis::RedisResult<T> {
+        match self {
+            StoreConnection::Single(c) => cmd.query_async(&mut c.clone()).await,
+            StoreConnection::Cluster(c) => cmd.query_async(&mut c.clone()).await,
+        }
+    }
 }
 
 #[cfg(feature = "redis")]
@@ -182,13 +201,38 @@ impl RedisStore {
     /// A store on `redis`, with the reference's defaults: the prefix `socket.io-admin` and sessions
     /// of a day.
     pub fn new(redis: redis::aio::ConnectionManager) -> Self {
+        RedisStore::with(StoreConnection::Single(redis))
+    }
+
+    /// A store on a Redis Cluster connection.
+    pub fn new_cluster(redis: redis::cluster_async::ClusterConnection) -> Self {
+        RedisStore::with(StoreConnection::Cluster(redis))
+    }
+
+    fn with(redis: StoreConnection) -> Self {
         RedisStore { redis, prefix: "socket.io-admin".into(), session_duration: Duration::from_secs(86_400) }
     }
 
-    /// A store on a connection of its own to the Redis server at `url` (`redis://host:port/db`).
+    /// A store on a connection of its own to the Redis server at `url` (`redis://host:port/db`), or to
+    /// a Redis Cluster: given several nodes separated by commas (`redis://127.0.0.1:7000,127.0.0.1:7001`),
+    /// or one node of a cluster (it says `cluster_enabled:1`), as the cluster adapters take them.
     pub async fn connect(url: &str) -> Result<Self, redis::RedisError> {
+        let seeds = cluster_seeds(url);
+        if seeds.len() > 1 {
+            return RedisStore::connect_cluster(seeds).await;
+        }
         let client = redis::Client::open(url)?;
-        Ok(RedisStore::new(redis::aio::ConnectionManager::new(client).await?))
+        let single = redis::aio::ConnectionManager::new(client).await?;
+        let info: String = redis::cmd("INFO").arg("cluster").query_async(&mut single.clone()).await?;
+        if info.lines().any(|l| l.trim() == "cluster_enabled:1") {
+            return RedisStore::connect_cluster(seeds).await;
+        }
+        Ok(RedisStore::new(single))
+    }
+
+    async fn connect_cluster(seeds: Vec<String>) -> Result<Self, redis::RedisError> {
+        let client = redis::cluster::ClusterClient::new(seeds)?;
+        Ok(RedisStore::new_cluster(client.get_async_connection().await?))
     }
 
     /// The prefix of the keys (`prefix`).
@@ -212,8 +256,7 @@ impl RedisStore {
 #[async_trait::async_trait]
 impl AdminSessionStore for RedisStore {
     async fn contains(&self, session_id: &str) -> bool {
-        let mut redis = self.redis.clone();
-        match redis::cmd("EXISTS").arg(self.key(session_id)).query_async::<i64>(&mut redis).await {
+        match self.redis.query::<i64>(redis::cmd("EXISTS").arg(self.key(session_id))).await {
             Ok(n) => n == 1,
             Err(e) => {
                 // Unknown then: the UI logs in with the password again.
@@ -226,23 +269,25 @@ impl AdminSessionStore for RedisStore {
     async fn save(&self, session_id: &str) {
         let key = self.key(session_id);
         let seconds = self.session_duration.as_secs().max(1);
-        let mut redis = self.redis.clone();
-        let saved = redis::pipe()
-            .atomic()
-            .cmd("SET")
-            .arg(&key)
-            .arg("true")
-            .ignore()
-            .cmd("EXPIRE")
-            .arg(&key)
-            .arg(seconds)
-            .ignore()
-            .query_async::<()>(&mut redis)
-            .await;
+        // One command, so that a cluster routes it to the key's node as any other.
+        let saved =
+            self.redis.query::<()>(redis::cmd("SET").arg(&key).arg("true").arg("EX").arg(seconds)).await;
         if let Err(e) = saved {
             tracing::warn!("admin UI: cannot save a session in Redis: {e}");
         }
     }
+}
+
+/// The nodes of `url` when it lists several (`redis://a:1,b:2` or `redis://a:1,redis://b:2`), each as
+/// a URL; else `url` alone.
+#[cfg(feature = "redis")]
+fn cluster_seeds(url: &str) -> Vec<String> {
+    let scheme = url.split_once("://").map_or("redis", |(scheme, _)| scheme);
+    url.split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| if n.contains("://") { n.to_string() } else { format!("{scheme}://{n}") })
+        .collect()
 }
 
 impl AdminOptions {

@@ -339,3 +339,33 @@ async fn sharded_bus_follows_a_failover() {
 async fn streams_bus_follows_a_failover() {
     the_bus_follows_a_failover(Bus::Streams).await;
 }
+
+/// The admin UI's session store on a Redis Cluster: sessions saved through one node are found through
+/// another, whichever node owns each key's slot, with the reference's key and a TTL.
+#[tokio::test]
+async fn the_admin_session_store_works_on_a_cluster() {
+    use socketio_admin::{AdminSessionStore, RedisStore};
+    let cluster = socketio_e2e::require_redis_cluster!();
+    let urls = cluster.urls();
+    let prefix = unique_key("admin");
+    // One node of the cluster (found to be one), and a seed list.
+    let writer = RedisStore::connect(&urls[0]).await.unwrap().prefix(&prefix);
+    let reader = RedisStore::connect(&format!("{},{}", urls[2], urls[1])).await.unwrap().prefix(&prefix);
+    // Enough keys for every primary to own some.
+    let ids: Vec<String> = (0..30).map(|i| format!("session-{i}")).collect();
+    for id in &ids {
+        writer.save(id).await;
+    }
+    for id in &ids {
+        assert!(reader.contains(id).await, "{id}");
+    }
+    assert!(!reader.contains("never-saved").await);
+    // The key as Node's RedisStore writes it, with its expiry.
+    let client = redis::cluster::ClusterClient::new(vec![urls[1].clone()]).unwrap();
+    let mut conn = client.get_async_connection().await.unwrap();
+    let key = format!("{prefix}#session-7");
+    let value: String = redis::cmd("GET").arg(&key).query_async(&mut conn).await.unwrap();
+    let ttl: i64 = redis::cmd("TTL").arg(&key).query_async(&mut conn).await.unwrap();
+    assert_eq!(value, "true");
+    assert!((86_000..=86_400).contains(&ttl), "{ttl}");
+}

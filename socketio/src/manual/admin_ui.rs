@@ -42,6 +42,10 @@
 //! # }
 //! ```
 //!
+//! On a Redis Cluster, give `connect` one node of the cluster or several separated by commas
+//! (`redis://10.0.0.1:7000,10.0.0.2:7000`), as the cluster adapters take them: each session's key
+//! goes to the node that owns its slot (`tests/tests/redis_on_cluster.rs`).
+//!
 //! # Built on public hooks
 //!
 //! As `@socket.io/admin-ui` on Node, the crate uses only the server's public API, which any other
