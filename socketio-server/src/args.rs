@@ -35,6 +35,18 @@ pub enum EmitError {
     Adapter(#[from] socketio_adapter::AdapterError),
 }
 
+/// An emit that failed before its ack could be waited for: a reserved event name is refused as
+/// invalid arguments (with the same message), the other errors keep their kind.
+impl From<EmitError> for AckError {
+    fn from(e: EmitError) -> Self {
+        match e {
+            EmitError::Reserved(_) => AckError::Args(ValueError::new(e.to_string())),
+            EmitError::Args(e) => AckError::Args(e),
+            EmitError::Adapter(e) => AckError::Adapter(e),
+        }
+    }
+}
+
 /// The arguments of an emit of `event`, encoded; a failure is logged (`warn`) as well as returned, so
 /// that a discarded result hides nothing.
 pub(crate) fn encode_args(event: &str, args: impl IntoArgs) -> Result<Vec<Value>, EmitError> {

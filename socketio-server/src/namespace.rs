@@ -566,9 +566,7 @@ impl Namespace {
         args: impl crate::IntoArgs,
     ) -> Result<Vec<Value>, crate::AckError> {
         if socketio_parser::RESERVED_EVENTS.contains(&event) {
-            return Err(crate::AckError::Args(socketio_parser::ValueError::new(format!(
-                "\"{event}\" is a reserved event name"
-            ))));
+            return Err(crate::EmitError::Reserved(event.to_string()).into());
         }
         let mut all = vec![Value::from(event)];
         all.extend(args.into_args()?);

@@ -84,9 +84,7 @@ impl BroadcastOperator {
     /// every client answered; after the timeout, fails with the answers received so far.
     pub async fn emit_with_ack(&self, event: &str, args: impl IntoArgs) -> Result<Vec<Vec<Value>>, AckError> {
         if RESERVED_EVENTS.contains(&event) {
-            return Err(AckError::Args(socketio_parser::ValueError::new(format!(
-                "\"{event}\" is a reserved event name"
-            ))));
+            return Err(crate::EmitError::Reserved(event.to_string()).into());
         }
         if self.nsp.is_parent.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(

@@ -736,13 +736,7 @@ impl SocketEmitter {
         let sent = if socket.connected() {
             crate::args::encode_args(event, args)
                 .and_then(|args| socket.emit_with(event, args, self.flags.clone(), Some(id)))
-                .map_err(|e| match e {
-                    EmitError::Args(e) => AckError::Args(e),
-                    EmitError::Reserved(name) => AckError::Args(socketio_parser::ValueError::new(format!(
-                        "\"{name}\" is a reserved event name"
-                    ))),
-                    EmitError::Adapter(e) => AckError::Adapter(e),
-                })
+                .map_err(AckError::from)
         } else {
             Err(AckError::Disconnected)
         };
