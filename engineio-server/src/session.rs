@@ -8,9 +8,12 @@ use crate::request::RequestInfo;
 use crate::websocket::{OutFrame, OutQueue, WsError, WsStream, NORMAL_CLOSE};
 use crate::wsframe::Incoming;
 use engineio_parser::{Packet, PacketData, PacketType, ProtocolVersion, Str};
+use futures_util::task::AtomicWaker;
 use std::collections::VecDeque;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Poll;
 use tokio::sync::Notify;
 use tokio::time::{sleep_until, Instant};
 
@@ -141,7 +144,7 @@ pub(crate) struct SessionInner {
     request: RequestInfo,
     state: Mutex<State>,
     /// Wakes the driver: packets to write on a websocket, a websocket handed over, a close.
-    pub(crate) driver_wake: Notify,
+    pub(crate) driver_wake: DriverWake,
     /// Wakes the pending polling GET.
     pub(crate) poll_wake: Notify,
     /// Wakes every waiter once the session has closed (a POST still being read is then dropped).
@@ -224,7 +227,7 @@ impl Socket {
                 closed_by_client: false,
             }),
             shared,
-            driver_wake: Notify::new(),
+            driver_wake: DriverWake::default(),
             poll_wake: Notify::new(),
             closed_wake: Notify::new(),
             #[cfg(feature = "tracing")]
@@ -516,6 +519,9 @@ impl Socket {
     fn push(&self, st: &mut State, out: Outgoing) {
         st.queue.push_back(out);
         match st.transport {
+            // A packet sent by the driver's own task (a handler answering inline) is written when
+            // the driver goes round its loop: no wake-up, which would poll the task once more.
+            TransportKind::WebSocket if self.0.driver_wake.busy() => {}
             TransportKind::WebSocket => self.0.driver_wake.notify_one(),
             TransportKind::Polling if st.poll_pending => self.0.poll_wake.notify_one(),
             TransportKind::Polling => {}
@@ -624,6 +630,11 @@ impl Socket {
         let timer = sleep_until(Instant::now() + shared.config.ping_interval);
         let mut timer = std::pin::pin!(timer);
         loop {
+            // Everything is looked at below, under the session's lock: a wake-up set before that is
+            // moot, and from here on a packet queued must wake the task (see `push`). Whatever
+            // changes after the lock was released sets the wake-up again.
+            self.0.driver_wake.set_busy(false);
+            self.0.driver_wake.clear();
             let now = Instant::now();
             let mut batch = Vec::new();
             let mut timeout = false;
@@ -661,10 +672,36 @@ impl Socket {
             }
             if !batch.is_empty() || !frames.is_empty() {
                 if let Some(socket) = ws.as_mut() {
-                    // Boxed: the state of a write (its deadline, the close notification) exists while
-                    // one is in flight only, and an idle session's task stays small.
-                    match Box::pin(self.write_with_deadline(socket, batch, &mut frames)).await {
-                        Written::Done => {}
+                    let n = batch.len();
+                    let handler = &shared.handler;
+                    if n > 0 {
+                        handler.on_session_event(&self, SessionEvent::Flush(n));
+                    }
+                    for out in batch {
+                        frames.push(OutFrame::packet(self.0.protocol, out));
+                    }
+                    // Most writes go out at once; only what the connection does not take now waits,
+                    // bounded. Boxed: the state of such a write (its deadline, the close
+                    // notification) exists while one is in flight only, and an idle session's task
+                    // stays small.
+                    let written = match socket.try_write(&mut frames) {
+                        Ok(()) if frames.is_empty() => Written::Done,
+                        Ok(()) => Box::pin(self.write_with_deadline(socket, &mut frames)).await,
+                        Err(e) => {
+                            self.close_with(CloseReason::TransportError, Some(&e.to_string()));
+                            Written::Stuck
+                        }
+                    };
+                    match written {
+                        Written::Done => {
+                            if frames.is_empty() {
+                                // Nothing kept between writes.
+                                frames = OutQueue::default();
+                            }
+                            if n > 0 {
+                                handler.on_session_event(&self, SessionEvent::Drain);
+                            }
+                        }
                         Written::SessionClosed => break,
                         Written::Stuck => {
                             stuck = true;
@@ -682,12 +719,16 @@ impl Socket {
             if let Some(t) = wake_at.filter(|t| *t != timer.deadline()) {
                 timer.as_mut().reset(t);
             }
+            // In this order: a message read is handled at once; the loop's top then looks at the
+            // queue, the heartbeat and the state whichever branch woke it, so none waits on another.
             tokio::select! {
-                _ = self.0.driver_wake.notified() => {}
-                _ = timer.as_mut(), if wake_at.is_some() => {}
+                biased;
                 msg = next_message(&mut ws) => {
+                    self.0.driver_wake.set_busy(true);
                     self.on_ws_message(msg, &mut close_code, &mut frames);
                 }
+                _ = self.0.driver_wake.notified() => {}
+                _ = timer.as_mut(), if wake_at.is_some() => {}
             }
         }
         if let Some(mut socket) = ws.filter(|_| !stuck) {
@@ -702,16 +743,11 @@ impl Socket {
         shared.drivers_finished();
     }
 
-    /// Writes `batch` as [`write_ws`](Self::write_ws) does, bounded: a client that stops reading must
-    /// not hold the session's task (and the session) forever. The write ends when the session closes
-    /// meanwhile (say, its send buffer overflowed), and it may last as long as a heartbeat round at
-    /// most, which a live client answers; a graceful close keeps its own deadline for the last writes.
-    async fn write_with_deadline(
-        &self,
-        socket: &mut WsStream,
-        batch: Vec<Outgoing>,
-        frames: &mut OutQueue,
-    ) -> Written {
+    /// Writes `frames`, bounded: a client that stops reading must not hold the session's task (and the
+    /// session) forever. The write ends when the session closes meanwhile (say, its send buffer
+    /// overflowed), and it may last as long as a heartbeat round at most, which a live client answers;
+    /// a graceful close keeps its own deadline for the last writes.
+    async fn write_with_deadline(&self, socket: &mut WsStream, frames: &mut OutQueue) -> Written {
         let closed = self.0.closed_wake.notified();
         let mut closed = std::pin::pin!(closed);
         closed.as_mut().enable();
@@ -722,19 +758,13 @@ impl Socket {
         let heartbeat = config.ping_interval + config.ping_timeout;
         let closing = self.lock().closing_deadline;
         let limit = closing.map_or(heartbeat, |d| d.saturating_duration_since(Instant::now()).min(heartbeat));
-        let write = self.write_ws(socket, batch, frames);
+        let write = socket.write_owned(frames);
         let written = tokio::select! {
             written = tokio::time::timeout(limit, write) => written,
             _ = closed.as_mut() => return Written::Stuck,
         };
         match written {
-            Ok(Ok(())) => {
-                if frames.is_empty() {
-                    // Nothing kept between writes.
-                    *frames = OutQueue::default();
-                }
-                Written::Done
-            }
+            Ok(Ok(())) => Written::Done,
             Ok(Err(e)) => {
                 self.close_with(CloseReason::TransportError, Some(&e.to_string()));
                 Written::Stuck
@@ -748,28 +778,6 @@ impl Socket {
                 Written::Stuck
             }
         }
-    }
-
-    /// Writes the frames still waiting (pongs), then `batch`: each payload as it is, in vectored writes.
-    async fn write_ws(
-        &self,
-        ws: &mut WsStream,
-        batch: Vec<Outgoing>,
-        frames: &mut OutQueue,
-    ) -> std::io::Result<()> {
-        let n = batch.len();
-        let handler = &self.0.shared.handler;
-        if n > 0 {
-            handler.on_session_event(self, SessionEvent::Flush(n));
-        }
-        for out in batch {
-            frames.push(OutFrame::packet(self.0.protocol, out));
-        }
-        ws.write_owned(frames).await?;
-        if n > 0 {
-            handler.on_session_event(self, SessionEvent::Drain);
-        }
-        Ok(())
     }
 
     fn on_ws_message(
@@ -791,8 +799,8 @@ impl Socket {
             }
             Some(Err(e)) => self.close_with(CloseReason::TransportError, Some(&e.to_string())),
             Some(Ok(Incoming::Ping(payload))) => {
+                // Written when the task goes round its loop, right after this.
                 frames.push(OutFrame::pong(payload));
-                self.0.driver_wake.notify_one();
             }
             Some(Ok(Incoming::Pong)) => {}
             Some(Ok(message)) => match crate::websocket::packet_of(self.0.protocol, message) {
@@ -811,6 +819,54 @@ fn sendable_close_code(code: u16) -> bool {
 }
 
 /// The next websocket message, or never when there is no websocket.
+/// What wakes a session's task: a flag with the task's waker, lock-free (a wake-up is set far more often
+/// than the task waits), and whether the task is busy with a message it read, when packets it queues
+/// itself need no wake-up.
+#[derive(Default)]
+pub(crate) struct DriverWake {
+    woken: AtomicBool,
+    busy: AtomicBool,
+    waker: AtomicWaker,
+}
+
+impl DriverWake {
+    /// Wakes the task, or has its next wait end at once.
+    pub(crate) fn notify_one(&self) {
+        self.woken.store(true, Ordering::Release);
+        self.waker.wake();
+    }
+
+    /// Forgets a wake-up not waited for yet: the task is about to look at everything anyway.
+    fn clear(&self) {
+        self.woken.store(false, Ordering::Release);
+    }
+
+    /// Whether the session's task is handling a message it read (packets queued then are written
+    /// when it goes round its loop).
+    fn busy(&self) -> bool {
+        self.busy.load(Ordering::Acquire)
+    }
+
+    fn set_busy(&self, busy: bool) {
+        self.busy.store(busy, Ordering::Release);
+    }
+
+    /// Waits for a wake-up (the session's task alone waits).
+    async fn notified(&self) {
+        std::future::poll_fn(|cx| {
+            if self.woken.swap(false, Ordering::AcqRel) {
+                return Poll::Ready(());
+            }
+            self.waker.register(cx.waker());
+            if self.woken.swap(false, Ordering::AcqRel) {
+                return Poll::Ready(());
+            }
+            Poll::Pending
+        })
+        .await
+    }
+}
+
 /// How a bounded write of the session's task ended.
 enum Written {
     /// Every frame went out.

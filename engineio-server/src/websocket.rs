@@ -138,21 +138,39 @@ fn encode(protocol: ProtocolVersion, packet: &Packet) -> Frame {
     }
 }
 
-/// Frames waiting to be written, in order; the first one may be partly written.
+/// Frames waiting to be written, in order; the first one may be partly written. The first is kept
+/// inline: writing one frame (an answer, a broadcast) allocates nothing.
 #[derive(Debug, Default)]
 pub(crate) struct OutQueue {
-    frames: VecDeque<OutFrame>,
+    /// `None` only when `rest` is empty too.
+    first: Option<OutFrame>,
+    rest: VecDeque<OutFrame>,
 }
 
 impl OutQueue {
     /// Appends a frame.
     pub(crate) fn push(&mut self, frame: OutFrame) {
-        self.frames.push_back(frame);
+        if self.first.is_none() {
+            self.first = Some(frame);
+        } else {
+            self.rest.push_back(frame);
+        }
     }
 
     /// Whether every frame is written.
     pub(crate) fn is_empty(&self) -> bool {
-        self.frames.is_empty()
+        self.first.is_none()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &OutFrame> {
+        self.first.iter().chain(self.rest.iter())
+    }
+
+    fn get(&self, i: usize) -> Option<&OutFrame> {
+        match i {
+            0 => self.first.as_ref(),
+            _ => self.rest.get(i - 1),
+        }
     }
 
     /// Hands the unwritten bytes to `write`, one vectored write, and takes off what it wrote. Headers
@@ -175,7 +193,7 @@ impl OutQueue {
         let mut n = 0;
         // The start of the run of gathered bytes that the next gathered bytes extend.
         let mut run: Option<usize> = None;
-        for (i, frame) in self.frames.iter().enumerate() {
+        for (i, frame) in self.iter().enumerate() {
             let head = frame.head();
             let head_rest = &head[frame.sent.min(head.len())..];
             let payload_from = frame.sent.saturating_sub(head.len());
@@ -211,7 +229,7 @@ impl OutQueue {
         for (slice, piece) in slices.iter_mut().zip(&pieces[..n]) {
             *slice = match *piece {
                 Piece::Gathered(from, to) => IoSlice::new(&gathered[from..to]),
-                Piece::Payload(i, from) => match self.frames.get(i) {
+                Piece::Payload(i, from) => match self.get(i) {
                     Some(frame) => IoSlice::new(&frame.payload[from..]),
                     None => IoSlice::new(&[]),
                 },
@@ -230,14 +248,14 @@ impl OutQueue {
 
     fn advance(&mut self, mut n: usize) {
         while n > 0 {
-            let Some(front) = self.frames.front_mut() else { return };
+            let Some(front) = self.first.as_mut() else { return };
             let left = front.len() - front.sent;
             if n < left {
                 front.sent += n;
                 return;
             }
             n -= left;
-            self.frames.pop_front();
+            self.first = self.rest.pop_front();
         }
     }
 
@@ -454,6 +472,21 @@ impl WsStream {
         }
     }
 
+    /// Writes what the connection takes now, without waiting: the frames written are taken off. Plain
+    /// TCP only; on other connections nothing is written here (a TLS stream also wants a flush).
+    pub(crate) fn try_write(&mut self, frames: &mut OutQueue) -> io::Result<()> {
+        if let Conn::Tcp(tcp) = &self.conn {
+            while !frames.is_empty() {
+                match frames.write_with(|slices| tcp.try_write_vectored(slices)) {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Sends a close frame with `code` (the session's task alone writing).
     pub(crate) async fn close(&mut self, code: u16) -> io::Result<()> {
         let mut frames = OutQueue::default();
@@ -618,7 +651,7 @@ mod tests {
         }
         for step in [1, 7, 4096, 65_536, usize::MAX / 2] {
             let mut copy = OutQueue::default();
-            for f in &queue.frames {
+            for f in queue.iter() {
                 copy.push(OutFrame::new(
                     if f.head[0] & 0x0f == 1 { OpCode::Text } else { OpCode::Binary },
                     None,
@@ -627,8 +660,8 @@ mod tests {
             }
             if step == 1 {
                 // A byte at a time is slow over 7 MB: the first frames suffice.
-                copy.frames.truncate(8);
-                let end = expected.len().min(copy.frames.iter().map(OutFrame::len).sum());
+                copy.rest.truncate(7);
+                let end = expected.len().min(copy.iter().map(OutFrame::len).sum());
                 assert_eq!(written(copy, step), expected[..end]);
                 continue;
             }
