@@ -107,6 +107,18 @@ pub(crate) fn decode_text(whole: &Str, part: &str, version: ProtocolVersion) -> 
     Ok(Packet { ty, data: PacketData::Binary(bytes.into()) })
 }
 
+/// Decodes `text`, the text form of one packet on its own (a websocket frame): as [`decode_text`], the
+/// text data taking over the frame's buffer.
+pub(crate) fn decode_owned_text(text: Str, version: ProtocolVersion) -> Result<Packet, Error> {
+    let (first, rest) = split_first(&text)?;
+    if first != b'b' && !rest.is_empty() {
+        let ty = packet_type(first)?;
+        let data = text.into_suffix(1).ok_or(Error::UnknownPacketType(first))?;
+        return Ok(Packet::text(ty, data));
+    }
+    decode_text(&text, &text, version)
+}
+
 /// Validates `body` as UTF-8 without copying it.
 pub(crate) fn utf8(body: Bytes) -> Result<Str, Error> {
     Str::from_utf8(body).map_err(|_| Error::InvalidUtf8)

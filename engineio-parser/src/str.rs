@@ -75,6 +75,19 @@ impl Str {
         Str(self.0.slice(range))
     }
 
+    /// The string from byte `from` on, taking over this one's storage: unlike a slice it neither
+    /// shares nor copies the buffer. `None` when `from` is out of bounds or not on a char boundary.
+    ///
+    /// ```
+    /// use engineio_parser::Str;
+    /// assert_eq!(Str::from("4hello").into_suffix(1).unwrap(), "hello");
+    /// ```
+    pub fn into_suffix(mut self, from: usize) -> Option<Self> {
+        self.as_str().get(from..)?;
+        bytes::Buf::advance(&mut self.0, from);
+        Some(self)
+    }
+
     /// Like [`Str::slice`] but returns `None` instead of panicking.
     pub fn get(&self, range: std::ops::Range<usize>) -> Option<Self> {
         self.as_str().get(range.clone())?;

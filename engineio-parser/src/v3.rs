@@ -60,7 +60,7 @@ pub fn encode_packet_str(packet: &Packet) -> Str {
 
 /// Decodes one packet in text form (`4hello`, `6`, `b4AQID`); text data is a slice of `s`.
 pub fn decode_packet_str(s: Str) -> Result<Packet, Error> {
-    codec::decode_text(&s, &s, V3)
+    codec::decode_owned_text(s, V3)
 }
 
 /// Encodes a polling payload the way the reference server does: the binary form

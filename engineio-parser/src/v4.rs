@@ -50,7 +50,7 @@ pub fn encode_packet_str(packet: &Packet) -> Str {
 
 /// Decodes one packet in text form (`4hello`, `6`, `bAQID`); text data is a slice of `s`.
 pub fn decode_packet_str(s: Str) -> Result<Packet, Error> {
-    codec::decode_text(&s, &s, V4)
+    codec::decode_owned_text(s, V4)
 }
 
 /// The number of bytes `packet` takes inside a polling payload, separator excluded (a payload of `n` packets
