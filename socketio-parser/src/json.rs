@@ -61,7 +61,11 @@ impl JsonParser {
 
 impl Parser for JsonParser {
     fn encode(&self, packet: &Packet) -> Vec<Frame> {
-        encode(packet)
+        encode(packet, "")
+    }
+
+    fn encode_with_prefix(&self, packet: &Packet, prefix: &str) -> Vec<Frame> {
+        encode(packet, prefix)
     }
 
     fn decoder(&self) -> Box<dyn Decoder> {
@@ -69,10 +73,12 @@ impl Parser for JsonParser {
     }
 }
 
-/// Encodes `packet` as the JSON parser does: one text frame, then the attachments.
-fn encode(packet: &Packet) -> Vec<Frame> {
+/// Encodes `packet` as the JSON parser does: one text frame (its text after `prefix`), then the
+/// attachments.
+fn encode(packet: &Packet, prefix: &str) -> Vec<Frame> {
     let ty = packet.packet_type();
     let mut out = Vec::with_capacity(64);
+    out.extend_from_slice(prefix.as_bytes());
     out.push(b'0' + ty as u8);
     let mut frames = Vec::with_capacity(1);
     let attachments = RefCell::new(Vec::new());

@@ -39,6 +39,25 @@ pub trait Parser: Send + Sync + fmt::Debug + 'static {
     /// Encodes one packet into the frames that carry it, in order.
     fn encode(&self, packet: &Packet) -> Vec<Frame>;
 
+    /// Encodes one packet as [`encode`](Parser::encode) does, the text of each text frame preceded by
+    /// `prefix` (the framing of the transport underneath, such as Engine.IO's message type `4`). The
+    /// default copies each text frame once; a parser that writes its text itself writes the prefix
+    /// first instead.
+    fn encode_with_prefix(&self, packet: &Packet, prefix: &str) -> Vec<Frame> {
+        self.encode(packet)
+            .into_iter()
+            .map(|frame| match frame {
+                Frame::Text(text) => {
+                    let mut prefixed = String::with_capacity(prefix.len() + text.len());
+                    prefixed.push_str(prefix);
+                    prefixed.push_str(&text);
+                    Frame::Text(prefixed.into())
+                }
+                binary => binary,
+            })
+            .collect()
+    }
+
     /// A new stateful decoder, one per connection.
     fn decoder(&self) -> Box<dyn Decoder>;
 }

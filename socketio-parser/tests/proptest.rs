@@ -125,6 +125,26 @@ proptest! {
         prop_assert_eq!(roundtrip(&JsonParser::v4(), &p), p);
     }
 
+    /// A transport's prefix (Engine.IO's `4`) goes before each text frame's text and nowhere else:
+    /// the JSON parser's own way of writing it gives what the trait's default gives.
+    #[test]
+    fn frames_with_a_prefix_are_the_frames_prefixed(p in packet(), prefix in "[0-9]{0,2}") {
+        for parser in [&JsonParser::default() as &dyn Parser, &MsgpackParser] {
+            let plain = parser.encode(&p);
+            let prefixed = parser.encode_with_prefix(&p, &prefix);
+            prop_assert_eq!(plain.len(), prefixed.len());
+            for (plain, prefixed) in plain.into_iter().zip(prefixed) {
+                match (plain, prefixed) {
+                    (Frame::Text(plain), Frame::Text(prefixed)) => {
+                        prop_assert_eq!(prefixed.as_str(), format!("{prefix}{plain}"));
+                    }
+                    (Frame::Binary(plain), Frame::Binary(prefixed)) => prop_assert_eq!(plain, prefixed),
+                    (plain, prefixed) => prop_assert!(false, "{:?} became {:?}", plain, prefixed),
+                }
+            }
+        }
+    }
+
     #[test]
     fn msgpack_roundtrip(p in packet()) {
         prop_assert_eq!(roundtrip(&MsgpackParser, &p), packet_as_javascript_numbers(&p));
