@@ -19,34 +19,25 @@ pub(crate) struct Client {
     connect_timer: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
-/// Turns a packet's frames into what [`Client::write`] takes: text frames become the text of their
-/// Engine.IO message (`4` + text), built once however many clients they go to.
-pub(crate) fn engine_frames(frames: Vec<Frame>) -> Vec<Frame> {
-    frames
-        .into_iter()
-        .map(|frame| match frame {
-            Frame::Text(t) => {
-                let mut text = String::with_capacity(t.len() + 1);
-                text.push('4');
-                text.push_str(t.as_str());
-                Frame::Text(Str::from(text))
-            }
-            binary => binary,
-        })
-        .collect()
+/// A packet's frames as [`Client::write`] takes them: text frames carry the text of their Engine.IO
+/// message (`4` + text), encoded once however many clients they go to.
+pub(crate) fn engine_frames(parser: &dyn Parser, packet: &Packet) -> Vec<Frame> {
+    parser.encode_with_prefix(packet, "4")
 }
 
 /// The engine messages of frames made by [`engine_frames`], to write to any number of clients.
 pub(crate) fn engine_messages(frames: &[Frame]) -> Vec<EncodedMessage> {
-    frames
-        .iter()
-        .map(|frame| match frame {
-            Frame::Text(t) => {
-                EncodedMessage::from_frame_text(t.clone()).unwrap_or_else(|| EncodedMessage::text(t.as_str()))
-            }
-            Frame::Binary(b) => EncodedMessage::binary(b.clone()),
-        })
-        .collect()
+    frames.iter().map(engine_message).collect()
+}
+
+/// The engine message of one frame made by [`engine_frames`].
+fn engine_message(frame: &Frame) -> EncodedMessage {
+    match frame {
+        Frame::Text(t) => {
+            EncodedMessage::from_frame_text(t.clone()).unwrap_or_else(|| EncodedMessage::text(t.as_str()))
+        }
+        Frame::Binary(b) => EncodedMessage::binary(b.clone()),
+    }
 }
 
 /// The sockets of one connection, one per namespace, and what may still join. Plain lists: a
@@ -106,14 +97,21 @@ impl Client {
     }
 
     pub(crate) fn encode(&self, packet: &Packet) -> Vec<Frame> {
-        engine_frames(self.parser.encode(packet))
+        engine_frames(&*self.parser, packet)
     }
 
     /// Writes the frames of one packet (made by [`engine_frames`]) to the connection: each session
     /// queues shared copies, nothing is encoded or copied per recipient. A volatile packet is dropped
     /// whole when the transport cannot take its first frame at once.
     pub(crate) fn write(&self, frames: &[Frame], flags: &BroadcastFlags) -> bool {
-        self.write_messages(&engine_messages(frames), flags)
+        let mut options = SendOptions { compress: flags.compress, volatile: flags.volatile };
+        for frame in frames {
+            if self.conn.send_encoded(&engine_message(frame), options).is_err() {
+                return false;
+            }
+            options.volatile = false;
+        }
+        true
     }
 
     /// Writes messages prepared by [`engine_messages`]; `false` when the session refused one (closed,

@@ -146,7 +146,7 @@ impl NsInner {
     }
 
     /// The namespace-level handlers of `event` (a dynamic child's parent's first).
-    pub(crate) fn event_handlers(&self, event: &str) -> Vec<crate::socket::EventHandler> {
+    pub(crate) fn event_handlers(&self, event: &str) -> smallvec::SmallVec<[crate::socket::EventHandler; 2]> {
         let mut all = self.parent.get().map(|p| p.event_handlers(event)).unwrap_or_default();
         if let Some(own) = self.events.read().unwrap_or_else(|e| e.into_inner()).get(event) {
             all.extend(own.iter().cloned());
@@ -282,7 +282,7 @@ impl LocalNamespace for NsInner {
     fn encode(&self, packet: &Packet) -> Vec<Frame> {
         match self.server.upgrade() {
             // Frames as the clients write them: encoded once for every recipient.
-            Some(server) => crate::client::engine_frames(server.parser.encode(packet)),
+            Some(server) => crate::client::engine_frames(&*server.parser, packet),
             None => Vec::new(),
         }
     }

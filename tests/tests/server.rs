@@ -101,6 +101,47 @@ async fn typed_events_and_acks_from_the_client() {
     assert_eq!(args, vec![Value::from("f.bin"), Value::from(3), bin(b"\x00\x01\x02")]);
 }
 
+/// A panic, for handlers that return `()`.
+fn explode(what: &str) {
+    panic!("{what}")
+}
+
+#[tokio::test]
+async fn an_event_is_answered_once_and_a_panicking_handler_leaves_the_socket_serving() {
+    let (io, addr) = start(ServerConfig::default()).await;
+    let nsp = io.sockets();
+    // Two handlers of one event share its ack, and a clone of it answers for them too: the first
+    // answer of them all is the one the client gets.
+    nsp.on("ask", |_s, _args: Vec<Value>, ack| async move {
+        let ack = ack.unwrap();
+        let copy = ack.clone();
+        copy.send(("first",)).unwrap();
+        ack.send(("the original, after its clone",)).unwrap();
+    });
+    nsp.on("ask", |_s, _args: Vec<Value>, ack| async move {
+        ack.unwrap().send(("the second handler",)).unwrap();
+    });
+    nsp.on("boom", |_s, _args: Vec<Value>, _| async move {
+        explode("a handler panics at once")
+    });
+    nsp.on("boom-later", |_s, _args: Vec<Value>, _| async move {
+        tokio::task::yield_now().await;
+        explode("a handler panics after waiting")
+    });
+    nsp.on("ping", |_s, _args: Vec<Value>, ack| async move {
+        ack.unwrap().send(("pong",)).unwrap();
+    });
+    let (mut client, _) = Client::connect(addr, "/", None).await;
+    client.send(Packet::event("/", "ask", vec![]).with_ack_id(1)).await;
+    client.send(Packet::event("/", "boom", vec![])).await;
+    client.send(Packet::event("/", "boom-later", vec![])).await;
+    client.send(Packet::event("/", "ping", vec![]).with_ack_id(2)).await;
+    assert_eq!(client.recv_ack().await, (1, vec![Value::from("first")]));
+    assert_eq!(client.recv_ack().await, (2, vec![Value::from("pong")]), "one answer, and the socket goes on");
+    client.send(Packet::event("/", "ping", vec![]).with_ack_id(3)).await;
+    assert_eq!(client.recv_ack().await, (3, vec![Value::from("pong")]));
+}
+
 #[tokio::test]
 async fn server_acks_wait_for_the_client_or_time_out() {
     let (io, addr) = start(ServerConfig::default()).await;

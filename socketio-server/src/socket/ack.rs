@@ -28,18 +28,32 @@ pub(crate) fn expect_ack(acks: &Mutex<HashMap<u64, AckTarget>>, id: u64, target:
     acks.insert(id, target);
 }
 
-/// The ack of one received event: call [`send`](AckSender::send) once to answer.
-#[derive(Debug, Clone)]
+/// The ack of one received event: call [`send`](AckSender::send) once to answer. Clones answer the
+/// same event: only the first answer of them all is sent.
+#[derive(Debug)]
 pub struct AckSender {
     pub(super) socket: Socket,
     pub(super) id: u64,
-    pub(super) sent: Arc<AtomicBool>,
+    /// Whether one of the clones answered, shared once the sender is cloned: a sender never cloned is
+    /// the only one, and its `send` consumes it.
+    sent: std::sync::OnceLock<Arc<AtomicBool>>,
+}
+
+impl Clone for AckSender {
+    fn clone(&self) -> Self {
+        let sent = self.sent.get_or_init(|| Arc::new(AtomicBool::new(false))).clone();
+        AckSender { socket: self.socket.clone(), id: self.id, sent: sent.into() }
+    }
 }
 
 impl AckSender {
+    pub(super) fn new(socket: Socket, id: u64) -> Self {
+        AckSender { socket, id, sent: std::sync::OnceLock::new() }
+    }
+
     /// Answers the event with `args`. Only the first answer is sent.
     pub fn send(self, args: impl IntoArgs) -> Result<(), EmitError> {
-        if self.sent.swap(true, Ordering::SeqCst) {
+        if self.sent.get().is_some_and(|sent| sent.swap(true, Ordering::SeqCst)) {
             return Ok(());
         }
         let packet = Packet::ack(self.socket.nsp(), self.id, args.into_args()?);

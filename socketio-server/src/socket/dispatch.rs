@@ -31,7 +31,7 @@ impl Socket {
     /// middlewares, catch-all listeners, the start of its handlers) happens before the next event's.
     fn on_event(&self, args: Vec<Value>, id: Option<u64>) {
         let socket = self.clone();
-        self.run_job(Box::new(move || socket.start_event(args, id)));
+        self.run_job(move || socket.start_event(args, id));
     }
 
     /// Without packet middlewares, dispatches the event at once; with some, returns the gate that runs
@@ -52,7 +52,7 @@ impl Socket {
                     Ok(passed) => args = passed,
                     Err(e) => {
                         socket.report(e);
-                        return Vec::new();
+                        return Futures::new();
                     }
                 }
             }
@@ -62,9 +62,9 @@ impl Socket {
 
     /// Runs the catch-all listeners of an event that passed the packet middlewares; returns its
     /// handlers' futures.
-    fn dispatch_event(&self, mut args: Vec<Value>, id: Option<u64>) -> Vec<BoxFuture> {
+    fn dispatch_event(&self, mut args: Vec<Value>, id: Option<u64>) -> Futures {
         if args.is_empty() {
-            return Vec::new();
+            return Futures::new();
         }
         let name = match args.remove(0) {
             Value::String(s) => s,
@@ -99,12 +99,17 @@ impl Socket {
                 }
             }
         }
-        let ack = id.map(|id| AckSender { socket: self.clone(), id, sent: Arc::new(AtomicBool::new(false)) });
+        let mut ack = id.map(|id| AckSender::new(self.clone(), id));
         let n = handlers.len();
-        let mut futures = Vec::with_capacity(n);
+        let mut futures = Futures::with_capacity(n);
         for (i, listener) in handlers.into_iter().enumerate() {
-            let args = if i + 1 == n { std::mem::take(&mut args) } else { args.clone() };
-            let fut = listener(self.clone(), args, ack.clone());
+            // The last handler takes the arguments and the ack themselves.
+            let (args, ack) = if i + 1 == n {
+                (std::mem::take(&mut args), ack.take())
+            } else {
+                (args.clone(), ack.clone())
+            };
+            let fut = listener(self.clone(), args, ack);
             #[cfg(feature = "tracing")]
             let fut: BoxFuture = if span.is_disabled() {
                 fut

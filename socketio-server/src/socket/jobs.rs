@@ -2,17 +2,20 @@
 //! that takes its later jobs in order (see [`Jobs`]).
 use super::*;
 
-/// Work for a socket's handlers: run synchronously, it yields what to start.
+/// Work for a socket's handlers, queued: run synchronously, it yields what to start.
 pub(crate) type Job = Box<dyn FnOnce() -> JobStart + Send>;
+
+/// The futures a job starts: usually one (an event with one handler), kept inline.
+pub(crate) type Futures = smallvec::SmallVec<[BoxFuture; 1]>;
 
 /// Work that must finish before the socket's next job starts (an event's packet middlewares); it then
 /// yields the futures to start.
-pub(super) type Gate = Pin<Box<dyn Future<Output = Vec<BoxFuture>> + Send + 'static>>;
+pub(super) type Gate = Pin<Box<dyn Future<Output = Futures> + Send + 'static>>;
 
 /// What a job yields.
 pub(crate) enum JobStart {
     /// Futures to start (poll once, in order) and let run alongside the socket's later jobs.
-    Run(Vec<BoxFuture>),
+    Run(Futures),
     /// A gate: the socket's later jobs wait for it.
     Gate(Gate),
 }
@@ -55,21 +58,21 @@ pub(super) fn guarded_gate(gate: Gate) -> Gate {
     Box::pin(std::panic::AssertUnwindSafe(gate).catch_unwind().map(|r| {
         r.unwrap_or_else(|_| {
             tracing::error!("a socket.io packet middleware panicked");
-            Vec::new()
+            Futures::new()
         })
     }))
 }
 
 /// Runs `job`, reporting a panic.
-pub(super) fn call_job(job: Job) -> JobStart {
+pub(super) fn call_job(job: impl FnOnce() -> JobStart) -> JobStart {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).unwrap_or_else(|_| {
         tracing::error!("a socket.io listener panicked");
-        JobStart::Run(Vec::new())
+        JobStart::Run(Futures::new())
     })
 }
 
 /// Runs `job` and polls each of its futures, or its gate, once: what is still pending.
-pub(super) fn start_job(job: Job) -> Started {
+pub(super) fn start_job(job: impl FnOnce() -> JobStart) -> Started {
     // Polled with a waker that does nothing: a future still pending is polled again, with its task's
     // waker, as soon as it reaches the handler task, and registers that waker then.
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
@@ -83,18 +86,26 @@ pub(super) fn start_job(job: Job) -> Started {
             }
         }
     };
+    // The first poll catches a panic itself; only a future that goes on is wrapped (and boxed) to
+    // report its later panics.
     let running = futures
         .into_iter()
-        .filter_map(|fut| {
-            let mut fut = guarded(fut);
-            fut.as_mut().poll(&mut cx).is_pending().then_some(fut)
+        .filter_map(|mut fut| {
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(&mut cx))) {
+                Ok(std::task::Poll::Ready(())) => None,
+                Ok(std::task::Poll::Pending) => Some(guarded(fut)),
+                Err(_) => {
+                    tracing::error!("a socket.io handler panicked");
+                    None
+                }
+            }
         })
         .collect();
     Started { running, gate: None }
 }
 
 /// Starts `futures` on the handler task: each polled once, in order; the pending ones join `running`.
-pub(super) async fn start_futures(futures: Vec<BoxFuture>, running: &mut FuturesUnordered<BoxFuture>) {
+pub(super) async fn start_futures(futures: Futures, running: &mut FuturesUnordered<BoxFuture>) {
     for fut in futures {
         let mut fut = guarded(fut);
         let first = std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await;
@@ -140,22 +151,23 @@ pub(super) async fn run_handlers(mut jobs: mpsc::UnboundedReceiver<Job>, started
 impl Socket {
     /// Queues a future on the socket's handler task.
     pub(crate) fn run(&self, fut: BoxFuture) {
-        self.run_job(Box::new(move || JobStart::Run(vec![fut])));
+        self.run_job(move || JobStart::Run(smallvec::smallvec![fut]));
     }
 
     /// Runs a job after the socket's earlier ones: inline when nothing of the socket runs (see [`Jobs`]),
     /// else on its handler task.
-    pub(super) fn run_job(&self, job: Job) {
+    /// Boxed only when it has to wait.
+    pub(super) fn run_job(&self, job: impl FnOnce() -> JobStart + Send + 'static) {
         {
             let mut jobs = self.0.jobs.lock().unwrap_or_else(|e| e.into_inner());
             match &mut *jobs {
                 Jobs::Closed => return,
                 Jobs::Task(tx) => {
-                    let _ = tx.send(job);
+                    let _ = tx.send(Box::new(job));
                     return;
                 }
                 Jobs::Inline { queued, .. } => {
-                    queued.push(job);
+                    queued.push(Box::new(job));
                     return;
                 }
                 Jobs::Idle => *jobs = Jobs::Inline { queued: Vec::new(), closed: false },

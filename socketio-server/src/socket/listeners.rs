@@ -38,8 +38,8 @@ where
     Fut: Future + Send + 'static,
     Fut::Output: HandlerResult,
 {
-    let name = event.to_string();
-    Arc::new(move |socket: Socket, args: Vec<Value>, ack| match from_args::<T>(args) {
+    let name: Arc<str> = Arc::from(event);
+    Arc::new(move |socket: Socket, args: Vec<Value>, ack| match args_as::<T>(args) {
         Ok(args) => {
             let fut = handler(socket.clone(), args, ack);
             let name = name.clone();
@@ -55,6 +55,18 @@ where
         }
     })
 }
+/// The arguments of an event as a handler takes them: as they are when it takes `Vec<Value>` (nothing
+/// is deserialized or copied), else deserialized.
+fn args_as<T: DeserializeOwned + 'static>(args: Vec<Value>) -> Result<T, socketio_parser::ValueError> {
+    let mut args = Some(args);
+    if let Some(same) = (&mut args as &mut dyn std::any::Any).downcast_mut::<Option<T>>() {
+        if let Some(args) = same.take() {
+            return Ok(args);
+        }
+    }
+    from_args(args.unwrap_or_default())
+}
+
 pub(super) type AnyHandler = Arc<dyn Fn(&Socket, &str, &[Value]) + Send + Sync>;
 pub(super) type PacketMiddleware = Arc<
     dyn Fn(Socket, Vec<Value>) -> Pin<Box<dyn Future<Output = Result<Vec<Value>, SocketError>> + Send>>
