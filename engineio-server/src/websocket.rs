@@ -67,6 +67,10 @@ const MAX_SLICES: usize = 64;
 /// The buffer (on the stack, for one write) where headers and small payloads are gathered.
 const GATHER: usize = 8 * 1024;
 
+/// The gathering buffer and the slices of a write of a few small frames.
+const SMALL_GATHER: usize = 1024;
+const SMALL_SLICES: usize = 8;
+
 /// Payloads up to this size are gathered with their header; larger ones are written as they are.
 const SMALL_PAYLOAD: usize = 512;
 
@@ -181,15 +185,49 @@ impl OutQueue {
         &mut self,
         write: impl FnOnce(&[IoSlice<'_>]) -> io::Result<usize>,
     ) -> io::Result<usize> {
+        // A few small frames (an answer, a broadcast) take a small buffer: making the large one
+        // ready costs more than the rest of the write's own work.
+        if self.gathers_at_most(SMALL_GATHER, SMALL_SLICES) {
+            self.write_gathered::<SMALL_GATHER, SMALL_SLICES>(write)
+        } else {
+            self.write_gathered::<GATHER, MAX_SLICES>(write)
+        }
+    }
+
+    /// Whether every frame fits a write with a gathering buffer of `bytes` and `slices` slices.
+    fn gathers_at_most(&self, bytes: usize, slices: usize) -> bool {
+        let mut gathered = 0;
+        for (i, frame) in self.iter().enumerate() {
+            // Two slices per frame at most.
+            if 2 * (i + 1) > slices {
+                return false;
+            }
+            let head = frame.head();
+            let head_rest = head.len().saturating_sub(frame.sent);
+            let payload_rest = frame.payload.len() - frame.sent.saturating_sub(head.len());
+            gathered += head_rest + if payload_rest <= SMALL_PAYLOAD { payload_rest } else { 0 };
+            if gathered > bytes {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// [`write_with`](Self::write_with) with a gathering buffer of `GATHERED` bytes and at most
+    /// `SLICES` slices.
+    fn write_gathered<const GATHERED: usize, const SLICES: usize>(
+        &mut self,
+        write: impl FnOnce(&[IoSlice<'_>]) -> io::Result<usize>,
+    ) -> io::Result<usize> {
         /// A piece of the write: a range of the gathering buffer, or the rest of a frame's payload.
         #[derive(Clone, Copy)]
         enum Piece {
             Gathered(usize, usize),
             Payload(usize, usize),
         }
-        let mut gathered = [0u8; GATHER];
+        let mut gathered = [0u8; GATHERED];
         let mut used = 0;
-        let mut pieces = [Piece::Gathered(0, 0); MAX_SLICES];
+        let mut pieces = [Piece::Gathered(0, 0); SLICES];
         let mut n = 0;
         // The start of the run of gathered bytes that the next gathered bytes extend.
         let mut run: Option<usize> = None;
@@ -201,7 +239,7 @@ impl OutQueue {
             let small = payload_rest <= SMALL_PAYLOAD;
             let gathered_len = head_rest.len() + if small { payload_rest } else { 0 };
             // Room for this frame's pieces: a new run and the payload at most.
-            if used + gathered_len > GATHER || n + 2 > MAX_SLICES {
+            if used + gathered_len > GATHERED || n + 2 > SLICES {
                 break;
             }
             gathered[used..used + head_rest.len()].copy_from_slice(head_rest);
@@ -225,7 +263,7 @@ impl OutQueue {
                 run = None;
             }
         }
-        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+        let mut slices = [IoSlice::new(&[]); SLICES];
         for (slice, piece) in slices.iter_mut().zip(&pieces[..n]) {
             *slice = match *piece {
                 Piece::Gathered(from, to) => IoSlice::new(&gathered[from..to]),

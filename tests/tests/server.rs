@@ -121,9 +121,7 @@ async fn an_event_is_answered_once_and_a_panicking_handler_leaves_the_socket_ser
     nsp.on("ask", |_s, _args: Vec<Value>, ack| async move {
         ack.unwrap().send(("the second handler",)).unwrap();
     });
-    nsp.on("boom", |_s, _args: Vec<Value>, _| async move {
-        explode("a handler panics at once")
-    });
+    nsp.on("boom", |_s, _args: Vec<Value>, _| async move { explode("a handler panics at once") });
     nsp.on("boom-later", |_s, _args: Vec<Value>, _| async move {
         tokio::task::yield_now().await;
         explode("a handler panics after waiting")
