@@ -42,6 +42,7 @@ const SCENARIOS: &[Scenario] = &[
         figures: &[
             ("rss_per_connection_bytes", "server RSS per connection (bytes)", true),
             ("connections_per_second", "connections opened per second", false),
+            ("cpu_us_per_connection", "server CPU per connection opened (µs)", true),
         ],
     },
     Scenario {

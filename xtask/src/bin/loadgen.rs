@@ -92,7 +92,13 @@ fn rss_bytes(pid: u32) -> u64 {
 /// Opens a websocket session and joins the main namespace; the connection, ready for events.
 async fn connect(port: u16) -> Result<Ws, String> {
     let url = format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket");
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.map_err(|e| e.to_string())?;
+    // A small read buffer: tungstenite's default (128 KiB) is mapped and faulted in for every
+    // connection, which made the load generator's core, not the server, the limit of the
+    // connection rate. It grows when a frame needs more.
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(4096);
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), false)
+        .await
+        .map_err(|e| e.to_string())?;
     match ws.next().await {
         Some(Ok(Message::Text(t))) if t.starts_with('0') => {}
         other => return Err(format!("no open packet: {other:?}")),
@@ -148,7 +154,9 @@ fn spawn_conn(mut ws: Ws, mut on_text: impl FnMut(&str) + 'static) -> mpsc::Unbo
 async fn idle(o: &Options) -> Result<serde_json::Value, String> {
     let clients = if o.clients == 0 { 10_000 } else { o.clients };
     let rss_before = rss_bytes(o.pid);
+    let cpu_before = cpu_ns(o.pid);
     let (conns, took) = connect_many(o.port, clients, 200).await?;
+    let cpu_connecting = cpu_ns(o.pid).saturating_sub(cpu_before);
     let senders: Vec<_> = conns.into_iter().map(|ws| spawn_conn(ws, |_| {})).collect();
     // Let the server settle (allocations of the last handshakes, deferred frees).
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -158,6 +166,7 @@ async fn idle(o: &Options) -> Result<serde_json::Value, String> {
         "clients": clients,
         "rss_per_connection_bytes": (rss_after.saturating_sub(rss_before)) as f64 / clients as f64,
         "connections_per_second": clients as f64 / took.as_secs_f64(),
+        "cpu_us_per_connection": cpu_connecting as f64 / 1000.0 / clients as f64,
     }))
 }
 
