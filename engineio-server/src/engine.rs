@@ -11,8 +11,8 @@ use engineio_parser::{Handshake, Packet, ProtocolVersion, Str};
 use http::header::{self, HeaderMap};
 use http::{Method, Request, Response, StatusCode};
 use http_body::Body;
+use rustc_hash::FxHashMap;
 use serde_json::json;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
@@ -33,7 +33,9 @@ pub(crate) struct Shared {
     pub(crate) config: EngineConfig,
     pub(crate) handler: Arc<dyn Handler>,
     path: String,
-    sessions: Mutex<HashMap<Str, Socket>>,
+    /// FxHash: the ids are the server's (random, or from `generate_id`), so a client cannot pick
+    /// colliding keys, and SipHash cost a visible share of every polling request's lookup.
+    sessions: Mutex<FxHashMap<Str, Socket>>,
     count: AtomicUsize,
     closed: AtomicBool,
     drivers: AtomicUsize,
@@ -216,7 +218,7 @@ impl EngineIo {
                 config,
                 handler,
                 path,
-                sessions: Mutex::new(HashMap::new()),
+                sessions: Mutex::new(FxHashMap::default()),
                 count: AtomicUsize::new(0),
                 closed: AtomicBool::new(false),
                 stopped: AtomicBool::new(false),
@@ -318,6 +320,23 @@ impl EngineIo {
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: std::fmt::Display,
     {
+        let remote = req.extensions().get::<RemoteAddr>().map(|r| r.0);
+        let secure = req.extensions().get::<request::Secure>().is_some();
+        self.handle_from(req, remote, secure).await
+    }
+
+    /// [`handle`](Self::handle) for a request whose peer address and TLS are known without reading
+    /// its extensions (the engine's own server: no extension map is built per request).
+    pub(crate) async fn handle_from<B>(
+        &self,
+        req: Request<B>,
+        remote: Option<std::net::SocketAddr>,
+        secure: bool,
+    ) -> Response<EngineBody>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: std::fmt::Display,
+    {
         let cors = self.shared.config.cors.clone();
         if let Some(cors) = &cors {
             if req.method() == Method::OPTIONS {
@@ -327,7 +346,7 @@ impl EngineIo {
         let request_headers = cors.as_ref().map(|_| req.headers().clone());
         let mut res = match self.static_file(&req) {
             Some(res) => res,
-            None => self.route(req).await,
+            None => self.route(req, remote, secure).await,
         };
         if let (Some(cors), Some(h)) = (&cors, &request_headers) {
             if res.extensions().get::<request::NoCors>().is_none() {
@@ -376,27 +395,32 @@ impl EngineIo {
         response
     }
 
-    async fn route<B>(&self, mut req: Request<B>) -> Response<EngineBody>
+    async fn route<B>(
+        &self,
+        mut req: Request<B>,
+        remote: Option<std::net::SocketAddr>,
+        secure: bool,
+    ) -> Response<EngineBody>
     where
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: std::fmt::Display,
     {
-        let remote = req.extensions().get::<RemoteAddr>().map(|r| r.0);
-        let mut info =
-            RequestInfo::new(req.method().clone(), req.uri().clone(), req.headers().clone(), remote);
-        if req.extensions().get::<request::Secure>().is_some() {
+        // The headers move into the request's record (not copied): everything below reads them there.
+        let headers = std::mem::take(req.headers_mut());
+        let mut info = RequestInfo::new(req.method().clone(), req.uri().clone(), headers, remote);
+        if secure {
             info = info.secured();
         }
         // A session keeps what layers in front of the engine added to the request that opened it
         // (sessions, users): copied for handshakes only, not for every poll.
-        if info.query("sid").is_none() && !req.extensions().is_empty() {
+        if !req.extensions().is_empty() && info.query("sid").is_none() {
             info = info.with_extensions(req.extensions().clone());
         }
         let config = &self.shared.config;
 
-        let transport_name = info.query("transport").unwrap_or_default().to_string();
+        let transport_name = info.query("transport").unwrap_or_default();
         let Some(transport) =
-            TransportKind::from_name(&transport_name).filter(|t| config.transports.contains(t))
+            TransportKind::from_name(transport_name).filter(|t| config.transports.contains(t))
         else {
             return self.refuse(
                 &info,
@@ -405,12 +429,12 @@ impl EngineIo {
                 json!({ "transport": transport_name }),
             );
         };
-        if let Some(origin) = req.headers().get(header::ORIGIN) {
+        if let Some(origin) = info.headers().get(header::ORIGIN) {
             if !request::is_valid_header_value(origin.as_bytes()) {
                 return self.refuse(&info, ErrorCode::BadRequest, None, json!({ "name": "INVALID_ORIGIN" }));
             }
         }
-        let upgrade = websocket::is_upgrade_request(req.headers());
+        let upgrade = websocket::is_upgrade_request(info.headers());
         let protocol = match info.query("EIO") {
             Some("4") => ProtocolVersion::V4,
             _ => ProtocolVersion::V3,
@@ -440,7 +464,7 @@ impl EngineIo {
             }
             return match transport {
                 TransportKind::WebSocket if upgrade => {
-                    let res = websocket::switching_protocols(req.headers());
+                    let res = websocket::switching_protocols(info.headers());
                     let on_upgrade = hyper::upgrade::on(&mut req);
                     let max = config.max_http_buffer_size;
                     let upgrade = socket.in_span({
@@ -525,7 +549,7 @@ impl EngineIo {
                 res
             }
             TransportKind::WebSocket => {
-                let mut res = websocket::switching_protocols(req.headers());
+                let mut res = websocket::switching_protocols(info.headers());
                 self.shared.response_headers(&info, Some(&id), res.headers_mut(), true);
                 let on_upgrade = hyper::upgrade::on(&mut req);
                 let engine = self.clone();

@@ -99,7 +99,7 @@ fn respond(
             }
         }
     }
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    // Content-Length is hyper's to write: the body's length is known.
     shared.transport_headers(socket, request, headers, initial);
     *res.body_mut() = Full::new(body);
     handler.on_session_event(socket, SessionEvent::Drain);
@@ -135,7 +135,7 @@ where
         st.post_pending = true;
     }
     let _pending = PendingPost(socket);
-    let binary = request
+    let binary = info
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"application/octet-stream"));
@@ -144,7 +144,7 @@ where
         return request::empty_response(StatusCode::BAD_REQUEST);
     }
     let max = socket.0.shared.config.max_http_buffer_size;
-    let declared = request
+    let declared = info
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -153,7 +153,7 @@ where
     let config = &socket.0.shared.config;
     if collector.check_declared_len(declared).is_err() {
         // The body is not asked for yet: reading it would send a `100 Continue` after the answer.
-        let expects_continue = request
+        let expects_continue = info
             .headers()
             .get(header::EXPECT)
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));

@@ -77,9 +77,9 @@ impl RequestInfo {
     /// The same request, with the extensions that layers in front of the engine (tower or axum
     /// middleware: a session, an authenticated user) put in it. Only `Clone` values can be kept, which
     /// `http::Extensions` requires of every value anyway.
-    pub fn with_extensions(self, extensions: http::Extensions) -> Self {
-        let data = Arc::unwrap_or_clone(self.0);
-        RequestInfo(Arc::new(RequestData { extensions, ..data }))
+    pub fn with_extensions(mut self, extensions: http::Extensions) -> Self {
+        Arc::make_mut(&mut self.0).extensions = extensions;
+        self
     }
 
     /// The request's extensions as layers in front of the engine left them (see
@@ -119,9 +119,9 @@ impl RequestInfo {
     }
 
     /// The same request, marked as received over TLS (see [`Secure`]).
-    pub fn secured(self) -> Self {
-        let data = Arc::unwrap_or_clone(self.0);
-        RequestInfo(Arc::new(RequestData { secure: true, ..data }))
+    pub fn secured(mut self) -> Self {
+        Arc::make_mut(&mut self.0).secure = true;
+        self
     }
 
     /// Whether the request came over TLS.

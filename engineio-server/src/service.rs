@@ -2,7 +2,7 @@
 //! standalone server.
 
 use crate::engine::EngineIo;
-use crate::request::{DropConnection, EngineBody, RemoteAddr, Secure};
+use crate::request::{DropConnection, EngineBody};
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body::Body;
@@ -135,15 +135,13 @@ where
 {
     let shared = engine.shared.clone();
     let _counted = shared.connection_started();
-    let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
-        req.extensions_mut().insert(RemoteAddr(peer));
-        if secure {
-            req.extensions_mut().insert(Secure);
-        }
+    // The peer and TLS go to the engine as they are, not as request extensions (a map built for
+    // every request).
+    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
         let engine = engine.clone();
         async move {
             if engine.handles_path(req.uri().path()) {
-                let res = engine.handle(req).await;
+                let res = engine.handle_from(req, Some(peer), secure).await;
                 // A request the reference drops: hyper closes the connection unanswered.
                 if res.extensions().get::<DropConnection>().is_some() {
                     return Err(std::io::Error::other("request dropped"));

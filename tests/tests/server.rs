@@ -518,6 +518,69 @@ async fn polling_get(addr: std::net::SocketAddr, query: &str) -> String {
     body.to_string()
 }
 
+/// One request on a keep-alive connection; the answer's body, read by its `Content-Length` (a client
+/// could not tell where it ends otherwise).
+async fn keep_alive_request(
+    stream: &mut tokio::net::TcpStream,
+    addr: std::net::SocketAddr,
+    method: &str,
+    query: &str,
+    body: &str,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let head = format!(
+        "{method} /socket.io/?EIO=4&transport=polling{query} HTTP/1.1\r\nHost: {addr}\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut received = Vec::new();
+    let end = loop {
+        let mut chunk = [0u8; 4096];
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "the connection closed before the answer's head");
+        received.extend_from_slice(&chunk[..n]);
+        if let Some(at) = received.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+    };
+    let head = String::from_utf8(received[..end].to_vec()).unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length").then(|| value.trim().parse().unwrap())
+        })
+        .unwrap_or_else(|| panic!("no Content-Length in {head:?}"));
+    let mut body = received[end..].to_vec();
+    while body.len() < length {
+        let mut chunk = [0u8; 4096];
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "the connection closed inside the answer's body");
+        body.extend_from_slice(&chunk[..n]);
+    }
+    assert_eq!(body.len(), length, "nothing follows an answer that was not asked for");
+    String::from_utf8(body).unwrap()
+}
+
+#[tokio::test]
+async fn polling_on_one_keep_alive_connection_and_the_peer_address_in_the_handshake() {
+    let (io, addr) = start(ServerConfig::default()).await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.on_connection(move |socket: Socket| {
+        let tx = tx.clone();
+        async move { tx.send(socket.handshake().address.clone()).unwrap() }
+    });
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let open = keep_alive_request(&mut stream, addr, "GET", "", "").await;
+    let sid =
+        serde_json::from_str::<serde_json::Value>(&open[1..]).unwrap()["sid"].as_str().unwrap().to_owned();
+    let sid = format!("&sid={sid}");
+    assert_eq!(keep_alive_request(&mut stream, addr, "POST", &sid, "40").await, "ok");
+    assert!(keep_alive_request(&mut stream, addr, "GET", &sid, "").await.starts_with("40{"));
+    assert_eq!(rx.recv().await.unwrap().as_deref(), Some("127.0.0.1"));
+}
+
 #[tokio::test]
 async fn close_returns_at_once_with_idle_and_closing_polling_sessions() {
     let (io, addr) = start(ServerConfig::default()).await;
