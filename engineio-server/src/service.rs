@@ -124,6 +124,22 @@ impl ServerHandle {
     }
 }
 
+/// How many connections the kernel holds for the server before it accepts them (capped by the
+/// system's `somaxconn`). The standard library's 128 overflowed under a burst of connections (every
+/// client of a restarted server reconnecting at once): the kernel then dropped handshakes, and
+/// those clients waited a second for their SYN to be sent again. Node listens with 511.
+const LISTEN_BACKLOG: u32 = 1024;
+
+/// A listener on `addr` with [`LISTEN_BACKLOG`], reusing the address as the standard library does
+/// (a restarted server binds at once, whatever connections of the last one linger in TIME_WAIT).
+fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket =
+        if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// How long a client may take over its TLS handshake.
 #[cfg(feature = "tls")]
 const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -179,7 +195,7 @@ impl EngineIo {
     /// Listens on `addr` and serves the engine's path over HTTP/1.1 (other paths get 404). Resolves once
     /// the socket is bound; [`EngineIo::close`] stops the server.
     pub async fn listen(&self, addr: SocketAddr) -> std::io::Result<ServerHandle> {
-        let listener = TcpListener::bind(addr).await?;
+        let listener = bind(addr)?;
         Ok(self.serve(listener))
     }
 
@@ -200,7 +216,7 @@ impl EngineIo {
         addr: SocketAddr,
         tls: std::sync::Arc<rustls::ServerConfig>,
     ) -> std::io::Result<ServerHandle> {
-        let listener = TcpListener::bind(addr).await?;
+        let listener = bind(addr)?;
         Ok(self.serve_tls(listener, tls))
     }
 

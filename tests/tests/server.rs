@@ -1189,3 +1189,45 @@ async fn single_arguments_and_several_rooms_as_in_node() {
     assert_eq!(red.recv().await.unwrap().event_name(), Some("marker"));
     assert_eq!(blue.recv().await.unwrap().event_name(), Some("marker"));
 }
+
+/// A burst of connections, more than the standard library's listen backlog of 128, while the server
+/// accepts none (its runtime is blocked): the kernel completes every handshake and queues it. With a
+/// backlog of 128 the rest were dropped, and those clients waited a second for their SYN to go again.
+#[tokio::test]
+async fn a_burst_of_connections_is_queued_while_the_server_is_busy() {
+    const BURST: usize = 300;
+    let somaxconn: usize = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(4096);
+    if somaxconn < BURST {
+        // CI lets no test be skipped.
+        assert!(
+            std::env::var_os("SOCKETIO_REQUIRE_SERVICES").is_none(),
+            "net.core.somaxconn is {somaxconn}, below the burst of {BURST} this test opens"
+        );
+        eprintln!("SKIPPED: net.core.somaxconn is {somaxconn}, below the burst of {BURST} this test opens");
+        return;
+    }
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let server = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let handle = runtime.block_on(async {
+            let io = SocketIo::new(ServerConfig::default());
+            io.listen("127.0.0.1:0".parse().unwrap()).await.unwrap()
+        });
+        addr_tx.send(handle.local_addr()).unwrap();
+        // The server's only thread is busy: nothing is accepted until the test is done.
+        let _ = release_rx.recv();
+        drop(runtime);
+    });
+    let addr = addr_rx.recv().unwrap();
+    let connects = (0..BURST)
+        .map(|_| tokio::time::timeout(Duration::from_millis(800), tokio::net::TcpStream::connect(addr)));
+    let results = futures_util::future::join_all(connects).await;
+    let connected = results.iter().filter(|r| matches!(r, Ok(Ok(_)))).count();
+    release_tx.send(()).unwrap();
+    server.join().unwrap();
+    assert_eq!(connected, BURST, "connections whose handshake the kernel completed at once");
+}

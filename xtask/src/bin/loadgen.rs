@@ -90,15 +90,27 @@ fn rss_bytes(pid: u32) -> u64 {
 }
 
 /// Opens a websocket session and joins the main namespace; the connection, ready for events.
+/// A client's TCP connection. Closed with a reset: a graceful close leaves the client's end in
+/// TIME_WAIT for a minute, and the thousands each scenario opens filled the ephemeral port range, so
+/// that the servers run later in a round connected slower (and the connection rate depended on the
+/// order of the servers).
+async fn client_stream(port: u16) -> Result<TcpStream, String> {
+    let stream = TcpStream::connect(("127.0.0.1", port)).await.map_err(|e| e.to_string())?;
+    stream.set_zero_linger().map_err(|e| e.to_string())?;
+    Ok(stream)
+}
+
 async fn connect(port: u16) -> Result<Ws, String> {
     let url = format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket");
     // A small read buffer: tungstenite's default (128 KiB) is mapped and faulted in for every
     // connection, which made the load generator's core, not the server, the limit of the
     // connection rate. It grows when a frame needs more.
     let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(4096);
-    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), false)
-        .await
-        .map_err(|e| e.to_string())?;
+    let stream = client_stream(port).await?;
+    let (mut ws, _) =
+        tokio_tungstenite::client_async_with_config(url, MaybeTlsStream::Plain(stream), Some(config))
+            .await
+            .map_err(|e| e.to_string())?;
     match ws.next().await {
         Some(Ok(Message::Text(t))) if t.starts_with('0') => {}
         other => return Err(format!("no open packet: {other:?}")),
@@ -271,7 +283,7 @@ struct Http {
 
 impl Http {
     async fn open(port: u16) -> Result<Self, String> {
-        let stream = TcpStream::connect(("127.0.0.1", port)).await.map_err(|e| e.to_string())?;
+        let stream = client_stream(port).await?;
         stream.set_nodelay(true).map_err(|e| e.to_string())?;
         let (send, connection) =
             hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
