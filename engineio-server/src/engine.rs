@@ -585,12 +585,7 @@ impl EngineIo {
             ping_timeout: config.ping_timeout.as_millis() as u64,
             max_payload: Some(config.max_http_buffer_size as u64),
         };
-        socket.lock().queue.push_back(Outgoing {
-            packet: Packet::open(&handshake),
-            encoded: None,
-            compress: false,
-            volatile: false,
-        });
+        socket.lock().queue.push_back(Outgoing::plain(Packet::open(&handshake)));
         self.shared.sessions.lock().unwrap_or_else(|e| e.into_inner()).insert(id, socket.clone());
         self.shared.count.fetch_add(1, Ordering::SeqCst);
         socket

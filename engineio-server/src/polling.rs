@@ -73,7 +73,7 @@ fn respond(
     let handler = &shared.handler;
     handler.on_session_event(socket, SessionEvent::Flush(batch.len()));
     let compress = batch.iter().any(|o| o.compress);
-    let packets: Vec<Packet> = batch.into_iter().map(|o| o.packet).collect();
+    let packets: Vec<Packet> = batch.into_iter().map(Outgoing::into_packet).collect();
     let (body, content_type): (Bytes, &'static str) = match socket.protocol() {
         ProtocolVersion::V4 => (v4::encode_payload(&packets).into_bytes(), "text/plain; charset=UTF-8"),
         ProtocolVersion::V3 => match v3::encode_payload(&packets, socket.0.supports_binary) {

@@ -61,13 +61,38 @@ pub enum SendError {
 /// A packet waiting to be written.
 #[derive(Debug, Clone)]
 pub(crate) struct Outgoing {
-    pub(crate) packet: Packet,
-    /// The packet's text as a websocket text frame carries it, when encoded beforehand (shared by every
-    /// session a broadcast reaches: no copy per recipient).
-    pub(crate) encoded: Option<Str>,
+    pub(crate) body: OutBody,
     pub(crate) compress: bool,
     /// Sent as volatile: while it waits, further volatile packets are dropped.
     pub(crate) volatile: bool,
+}
+
+/// What a queued packet is.
+#[derive(Debug, Clone)]
+pub(crate) enum OutBody {
+    /// A packet, encoded when written.
+    Packet(Packet),
+    /// A message encoded beforehand: its text as a websocket text frame carries it (`4` + data),
+    /// shared by every session a broadcast reaches (one reference count per recipient, no copy).
+    Encoded(Str),
+}
+
+impl Outgoing {
+    /// A packet neither compressed nor volatile.
+    pub(crate) fn plain(packet: Packet) -> Self {
+        Outgoing { body: OutBody::Packet(packet), compress: false, volatile: false }
+    }
+
+    /// The packet (a message encoded beforehand becomes one again, sharing its text).
+    pub(crate) fn into_packet(self) -> Packet {
+        match self.body {
+            OutBody::Packet(packet) => packet,
+            OutBody::Encoded(frame) => match frame.into_suffix(1) {
+                Some(text) => Packet::message(text),
+                None => Packet::empty(PacketType::Message),
+            },
+        }
+    }
 }
 
 /// A message encoded once, to be sent to any number of sessions ([`Socket::send_encoded`]): a broadcast
@@ -322,42 +347,53 @@ impl Socket {
 
     /// Queues a packet. Packets queued while a write is in flight go out together in the next write.
     pub fn send(&self, packet: Packet, options: SendOptions) -> Result<(), SendError> {
-        self.send_outgoing(packet, None, options)
+        self.send_outgoing(OutBody::Packet(packet), None, options)
     }
 
     /// Queues a message encoded beforehand (see [`EncodedMessage`]), as [`Socket::send`] does.
     pub fn send_encoded(&self, message: &EncodedMessage, options: SendOptions) -> Result<(), SendError> {
-        self.send_outgoing(message.packet.clone(), message.encoded.clone(), options)
+        match &message.encoded {
+            Some(frame) => {
+                self.send_outgoing(OutBody::Encoded(frame.clone()), Some(&message.packet), options)
+            }
+            None => self.send_outgoing(OutBody::Packet(message.packet.clone()), None, options),
+        }
     }
 
+    /// Queues `body`; the handler's observers see `shown`, or the body's own packet.
     fn send_outgoing(
         &self,
-        packet: Packet,
-        encoded: Option<Str>,
+        body: OutBody,
+        shown: Option<&Packet>,
         options: SendOptions,
     ) -> Result<(), SendError> {
         let handler = &self.0.shared.handler;
-        let observed = handler.observes_outgoing();
-        {
+        let out = Outgoing { body, compress: options.compress, volatile: options.volatile };
+        if !handler.observes_outgoing() {
+            // Nobody hears of it: checked and queued under one lock.
             let mut st = self.lock();
             if let Err(refusal) = self.admit(&st, options) {
                 drop(st);
                 return Err(self.refused(refusal));
             }
-            if !observed {
-                // Nobody hears of it: checked and queued under one lock.
-                let out =
-                    Outgoing { packet, encoded, compress: options.compress, volatile: options.volatile };
-                self.push(&mut st, out);
-                return Ok(());
-            }
+            self.push(&mut st, out);
+            return Ok(());
         }
-        handler.on_session_event(self, SessionEvent::PacketCreate(&packet));
+        // The lock is released before a refusal is acted on (it may close the session).
+        let admitted = self.admit(&self.lock(), options);
+        if let Err(refusal) = admitted {
+            return Err(self.refused(refusal));
+        }
+        match (&out.body, shown) {
+            (_, Some(packet)) | (OutBody::Packet(packet), None) => {
+                handler.on_session_event(self, SessionEvent::PacketCreate(packet))
+            }
+            (OutBody::Encoded(_), None) => {}
+        }
         let mut st = self.lock();
         if st.ready != ReadyState::Open {
             return Err(SendError::Closed);
         }
-        let out = Outgoing { packet, encoded, compress: options.compress, volatile: options.volatile };
         self.push(&mut st, out);
         Ok(())
     }
@@ -435,12 +471,7 @@ impl Socket {
         if st.transport == TransportKind::Polling {
             if st.poll_pending {
                 // `close_with` leaves the queue to the waiting GET: the close packet ends it.
-                st.queue.push_back(Outgoing {
-                    packet: Packet::close(),
-                    encoded: None,
-                    compress: false,
-                    volatile: false,
-                });
+                st.queue.push_back(Outgoing::plain(Packet::close()));
             }
             drop(st);
             self.close_with(reason, None);
@@ -464,10 +495,7 @@ impl Socket {
                 st.next_ping = None;
                 st.ping_deadline = Some(due + self.0.shared.config.ping_timeout);
                 st.refreshed = false;
-                self.push(
-                    st,
-                    Outgoing { packet: Packet::ping(), encoded: None, compress: false, volatile: false },
-                );
+                self.push(st, Outgoing::plain(Packet::ping()));
             }
         }
         st.ping_deadline.is_some_and(|d| d <= now)
@@ -600,8 +628,8 @@ impl Socket {
     /// What a polling GET takes: `None` when it must wait. The second value asks the GET to finish the
     /// forced close once it has answered.
     pub(crate) fn take_poll_batch(&self, st: &mut State) -> Option<(Vec<Outgoing>, bool)> {
-        let close = Outgoing { packet: Packet::close(), encoded: None, compress: false, volatile: false };
-        let noop = Outgoing { packet: Packet::noop(), encoded: None, compress: false, volatile: false };
+        let close = Outgoing::plain(Packet::close());
+        let noop = Outgoing::plain(Packet::noop());
         match st.ready {
             ReadyState::Closed if !st.queue.is_empty() => Some((std::mem::take(&mut st.queue).into(), false)),
             ReadyState::Closed if st.closed_by_client => Some((vec![noop], false)),

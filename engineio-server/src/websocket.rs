@@ -9,7 +9,7 @@
 use crate::config::TransportKind;
 use crate::handler::SessionEvent;
 use crate::request::EngineBody;
-use crate::session::{Outgoing, ReadyState, Socket};
+use crate::session::{OutBody, Outgoing, ReadyState, Socket};
 use crate::wsframe::{server_header, DecodeError, Decoder, Incoming, OpCode, MAX_SERVER_HEADER};
 use bytes::Bytes;
 use engineio_parser::{v3, v4, Frame, Packet, PacketData, PacketType, ProtocolVersion};
@@ -102,14 +102,17 @@ impl OutFrame {
     /// The frame carrying a queued packet: its pre-encoded text as it is, binary data as it is (v3
     /// writes the packet type before it, in the header's buffer), any other packet encoded here.
     pub(crate) fn packet(protocol: ProtocolVersion, out: Outgoing) -> Self {
-        match (out.encoded, &out.packet.data) {
+        let packet = match out.body {
             // Text frames are the same in both protocol revisions.
-            (Some(text), _) => OutFrame::new(OpCode::Text, None, text.into_bytes()),
-            (None, PacketData::Binary(data)) => match protocol {
+            OutBody::Encoded(text) => return OutFrame::new(OpCode::Text, None, text.into_bytes()),
+            OutBody::Packet(packet) => packet,
+        };
+        match &packet.data {
+            PacketData::Binary(data) => match protocol {
                 ProtocolVersion::V4 => OutFrame::new(OpCode::Binary, None, data.clone()),
-                ProtocolVersion::V3 => OutFrame::new(OpCode::Binary, Some(out.packet.ty as u8), data.clone()),
+                ProtocolVersion::V3 => OutFrame::new(OpCode::Binary, Some(packet.ty as u8), data.clone()),
             },
-            (None, _) => match encode(protocol, &out.packet) {
+            _ => match encode(protocol, &packet) {
                 Frame::Text(text) => OutFrame::new(OpCode::Text, None, text.into_bytes()),
                 Frame::Binary(data) => OutFrame::new(OpCode::Binary, None, data),
             },
@@ -197,16 +200,19 @@ impl OutQueue {
     /// Whether every frame fits a write with a gathering buffer of `bytes` and `slices` slices.
     fn gathers_at_most(&self, bytes: usize, slices: usize) -> bool {
         let mut gathered = 0;
-        for (i, frame) in self.iter().enumerate() {
-            // Two slices per frame at most.
-            if 2 * (i + 1) > slices {
-                return false;
-            }
+        // A run of gathered bytes is one slice, and a large payload one more that ends the run.
+        let mut pieces = 1;
+        for frame in self.iter() {
             let head = frame.head();
             let head_rest = head.len().saturating_sub(frame.sent);
             let payload_rest = frame.payload.len() - frame.sent.saturating_sub(head.len());
-            gathered += head_rest + if payload_rest <= SMALL_PAYLOAD { payload_rest } else { 0 };
-            if gathered > bytes {
+            if payload_rest <= SMALL_PAYLOAD {
+                gathered += head_rest + payload_rest;
+            } else {
+                gathered += head_rest;
+                pieces += 2;
+            }
+            if gathered > bytes || pieces > slices {
                 return false;
             }
         }
@@ -593,12 +599,7 @@ pub(crate) async fn upgrade(socket: Socket, mut ws: WsStream) {
             };
             if packet.ty == PacketType::Ping && packet.is_probe() {
                 let mut frames = OutQueue::default();
-                let pong = Outgoing {
-                    packet: Packet::pong_probe(),
-                    encoded: None,
-                    compress: false,
-                    volatile: false,
-                };
+                let pong = Outgoing::plain(Packet::pong_probe());
                 frames.push(OutFrame::packet(protocol, pong));
                 if ws.write_owned(&mut frames).await.is_err() {
                     return false;
@@ -709,12 +710,7 @@ mod tests {
 
     #[test]
     fn a_v3_binary_packet_has_its_type_byte_inside_the_frame() {
-        let out = Outgoing {
-            packet: Packet::binary(Bytes::from_static(&[1, 2, 3])),
-            encoded: None,
-            compress: false,
-            volatile: false,
-        };
+        let out = Outgoing::plain(Packet::binary(Bytes::from_static(&[1, 2, 3])));
         let mut queue = OutQueue::default();
         queue.push(OutFrame::packet(ProtocolVersion::V3, out));
         assert_eq!(written(queue, 100), vec![0x82, 4, 4, 1, 2, 3]);
