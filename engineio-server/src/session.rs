@@ -846,7 +846,6 @@ fn sendable_close_code(code: u16) -> bool {
     matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
 }
 
-/// The next websocket message, or never when there is no websocket.
 /// What wakes a session's task: a flag with the task's waker, lock-free (a wake-up is set far more often
 /// than the task waits), and whether the task is busy with a message it read, when packets it queues
 /// itself need no wake-up.
@@ -905,6 +904,7 @@ enum Written {
     Stuck,
 }
 
+/// The next websocket message, or never when there is no websocket.
 async fn next_message(ws: &mut Option<WsStream>) -> Option<Result<Incoming, WsError>> {
     match ws {
         Some(ws) => ws.next().await,

@@ -104,22 +104,25 @@ impl Client {
     /// queues shared copies, nothing is encoded or copied per recipient. A volatile packet is dropped
     /// whole when the transport cannot take its first frame at once.
     pub(crate) fn write(&self, frames: &[Frame], flags: &BroadcastFlags) -> bool {
-        let mut options = SendOptions { compress: flags.compress, volatile: flags.volatile };
-        for frame in frames {
-            if self.conn.send_encoded(&engine_message(frame), options).is_err() {
-                return false;
-            }
-            options.volatile = false;
-        }
-        true
+        self.send_all(frames.iter().map(engine_message), flags)
     }
 
     /// Writes messages prepared by [`engine_messages`]; `false` when the session refused one (closed,
     /// or a volatile packet dropped).
     pub(crate) fn write_messages(&self, messages: &[EncodedMessage], flags: &BroadcastFlags) -> bool {
+        self.send_all(messages, flags)
+    }
+
+    /// Sends the messages of one packet in order (a volatile packet is volatile for its first
+    /// message only); `false` at the first one the session refuses.
+    fn send_all<M: std::borrow::Borrow<EncodedMessage>>(
+        &self,
+        messages: impl IntoIterator<Item = M>,
+        flags: &BroadcastFlags,
+    ) -> bool {
         let mut options = SendOptions { compress: flags.compress, volatile: flags.volatile };
         for message in messages {
-            if self.conn.send_encoded(message, options).is_err() {
+            if self.conn.send_encoded(message.borrow(), options).is_err() {
                 return false;
             }
             options.volatile = false;

@@ -86,30 +86,31 @@ pub(super) fn start_job(job: impl FnOnce() -> JobStart) -> Started {
             }
         }
     };
-    // The first poll catches a panic itself; only a future that goes on is wrapped (and boxed) to
-    // report its later panics.
-    let running = futures
-        .into_iter()
-        .filter_map(|mut fut| {
-            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(&mut cx))) {
-                Ok(std::task::Poll::Ready(())) => None,
-                Ok(std::task::Poll::Pending) => Some(guarded(fut)),
-                Err(_) => {
-                    tracing::error!("a socket.io handler panicked");
-                    None
-                }
-            }
-        })
-        .collect();
+    let running = futures.into_iter().filter_map(|fut| first_poll(fut, &mut cx)).collect();
     Started { running, gate: None }
+}
+
+/// Polls a handler's future for the first time, reporting a panic: the future if it goes on,
+/// wrapped (and boxed) only then to report its later panics.
+fn first_poll(mut fut: BoxFuture, cx: &mut std::task::Context<'_>) -> Option<BoxFuture> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+        Ok(std::task::Poll::Ready(())) => None,
+        Ok(std::task::Poll::Pending) => Some(guarded(fut)),
+        Err(_) => {
+            tracing::error!("a socket.io handler panicked");
+            None
+        }
+    }
 }
 
 /// Starts `futures` on the handler task: each polled once, in order; the pending ones join `running`.
 pub(super) async fn start_futures(futures: Futures, running: &mut FuturesUnordered<BoxFuture>) {
     for fut in futures {
-        let mut fut = guarded(fut);
-        let first = std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await;
-        if first.is_pending() {
+        let mut fut = Some(fut);
+        let pending =
+            std::future::poll_fn(|cx| std::task::Poll::Ready(fut.take().and_then(|f| first_poll(f, cx))))
+                .await;
+        if let Some(fut) = pending {
             running.push(fut);
         }
     }

@@ -55,6 +55,7 @@ where
         }
     })
 }
+
 /// The arguments of an event as a handler takes them: as they are when it takes `Vec<Value>` (nothing
 /// is deserialized or copied), else deserialized.
 fn args_as<T: DeserializeOwned + 'static>(args: Vec<Value>) -> Result<T, socketio_parser::ValueError> {
