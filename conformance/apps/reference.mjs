@@ -180,6 +180,9 @@ function porting(nsp) {
  * (`createCluster({ rootNodes })`) for several addresses or for one node of a Redis Cluster (it says
  * `cluster_enabled:1`), a plain one otherwise.
  */
+/** The name this process's Redis connections give themselves (CLIENT SETNAME), to find them in CLIENT LIST. */
+const REDIS_CLIENT_NAME = `reference-node-${process.pid}`;
+
 async function redisClient(addresses) {
   const { createClient, createCluster } = await import("redis");
   const urls = addresses.split(",").filter(Boolean).map((a) => `redis://${a.trim()}`);
@@ -189,16 +192,43 @@ async function redisClient(addresses) {
   };
   let cluster = urls.length > 1;
   if (!cluster) {
-    const probe = logged(createClient({ url: urls[0] }));
+    const probe = logged(createClient({ url: urls[0], name: REDIS_CLIENT_NAME }));
     await probe.connect();
     const info = await probe.sendCommand(["INFO", "cluster"]).catch(() => "");
     cluster = /^cluster_enabled:1/m.test(String(info));
     if (!cluster) return probe;
     await probe.quit();
   }
-  const client = logged(createCluster({ rootNodes: urls.map((url) => ({ url })) }));
+  const client = logged(
+    createCluster({ rootNodes: urls.map((url) => ({ url })), defaults: { name: REDIS_CLIENT_NAME } }),
+  );
   await client.connect();
   return client;
+}
+
+/**
+ * Resolves once the streams adapter reads every stream from a known entry. Its readers (0.3.1) start
+ * from `$` and keep `$` until they have read an entry, so an entry added before their first XREAD, or
+ * between two reads that timed out, never reaches this node: a server that listened at once could miss
+ * the first broadcasts of the other nodes. So: wait until each reader is blocked in XREAD (its
+ * connection, named REDIS_CLIENT_NAME, shows `cmd=xread` in CLIENT LIST), then append to each stream one
+ * entry without a namespace, which every node skips (Node and Rust) but which gives the reader an offset.
+ */
+async function streamsPolled(pub, streamCount) {
+  const streams = streamCount === 1 ? ["socket.io"] : Array.from({ length: streamCount }, (_, i) => `socket.io-${i}`);
+  const nodes = pub.masters ? await Promise.all(pub.masters.map((m) => pub.nodeClient(m))) : [pub];
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    let reading = 0;
+    for (const node of nodes) {
+      const list = String(await node.sendCommand(["CLIENT", "LIST"]));
+      reading += list.split("\n").filter((l) => l.includes(` name=${REDIS_CLIENT_NAME} `) && l.includes(" cmd=xread")).length;
+    }
+    if (reading >= streams.length) break;
+    if (Date.now() > deadline) throw new Error(`the streams adapter reads ${reading} of ${streams.length} streams after 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  for (const stream of streams) await pub.xAdd(stream, "*", { warmup: REDIS_CLIENT_NAME });
 }
 
 async function main() {
@@ -229,6 +259,7 @@ async function main() {
     if (o.adapter.startsWith("redis-streams://")) {
       const { createAdapter } = await import("@socket.io/redis-streams-adapter");
       options.adapter = createAdapter(pub, { streamCount: o.streamCount });
+      await streamsPolled(pub, o.streamCount);
     } else {
       const { createShardedAdapter } = await import("@socket.io/redis-adapter");
       const sub = pub.duplicate();
