@@ -274,10 +274,7 @@ impl MemoryAdapter {
         let packet = packet.with_ack_id(id);
         let frames = self.nsp.encode(&packet);
         let targets = self.lock().targets(opts);
-        let count = targets
-            .iter()
-            .filter(|sid| self.nsp.send_with_ack(sid, &packet, &frames, &opts.flags, id, acks.clone()))
-            .count();
+        let count = self.nsp.send_many_with_ack(&targets, &packet, &frames, &opts.flags, id, &acks);
         let _ = acks.send(AckEvent::ClientCount(count));
         #[cfg(feature = "metrics")]
         self.counters.record(count);

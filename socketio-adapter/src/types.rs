@@ -209,6 +209,21 @@ pub trait LocalNamespace: Send + Sync + 'static {
         acks: mpsc::UnboundedSender<AckEvent>,
     ) -> bool;
 
+    /// [`send_with_ack`](Self::send_with_ack) to each of `sids`; how many took the packet. The default
+    /// calls `send_with_ack` for each; a namespace can do the work common to all recipients once, as
+    /// with [`send_many`](Self::send_many).
+    fn send_many_with_ack(
+        &self,
+        sids: &[Sid],
+        packet: &Packet,
+        frames: &[Frame],
+        flags: &BroadcastFlags,
+        ack_id: u64,
+        acks: &mpsc::UnboundedSender<AckEvent>,
+    ) -> usize {
+        sids.iter().filter(|sid| self.send_with_ack(sid, packet, frames, flags, ack_id, acks.clone())).count()
+    }
+
     /// A fresh ack id of the namespace.
     fn next_ack_id(&self) -> u64;
 

@@ -172,6 +172,34 @@ impl NsInner {
         self.sockets.read().unwrap_or_else(|e| e.into_inner()).get(sid).cloned()
     }
 
+    /// Writes one packet to each of the sockets `sids` that are still here (with `ack`, each one expects
+    /// its client's answer to that ack id); how many took it. What is common to the recipients is done
+    /// once: the engine messages, and the look-up of the sockets under one read of the map.
+    fn write_to_each(
+        &self,
+        sids: &[Sid],
+        packet: &Packet,
+        frames: &[Frame],
+        flags: &BroadcastFlags,
+        ack: Option<(u64, &mpsc::UnboundedSender<AckEvent>)>,
+    ) -> usize {
+        let messages = crate::client::engine_messages(frames);
+        let sockets: Vec<Socket> = {
+            let map = self.sockets.read().unwrap_or_else(|e| e.into_inner());
+            sids.iter().filter_map(|sid| map.get(sid).cloned()).collect()
+        };
+        sockets
+            .iter()
+            .filter(|socket| {
+                socket.notify_outgoing(packet);
+                if let Some((id, acks)) = ack {
+                    crate::socket::expect_ack(&socket.0.acks, id, AckTarget::Broadcast(acks.clone()));
+                }
+                socket.0.client.write_messages(&messages, flags)
+            })
+            .count()
+    }
+
     /// Stops routing packets to `socket` (its rooms are left separately, after `disconnecting`).
     pub(crate) fn forget_socket(self: &Arc<Self>, socket: &Socket) {
         let empty = {
@@ -298,19 +326,7 @@ impl LocalNamespace for NsInner {
     }
 
     fn send_many(&self, sids: &[Sid], packet: &Packet, frames: &[Frame], flags: &BroadcastFlags) -> usize {
-        // The engine messages once for every recipient, and the sockets under one read of the map.
-        let messages = crate::client::engine_messages(frames);
-        let sockets: Vec<Socket> = {
-            let map = self.sockets.read().unwrap_or_else(|e| e.into_inner());
-            sids.iter().filter_map(|sid| map.get(sid).cloned()).collect()
-        };
-        sockets
-            .iter()
-            .filter(|socket| {
-                socket.notify_outgoing(packet);
-                socket.0.client.write_messages(&messages, flags)
-            })
-            .count()
+        self.write_to_each(sids, packet, frames, flags, None)
     }
 
     fn send_with_ack(
@@ -326,6 +342,18 @@ impl LocalNamespace for NsInner {
         socket.notify_outgoing(packet);
         crate::socket::expect_ack(&socket.0.acks, ack_id, AckTarget::Broadcast(acks));
         socket.0.client.write(frames, flags)
+    }
+
+    fn send_many_with_ack(
+        &self,
+        sids: &[Sid],
+        packet: &Packet,
+        frames: &[Frame],
+        flags: &BroadcastFlags,
+        ack_id: u64,
+        acks: &mpsc::UnboundedSender<AckEvent>,
+    ) -> usize {
+        self.write_to_each(sids, packet, frames, flags, Some((ack_id, acks)))
     }
 
     fn next_ack_id(&self) -> u64 {
