@@ -319,7 +319,8 @@ pub trait Adapter: Send + Sync + 'static {
     }
 
     /// Resolves once the adapter can reach the other nodes (subscriptions in place). At once for a single
-    /// node.
+    /// node. The server waits for it (5 s at most) before it tells a namespace's first clients that they
+    /// joined, so that a broadcast another node sends them right after reaches them.
     async fn ready(&self) {}
 
     /// Keeps the state of a socket that disconnected, for connection state recovery.

@@ -245,6 +245,7 @@ impl Client {
         let client = self;
         match client.server.lookup_namespace(name, &auth).await {
             Some(nsp) => {
+                nsp.adapter_ready().await;
                 let v3 = client.conn.protocol() == EngineProtocol::V3;
                 let restored = match (nsp.recovery(), auth["pid"].as_str(), auth["offset"].as_str()) {
                     (Some(_), Some(pid), Some(offset)) if !v3 => {

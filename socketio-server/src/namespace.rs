@@ -56,6 +56,9 @@ type Middleware = Arc<
 >;
 type ConnectHandler = Arc<dyn Fn(Socket) -> BoxFuture + Send + Sync>;
 
+/// How long the first connections of a namespace wait for its adapter to be ready at most.
+const ADAPTER_READY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub(crate) struct NsInner {
     pub(crate) name: String,
     pub(crate) server: Weak<ServerInner>,
@@ -78,6 +81,8 @@ pub(crate) struct NsInner {
     children: RwLock<Vec<std::sync::Weak<NsInner>>>,
     /// Whether this is a dynamic (parent) namespace: it has no sockets of its own.
     pub(crate) is_parent: std::sync::atomic::AtomicBool,
+    /// Whether the adapter was found ready ([`Adapter::ready`]): until then, each connection waits for it.
+    adapter_ready: std::sync::atomic::AtomicBool,
     server_events: RwLock<HashMap<String, Vec<ServerEventHandler>>>,
     /// `socketio_sockets{nsp}`, taken from the recorder when the first socket connects.
     #[cfg(feature = "metrics")]
@@ -99,6 +104,7 @@ impl NsInner {
             parent: OnceLock::new(),
             children: RwLock::new(Vec::new()),
             is_parent: std::sync::atomic::AtomicBool::new(false),
+            adapter_ready: std::sync::atomic::AtomicBool::new(false),
             server_events: RwLock::new(HashMap::new()),
             #[cfg(feature = "metrics")]
             sockets_gauge: OnceLock::new(),
@@ -157,6 +163,18 @@ impl NsInner {
     pub(crate) fn adapter(&self) -> &Arc<dyn Adapter> {
         // Set in `new`, before the namespace is shared.
         self.adapter.get().unwrap_or_else(|| unreachable!("namespace adapter is set at creation"))
+    }
+
+    /// Resolves once the adapter hears the other nodes ([`Adapter::ready`]: its subscriptions are in
+    /// place), or after [`ADAPTER_READY_WAIT`] when its bus does not answer. The first clients of a
+    /// namespace wait for it before they are told they joined, so that no broadcast another node sends
+    /// them right after is lost; later ones find it ready at once.
+    pub(crate) async fn adapter_ready(&self) {
+        if self.adapter_ready.load(Ordering::Acquire) {
+            return;
+        }
+        let _ = tokio::time::timeout(ADAPTER_READY_WAIT, self.adapter().ready()).await;
+        self.adapter_ready.store(true, Ordering::Release);
     }
 
     pub(crate) fn next_id(&self) -> u64 {

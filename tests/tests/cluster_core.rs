@@ -246,3 +246,49 @@ async fn counting_the_servers_counts_against_the_request_timeout() {
         other => panic!("expected a timeout, got {other:?}"),
     }
 }
+
+/// A bus whose subscriptions are in place only once the test opens its gate; it counts, per namespace,
+/// the waits for them.
+struct GatedBus {
+    waits: tokio::sync::watch::Sender<Vec<String>>,
+    open: tokio::sync::watch::Receiver<bool>,
+}
+
+#[async_trait]
+impl ClusterBus for GatedBus {
+    async fn publish(&self, _: Value) -> Result<Option<String>, AdapterError> {
+        Ok(None)
+    }
+    fn register(&self, _: &str, _: Weak<ClusterAdapter>) {}
+    fn unregister(&self, _: &str) {}
+    async fn subscribed(&self, nsp: &str) {
+        self.waits.send_modify(|waits| waits.push(nsp.to_string()));
+        let _ = self.open.clone().wait_for(|open| *open).await;
+    }
+}
+
+#[tokio::test]
+async fn a_new_namespace_tells_its_first_client_it_joined_once_the_adapter_hears_the_other_nodes() {
+    let (waits, mut waited) = tokio::sync::watch::channel(Vec::new());
+    let (gate, open) = tokio::sync::watch::channel(false);
+    let bus = Arc::new(GatedBus { waits, open });
+    let io = SocketIo::new(ServerConfig {
+        adapter: ClusterAdapter::factory(bus, ClusterConfig::default()),
+        ..ServerConfig::default()
+    });
+    io.of_regex("^/dyn-[0-9]+$").unwrap();
+    let handle = io.listen("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let addr = handle.local_addr();
+    let joining = tokio::spawn(async move { Client::connect(addr, "/dyn-1", None).await });
+    // The namespace's publisher waits for the subscriptions, and so does the client's CONNECT.
+    let count = |waits: &Vec<String>| waits.iter().filter(|n| *n == "/dyn-1").count();
+    within(waited.wait_for(|waits| count(waits) >= 2)).await.unwrap();
+    assert!(!joining.is_finished(), "the client was told it joined before the subscriptions were in place");
+    gate.send(true).unwrap();
+    let (_client, sid) = within(joining).await.unwrap();
+    assert!(!sid.is_empty());
+    // Later clients find the adapter ready: no new wait.
+    let before = count(&waited.borrow());
+    let _second = within(Client::connect(addr, "/dyn-1", None)).await;
+    assert_eq!(count(&waited.borrow()), before);
+}

@@ -25,7 +25,8 @@
 //! let mut config = ServerConfig::default();
 //! config.adapter = bus.factory();
 //! let io = SocketIo::new(config);
-//! // Wait until the node listens on the bus before taking clients.
+//! // The server holds a namespace's first clients until its adapter listens on the bus (5 s at most);
+//! // waiting here as well keeps the node from taking any connection before.
 //! io.sockets().adapter().ready().await;
 //! io.listen("0.0.0.0:3000".parse()?).await?;
 //! # Ok(())
