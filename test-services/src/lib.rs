@@ -59,13 +59,29 @@ impl Service {
     /// Kills the server with SIGKILL, as a crash would: no goodbye to its clients or its peers. The
     /// watchdog then removes its directory.
     pub fn kill(&self) -> Result<(), String> {
+        self.signal("KILL")
+    }
+
+    /// Stops the server with SIGSTOP, as a long pause (a stalled machine, a partition) would: its
+    /// connections stay open but nothing is answered until [`resume`](Self::resume).
+    pub fn pause(&self) -> Result<(), String> {
+        self.signal("STOP")
+    }
+
+    /// Lets a server stopped by [`pause`](Self::pause) run again (SIGCONT).
+    pub fn resume(&self) -> Result<(), String> {
+        self.signal("CONT")
+    }
+
+    /// Sends signal `name` (`KILL`, `STOP`, ...) to the server process.
+    fn signal(&self, name: &str) -> Result<(), String> {
         let Some(pid) = self.pid else { return Err(format!("the pid of {self} is unknown")) };
         let status = Command::new("kill")
-            .args(["-KILL", &pid.to_string()])
+            .args([&format!("-{name}"), &pid.to_string()])
             .status()
             .map_err(|e| format!("cannot run kill: {e}"))?;
         if !status.success() {
-            return Err(format!("kill -KILL {pid} failed ({status})"));
+            return Err(format!("kill -{name} {pid} failed ({status})"));
         }
         Ok(())
     }
@@ -238,6 +254,13 @@ impl RedisCluster {
             return Ok(port.and_then(|p: u16| self.nodes.iter().position(|n| n.port == p)));
         }
         Ok(None)
+    }
+
+    /// The role node `index` says it has now (`ROLE`): `master` or `slave`.
+    pub fn role_of(&self, index: usize) -> Result<String, String> {
+        let node = self.nodes.get(index).ok_or_else(|| format!("no node {index}"))?;
+        let reply = redis_cli(&self.cli, node.port, &["ROLE"])?;
+        Ok(reply.lines().next().unwrap_or_default().trim().to_string())
     }
 
     /// Runs `redis-cli` with `args` against the first node that answers.

@@ -268,65 +268,141 @@ async fn emit_until_heard(from: &SocketIo, to: &mut Client, event: &str, limit: 
     }
 }
 
+/// Two servers on a Redis Cluster of three primaries with a replica each, one client on each server, a
+/// broadcast seen crossing; which node is the primary of the bus's slot.
+struct Failover {
+    cluster: socketio_e2e::RedisCluster,
+    /// The key whose slot the bus lives on: the namespace channel, or the stream.
+    key: String,
+    a: SocketIo,
+    b: SocketIo,
+    ca: Client,
+    cb: Client,
+    errors_a: tokio::sync::mpsc::UnboundedReceiver<String>,
+    errors_b: tokio::sync::mpsc::UnboundedReceiver<String>,
+    /// The index of the slot's primary.
+    owner: usize,
+}
+
+impl Failover {
+    async fn start(bus: Bus) -> Failover {
+        let cluster = socketio_e2e::RedisCluster::start_with_replicas(3, 1)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .expect("Redis is installed (the shared cluster started)");
+        let prefix = unique_key("failover");
+        let key = match bus {
+            Bus::Sharded => format!("{prefix}#/#"),
+            _ => prefix.clone(),
+        };
+        // Each server starts from a different node.
+        let (a, addr_a, errors_a) =
+            node_with_errors(bus, &format!("redis://{}", cluster.seeds_from(0)), &prefix).await;
+        let (b, addr_b, errors_b) =
+            node_with_errors(bus, &format!("redis://{}", cluster.seeds_from(1)), &prefix).await;
+        let (ca, _) = Client::connect(addr_a, "/", None).await;
+        let (mut cb, _) = Client::connect(addr_b, "/", None).await;
+        emit_until_heard(&a, &mut cb, "before", Duration::from_secs(5)).await;
+        let owner = cluster.primary_of(&key).unwrap().expect("a primary serves the slot");
+        assert!(owner < 3, "the primaries come first");
+        Failover { cluster, key, a, b, ca, cb, errors_a, errors_b, owner }
+    }
+
+    /// fetchSockets from either server sees both clients (a request whose answer was published while a
+    /// client still had the old primary in its slot map may time out: one more try).
+    async fn requests_span_both_servers(&self) {
+        for io in [&self.a, &self.b] {
+            let mut fetched = io.sockets().fetch_sockets().await;
+            if fetched.is_err() {
+                fetched = io.sockets().fetch_sockets().await;
+            }
+            assert_eq!(fetched.unwrap().len(), 2);
+        }
+    }
+
+    /// Waits until a node other than the old owner serves the slot (there is no event to await for
+    /// that); its index.
+    async fn new_owner(&self, limit: Duration) -> usize {
+        let elected = std::time::Instant::now();
+        loop {
+            match self.cluster.primary_of(&self.key).unwrap() {
+                Some(node) if node != self.owner => return node,
+                _ => assert!(elected.elapsed() < limit, "no replica took over within {limit:?}"),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
 /// The primary serving the bus's namespace channel (sharded) or stream (streams) is killed: its replica
 /// takes over, the bus reports the outage through its error hook, follows the slot to the new primary,
 /// and broadcasts cross between the servers again, both ways, within a bounded time.
 async fn the_bus_follows_a_failover(bus: Bus) {
     socketio_e2e::require_redis_cluster!();
-    let cluster = socketio_e2e::RedisCluster::start_with_replicas(3, 1)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .expect("Redis is installed (the shared cluster started)");
-    let prefix = unique_key("failover");
-    // The key whose slot the bus lives on: the namespace channel, or the stream.
-    let key = match bus {
-        Bus::Sharded => format!("{prefix}#/#"),
-        _ => prefix.clone(),
-    };
-    // Each server starts from a different node.
-    let (a, addr_a, mut errors_a) =
-        node_with_errors(bus, &format!("redis://{}", cluster.seeds_from(0)), &prefix).await;
-    let (b, addr_b, mut errors_b) =
-        node_with_errors(bus, &format!("redis://{}", cluster.seeds_from(1)), &prefix).await;
-    let (mut ca, _) = Client::connect(addr_a, "/", None).await;
-    let (mut cb, _) = Client::connect(addr_b, "/", None).await;
-    emit_until_heard(&a, &mut cb, "before", Duration::from_secs(5)).await;
-
-    let owner = cluster.primary_of(&key).unwrap().expect("a primary serves the slot");
-    assert!(owner < 3, "the primaries come first");
-    cluster.nodes()[owner].kill().unwrap();
+    let mut f = Failover::start(bus).await;
+    f.cluster.nodes()[f.owner].kill().unwrap();
 
     // Failover: 2 s of node timeout before the replica is elected, then the clients' slot refresh.
     let limit = Duration::from_secs(30);
-    let took = emit_until_heard(&a, &mut cb, "after", limit).await;
-    emit_until_heard(&b, &mut ca, "back", limit).await;
+    let took = emit_until_heard(&f.a, &mut f.cb, "after", limit).await;
+    emit_until_heard(&f.b, &mut f.ca, "back", limit).await;
     eprintln!("{bus:?}: a broadcast crossed the bus again {took:?} after the kill");
     // Messages may cross through the replica before its election completes: wait for the cluster to
-    // say which node serves the slot now (there is no event to await for that).
-    let elected = std::time::Instant::now();
-    let new_owner = loop {
-        match cluster.primary_of(&key).unwrap() {
-            Some(node) if node != owner => break node,
-            _ => assert!(elected.elapsed() < limit, "no replica took over within {limit:?}"),
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    // say which node serves the slot now.
+    let new_owner = f.new_owner(limit).await;
     assert!(new_owner >= 3, "a replica took over (node {new_owner}, heard {took:?} after the kill)");
     // The outage was reported, not silently waited out.
     let mut reported = Vec::new();
-    for errors in [&mut errors_a, &mut errors_b] {
+    for errors in [&mut f.errors_a, &mut f.errors_b] {
         while let Ok(e) = errors.try_recv() {
             reported.push(e);
         }
     }
     assert!(!reported.is_empty(), "no error reported while the slot's primary was down");
-    // Requests across the servers work again too (a request whose answer was published while a
-    // client still had the dead node in its slot map may time out: one more try).
-    for io in [&a, &b] {
-        let mut fetched = io.sockets().fetch_sockets().await;
-        if fetched.is_err() {
-            fetched = io.sockets().fetch_sockets().await;
-        }
-        assert_eq!(fetched.unwrap().len(), 2);
+    f.requests_span_both_servers().await;
+}
+
+/// The primary serving the bus's slot stops answering (SIGSTOP: its connections stay open, silent) until
+/// its replica took over, then comes back, and the cluster makes it a replica of the new primary.
+/// Connections the bus still holds to it (a blocked XREAD, sharded subscriptions, commands in flight)
+/// are dropped or redirected, and broadcasts and requests cross between the servers again, both ways.
+async fn the_bus_goes_on_when_a_paused_primary_returns_as_a_replica(bus: Bus) {
+    socketio_e2e::require_redis_cluster!();
+    let mut f = Failover::start(bus).await;
+    let limit = Duration::from_secs(30);
+    let old = &f.cluster.nodes()[f.owner];
+    old.pause().unwrap();
+    // Resumed when dropped, even by a failing assertion.
+    let paused = Resume(old);
+    let new_owner = f.new_owner(limit).await;
+    assert!(new_owner >= 3, "a replica took over (node {new_owner})");
+    drop(paused);
+    // There is no event to await for the demotion either.
+    let back = std::time::Instant::now();
+    while f.cluster.role_of(f.owner).ok().as_deref() != Some("slave") {
+        assert!(back.elapsed() < limit, "the old primary did not come back as a replica within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let took = emit_until_heard(&f.a, &mut f.cb, "returned", limit).await;
+    emit_until_heard(&f.b, &mut f.ca, "returned-back", limit).await;
+    eprintln!("{bus:?}: a broadcast crossed the bus {took:?} after the old primary returned as a replica");
+    // Once a broadcast crossed, the next ones cross at once, in order.
+    for n in 0..3u64 {
+        f.b.emit("steady", (n,)).unwrap();
+    }
+    for n in 0..3u64 {
+        let (args, _) =
+            tokio::time::timeout(Duration::from_secs(5), f.ca.recv_event("steady")).await.unwrap();
+        assert_eq!(args, vec![Value::from(n)]);
+    }
+    f.requests_span_both_servers().await;
+}
+
+/// Resumes a paused node when dropped.
+struct Resume<'a>(&'a socketio_e2e::Service);
+
+impl Drop for Resume<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.resume();
     }
 }
 
@@ -338,6 +414,16 @@ async fn sharded_bus_follows_a_failover() {
 #[tokio::test]
 async fn streams_bus_follows_a_failover() {
     the_bus_follows_a_failover(Bus::Streams).await;
+}
+
+#[tokio::test]
+async fn sharded_bus_goes_on_when_a_paused_primary_returns_as_a_replica() {
+    the_bus_goes_on_when_a_paused_primary_returns_as_a_replica(Bus::Sharded).await;
+}
+
+#[tokio::test]
+async fn streams_bus_goes_on_when_a_paused_primary_returns_as_a_replica() {
+    the_bus_goes_on_when_a_paused_primary_returns_as_a_replica(Bus::Streams).await;
 }
 
 /// The admin UI's session store on a Redis Cluster: sessions saved through one node are found through
