@@ -32,24 +32,155 @@ const NODE_CONNECT_ATTEMPTS: std::num::NonZeroUsize = match std::num::NonZeroUsi
     None => std::num::NonZeroUsize::MIN,
 };
 
+/// How often the primaries of a cluster's slots are checked (see [`ClusterSeeds`]).
+const TOPOLOGY_CHECK: Duration = Duration::from_secs(1);
+
+/// How long a topology check waits for one node before it asks the next.
+const TOPOLOGY_NODE_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// Where a bus connects.
 #[derive(Clone)]
 pub(crate) enum Endpoint {
     /// One Redis server.
     Single(redis::Client),
     /// The seed nodes of a Redis Cluster.
-    Cluster(Vec<redis::ConnectionInfo>),
+    Cluster(Arc<ClusterSeeds>),
 }
 
 impl std::fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Endpoint::Single(client) => write!(f, "Single({})", client.get_connection_info().addr()),
-            Endpoint::Cluster(seeds) => {
-                let addrs: Vec<String> = seeds.iter().map(|s| s.addr().to_string()).collect();
+            Endpoint::Cluster(cluster) => {
+                let addrs: Vec<String> = cluster.seeds.iter().map(|s| s.addr().to_string()).collect();
                 write!(f, "Cluster({})", addrs.join(","))
             }
         }
+    }
+}
+
+/// The seed nodes of a Redis Cluster, and which primaries serve its slots.
+///
+/// The `redis` crate's cluster client learns of a failover from a closed connection or a redirection.
+/// A primary that stops answering without closing its connections (a paused process, a partition) gives
+/// neither: the client keeps sending its slots' commands to it, each waiting for the response timeout,
+/// and subscriptions on it stay silent. So while connections are in use, a watcher asks a seed node
+/// which primaries serve the slots (`CLUSTER SLOTS`) every [`TOPOLOGY_CHECK`]; when they change, the
+/// connections made from these seeds ([`Conn`], the cluster subscriber, the streams readers) start again
+/// with the new map.
+pub(crate) struct ClusterSeeds {
+    seeds: Vec<redis::ConnectionInfo>,
+    /// The number of changes seen so far.
+    topology: tokio::sync::watch::Sender<u64>,
+    watching: std::sync::atomic::AtomicBool,
+}
+
+impl ClusterSeeds {
+    fn new(seeds: Vec<redis::ConnectionInfo>) -> Arc<Self> {
+        Arc::new(ClusterSeeds {
+            seeds,
+            topology: tokio::sync::watch::Sender::new(0),
+            watching: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    /// The seed nodes.
+    pub(crate) fn seeds(&self) -> &[redis::ConnectionInfo] {
+        &self.seeds
+    }
+
+    /// The changes of the slots' primaries, watched from the first call on, for as long as the
+    /// seeds are in use.
+    pub(crate) fn changes(self: &Arc<Self>) -> tokio::sync::watch::Receiver<u64> {
+        if !self.watching.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            tokio::spawn(watch_topology(Arc::downgrade(self)));
+        }
+        self.topology.subscribe()
+    }
+
+    /// Which node serves each slot range as primary (`[(first, last, "host:port")]`), asked of the
+    /// node of `conn` or else of the seeds in turn (`conn` then keeps the one that answered); `None`
+    /// when none answers.
+    async fn slot_primaries(
+        &self,
+        conn: &mut Option<redis::aio::MultiplexedConnection>,
+    ) -> Option<Vec<(i64, i64, String)>> {
+        if let Some(c) = conn.as_mut() {
+            if let Some(map) = ask_slots(c).await {
+                return Some(map);
+            }
+            *conn = None;
+        }
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(TOPOLOGY_NODE_TIMEOUT))
+            .set_response_timeout(Some(TOPOLOGY_NODE_TIMEOUT));
+        for seed in &self.seeds {
+            let Ok(client) = redis::Client::open(seed.clone()) else { continue };
+            let Ok(Ok(mut c)) = tokio::time::timeout(
+                TOPOLOGY_NODE_TIMEOUT * 2,
+                client.get_multiplexed_async_connection_with_config(&config),
+            )
+            .await
+            else {
+                continue;
+            };
+            if let Some(map) = ask_slots(&mut c).await {
+                *conn = Some(c);
+                return Some(map);
+            }
+        }
+        None
+    }
+}
+
+/// `CLUSTER SLOTS`, reduced to the primary of each range, sorted.
+async fn ask_slots(conn: &mut redis::aio::MultiplexedConnection) -> Option<Vec<(i64, i64, String)>> {
+    let reply: Value = redis::cmd("CLUSTER").arg("SLOTS").query_async(conn).await.ok()?;
+    let Value::Array(ranges) = reply else { return None };
+    let text = |v: &Value| match v {
+        Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
+        Value::SimpleString(s) => Some(s.clone()),
+        _ => None,
+    };
+    let mut map: Vec<(i64, i64, String)> = ranges
+        .iter()
+        .filter_map(|range| {
+            let Value::Array(parts) = range else { return None };
+            let (Some(Value::Int(first)), Some(Value::Int(last)), Some(Value::Array(primary))) =
+                (parts.first(), parts.get(1), parts.get(2))
+            else {
+                return None;
+            };
+            let (Some(host), Some(Value::Int(port))) = (primary.first().and_then(text), primary.get(1))
+            else {
+                return None;
+            };
+            Some((*first, *last, format!("{host}:{port}")))
+        })
+        .collect();
+    map.sort();
+    Some(map)
+}
+
+/// Checks the slots' primaries every [`TOPOLOGY_CHECK`] until the seeds are dropped or nothing watches
+/// their changes any more; counts a change when they differ from the last answer.
+async fn watch_topology(seeds: std::sync::Weak<ClusterSeeds>) {
+    let mut conn = None;
+    let mut last = None;
+    loop {
+        tokio::time::sleep(TOPOLOGY_CHECK).await;
+        let Some(me) = seeds.upgrade() else { return };
+        if me.topology.receiver_count() == 0 {
+            // Nothing uses the seeds' connections now; the next `changes` starts watching again.
+            me.watching.store(false, std::sync::atomic::Ordering::Release);
+            return;
+        }
+        let Some(map) = me.slot_primaries(&mut conn).await else { continue };
+        if last.as_ref().is_some_and(|last| *last != map) {
+            tracing::debug!("redis cluster: the slots' primaries changed; connections start again");
+            me.topology.send_modify(|changes| *changes += 1);
+        }
+        last = Some(map);
     }
 }
 
@@ -83,7 +214,7 @@ impl Endpoint {
                 .map(|u| redis::IntoConnectionInfo::into_connection_info(u.as_str()))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(redis_error)?;
-            return Ok((Endpoint::Cluster(seeds), None));
+            return Ok((Endpoint::Cluster(ClusterSeeds::new(seeds)), None));
         }
         let client =
             redis::Client::open(urls.first().map(String::as_str).unwrap_or(url)).map_err(redis_error)?;
@@ -91,7 +222,10 @@ impl Endpoint {
         // Servers that refuse INFO (some managed ones rename it) are taken for what they are asked to be.
         let info: String = redis::cmd("INFO").arg("cluster").query_async(&mut conn).await.unwrap_or_default();
         if info.lines().any(|l| l.trim() == "cluster_enabled:1") {
-            return Ok((Endpoint::Cluster(vec![client.get_connection_info().clone()]), None));
+            return Ok((
+                Endpoint::Cluster(ClusterSeeds::new(vec![client.get_connection_info().clone()])),
+                None,
+            ));
         }
         Ok((Endpoint::Single(client), Some(conn)))
     }
@@ -143,9 +277,15 @@ impl Endpoint {
             (Endpoint::Single(client), None) => {
                 crate::connection_manager(client.clone()).await.map(Conn::Manager).map_err(redis_error)
             }
-            (Endpoint::Cluster(seeds), _) => {
-                Self::cluster_connection(Self::cluster_builder(seeds)).await.map(Conn::Cluster)
-            }
+            (Endpoint::Cluster(cluster), _) => ClusterConn::connect(cluster, CLUSTER_RESPONSE_TIMEOUT).await,
+        }
+    }
+
+    /// On a cluster, the changes of its slots' primaries (see [`ClusterSeeds`]).
+    pub(crate) fn topology_changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        match self {
+            Endpoint::Single(_) => None,
+            Endpoint::Cluster(cluster) => Some(cluster.changes()),
         }
     }
 
@@ -160,10 +300,7 @@ impl Endpoint {
                     .map(Conn::Multiplexed)
                     .map_err(redis_error)
             }
-            Endpoint::Cluster(seeds) => {
-                let builder = Self::cluster_builder(seeds).response_timeout(response_timeout);
-                Self::cluster_connection(builder).await.map(Conn::Cluster)
-            }
+            Endpoint::Cluster(cluster) => ClusterConn::connect(cluster, response_timeout).await,
         }
     }
 }
@@ -176,7 +313,63 @@ pub(crate) enum Conn {
     /// To one server.
     Multiplexed(redis::aio::MultiplexedConnection),
     /// To a cluster: every command goes to the node of its key's slot.
-    Cluster(ClusterConnection),
+    Cluster(ClusterConn),
+}
+
+/// A connection to a Redis Cluster that starts again when the slots' primaries change (see
+/// [`ClusterSeeds`]); clones share it.
+#[derive(Clone)]
+pub(crate) struct ClusterConn(Arc<ClusterConnInner>);
+
+struct ClusterConnInner {
+    conn: std::sync::RwLock<ClusterConnection>,
+    cluster: Arc<ClusterSeeds>,
+    response_timeout: Duration,
+    changes: tokio::sync::watch::Receiver<u64>,
+    /// The change the connection was made after.
+    made_after: std::sync::atomic::AtomicU64,
+    /// Held while the connection is made again, so that it is made once per change.
+    remaking: tokio::sync::Mutex<()>,
+}
+
+impl ClusterConn {
+    async fn connect(cluster: &Arc<ClusterSeeds>, response_timeout: Duration) -> Result<Conn, AdapterError> {
+        let changes = cluster.changes();
+        let seen = *changes.borrow();
+        let builder = Endpoint::cluster_builder(cluster.seeds()).response_timeout(response_timeout);
+        let conn = Endpoint::cluster_connection(builder).await?;
+        Ok(Conn::Cluster(ClusterConn(Arc::new(ClusterConnInner {
+            conn: std::sync::RwLock::new(conn),
+            cluster: cluster.clone(),
+            response_timeout,
+            changes,
+            made_after: std::sync::atomic::AtomicU64::new(seen),
+            remaking: tokio::sync::Mutex::new(()),
+        }))))
+    }
+}
+
+impl ClusterConnInner {
+    /// The connection, made again first when the slots' primaries changed since it was made (when that
+    /// fails, the old one, which the next change replaces).
+    async fn current(&self) -> ClusterConnection {
+        use std::sync::atomic::Ordering;
+        let change = *self.changes.borrow();
+        if change != self.made_after.load(Ordering::Acquire) {
+            let _one = self.remaking.lock().await;
+            if change != self.made_after.load(Ordering::Acquire) {
+                // A node that does not answer (the one the change is about, maybe) is not waited for.
+                let builder = Endpoint::cluster_builder(self.cluster.seeds())
+                    .response_timeout(self.response_timeout)
+                    .connection_timeout(TOPOLOGY_NODE_TIMEOUT);
+                if let Ok(fresh) = Endpoint::cluster_connection(builder).await {
+                    *self.conn.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+                }
+                self.made_after.store(change, Ordering::Release);
+            }
+        }
+        self.conn.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
 
 impl ConnectionLike for Conn {
@@ -184,7 +377,10 @@ impl ConnectionLike for Conn {
         match self {
             Conn::Manager(c) => c.req_packed_command(cmd),
             Conn::Multiplexed(c) => c.req_packed_command(cmd),
-            Conn::Cluster(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => {
+                let inner = c.0.clone();
+                Box::pin(async move { inner.current().await.req_packed_command(cmd).await })
+            }
         }
     }
 
@@ -197,7 +393,10 @@ impl ConnectionLike for Conn {
         match self {
             Conn::Manager(c) => c.req_packed_commands(cmd, offset, count),
             Conn::Multiplexed(c) => c.req_packed_commands(cmd, offset, count),
-            Conn::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+            Conn::Cluster(c) => {
+                let inner = c.0.clone();
+                Box::pin(async move { inner.current().await.req_packed_commands(cmd, offset, count).await })
+            }
         }
     }
 
@@ -205,7 +404,8 @@ impl ConnectionLike for Conn {
         match self {
             Conn::Manager(c) => c.get_db(),
             Conn::Multiplexed(c) => c.get_db(),
-            Conn::Cluster(c) => c.get_db(),
+            // A cluster has database 0 only.
+            Conn::Cluster(_) => 0,
         }
     }
 }
@@ -235,18 +435,39 @@ pub(crate) type OnClusterMessage = Arc<dyn Fn(&str, &str, Bytes) + Send + Sync>;
 /// A sharded channel the server drops (its slot moved) is subscribed again where it now lives. In
 /// classic mode, a name ending with `*` is a pattern (`PSUBSCRIBE`). An error when no seed node answers.
 pub(crate) async fn start_cluster_subscriber(
-    seeds: &[redis::ConnectionInfo],
+    cluster: &Arc<ClusterSeeds>,
     mode: Mode,
     on_message: OnClusterMessage,
     errors: ErrorHooks,
 ) -> Result<Arc<Subscriber>, AdapterError> {
     let (push_tx, pushes) = mpsc::unbounded_channel::<redis::PushInfo>();
-    let builder =
-        Endpoint::cluster_builder(seeds).use_protocol(redis::ProtocolVersion::RESP3).push_sender(push_tx);
-    let conn = Endpoint::cluster_connection(builder).await?;
+    let changes = cluster.changes();
+    let conn = subscriber_connection(cluster, push_tx.clone(), CLUSTER_CONNECT_TIMEOUT).await?;
     let (subscriber, rx) = Subscriber::new();
-    tokio::spawn(run(Arc::downgrade(&subscriber), conn, mode, rx, pushes, on_message, errors));
+    let remake = Remake { cluster: cluster.clone(), push_tx, changes };
+    tokio::spawn(run(Arc::downgrade(&subscriber), conn, remake, mode, rx, pushes, on_message, errors));
     Ok(subscriber)
+}
+
+/// A RESP3 cluster connection whose pushes (messages, confirmations) go to `pushes`, waiting at most
+/// `connect_timeout` for each node.
+async fn subscriber_connection(
+    cluster: &ClusterSeeds,
+    pushes: mpsc::UnboundedSender<redis::PushInfo>,
+    connect_timeout: Duration,
+) -> Result<ClusterConnection, AdapterError> {
+    let builder = Endpoint::cluster_builder(cluster.seeds())
+        .connection_timeout(connect_timeout)
+        .use_protocol(redis::ProtocolVersion::RESP3)
+        .push_sender(pushes);
+    Endpoint::cluster_connection(builder).await
+}
+
+/// What the subscriber needs to make its connection again when the slots' primaries change.
+struct Remake {
+    cluster: Arc<ClusterSeeds>,
+    push_tx: mpsc::UnboundedSender<redis::PushInfo>,
+    changes: tokio::sync::watch::Receiver<u64>,
 }
 
 /// The channel (and payload) of a push.
@@ -264,9 +485,11 @@ fn push_parts(push: redis::PushInfo) -> Option<(String, Option<Bytes>)> {
     Some((channel, payload))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run(
     me: Weak<Subscriber>,
     mut conn: ClusterConnection,
+    mut remake: Remake,
     mode: Mode,
     mut commands: mpsc::UnboundedReceiver<Command>,
     mut pushes: mpsc::UnboundedReceiver<redis::PushInfo>,
@@ -278,6 +501,30 @@ async fn run(
     let mut delay = Duration::from_millis(100);
     loop {
         tokio::select! {
+            changed = remake.changes.changed() => {
+                if changed.is_err() {
+                    // The seeds are gone: so is the bus.
+                    return;
+                }
+                // The slots' primaries changed: subscriptions on a node that no longer answers would
+                // stay silent. A new connection, and every wanted channel subscribed on it (the old
+                // connection's subscriptions end with it).
+                // A node that does not answer (the one the change is about, maybe) is not waited for.
+                let connect = subscriber_connection(&remake.cluster, remake.push_tx.clone(), TOPOLOGY_NODE_TIMEOUT);
+                match connect.await {
+                    Ok(fresh) => conn = fresh,
+                    Err(e) => {
+                        errors.report(bus_error(format!(
+                            "redis cluster subscriber: cannot connect again after a topology change: {e}"
+                        )));
+                        continue;
+                    }
+                }
+                let Some(me) = me.upgrade() else { return };
+                for channel in me.wanted() {
+                    me.subscribe_again(channel);
+                }
+            }
             command = commands.recv() => {
                 let Some(command) = command else { return };
                 let (channel, result) = match command {

@@ -283,17 +283,24 @@ async fn read_loop(bus: Weak<RedisStreamsBus>, endpoint: Endpoint, stream: Strin
             }
         };
         delay = Duration::from_millis(100);
+        // On a cluster: when the slots' primaries change, a read blocked on a node that no longer
+        // answers is given up and made again (on a new connection, from the same entry).
+        let mut changes = endpoint.topology_changes();
         loop {
-            let reply: redis::RedisResult<redis::Value> = redis::cmd("XREAD")
-                .arg("COUNT")
-                .arg(count)
-                .arg("BLOCK")
-                .arg(block.as_millis() as u64)
-                .arg("STREAMS")
-                .arg(&stream)
-                .arg(&offset)
-                .query_async(&mut conn)
-                .await;
+            let mut command = redis::cmd("XREAD");
+            command.arg("COUNT").arg(count).arg("BLOCK").arg(block.as_millis() as u64);
+            command.arg("STREAMS").arg(&stream).arg(&offset);
+            let read = command.query_async::<redis::Value>(&mut conn);
+            let changed = async {
+                match changes.as_mut() {
+                    Some(changes) => changes.changed().await.is_ok(),
+                    None => std::future::pending().await,
+                }
+            };
+            let reply = tokio::select! {
+                reply = read => reply,
+                true = changed => continue,
+            };
             let Some(bus) = bus.upgrade() else { return };
             match reply {
                 Ok(value) => {

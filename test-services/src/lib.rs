@@ -276,14 +276,34 @@ impl RedisCluster {
     }
 }
 
-/// The output of `redis-cli -p PORT ARGS...`, or an error when it fails or the server does not answer.
+/// How long `redis-cli` may wait for a server (a paused one never answers).
+const REDIS_CLI_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The output of `redis-cli -p PORT ARGS...`, or an error when it fails or the server does not answer
+/// within [`REDIS_CLI_TIMEOUT`].
 fn redis_cli(cli: &Path, port: u16, args: &[&str]) -> Result<String, String> {
-    let out = Command::new(cli)
+    let mut child = Command::new(cli)
         .args(["-h", "127.0.0.1", "-p", &port.to_string()])
         .args(args)
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|e| format!("cannot run {}: {e}", cli.display()))?;
+    // The replies asked for are small: they fit in the pipes while the program runs.
+    let deadline = Instant::now() + REDIS_CLI_TIMEOUT;
+    while child.try_wait().map_err(|e| e.to_string())?.is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "redis-cli -p {port} {}: no answer within {REDIS_CLI_TIMEOUT:?}",
+                args.join(" ")
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     if !out.status.success() || text.starts_with("Could not connect") || text.starts_with("ERR") {
         return Err(format!(

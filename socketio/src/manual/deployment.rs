@@ -235,7 +235,9 @@
 //! primaries with a replica each, node timeout 2 s, the primary of the namespace channel or of the
 //! stream killed with SIGKILL) broadcasts cross again 4 to 5 s after the kill. A primary that stops
 //! answering without closing its connections (the test pauses it with SIGSTOP; a partition looks the
-//! same) is different: the `redis` crate keeps sending its slot's commands to it, so the bus waits,
-//! reporting timeouts, until that node answers again. When it comes back, the cluster makes it a replica
-//! of the new primary, and broadcasts cross again within about half a second (same test). A failover
-//! with Node nodes mixed in is not part of the tests.
+//! same) gives the `redis` crate no closed connection and no redirection to learn from, so the buses
+//! ask a seed node every second which primaries serve the slots (`CLUSTER SLOTS`) and, when they
+//! change, make their connections, subscriptions and stream reads again: in the same test, broadcasts
+//! cross again about 6 s after the pause. When the old primary comes back, the cluster makes it a
+//! replica of the new one and nothing more is needed. A failover with Node nodes mixed in is not part
+//! of the tests.
