@@ -173,7 +173,12 @@ async fn watch_topology(seeds: std::sync::Weak<ClusterSeeds>) {
         if me.topology.receiver_count() == 0 {
             // Nothing uses the seeds' connections now; the next `changes` starts watching again.
             me.watching.store(false, std::sync::atomic::Ordering::Release);
-            return;
+            // Unless a connection made meanwhile found this watcher still running: then it goes on.
+            if me.topology.receiver_count() == 0
+                || me.watching.swap(true, std::sync::atomic::Ordering::AcqRel)
+            {
+                return;
+            }
         }
         let Some(map) = me.slot_primaries(&mut conn).await else { continue };
         if last.as_ref().is_some_and(|last| *last != map) {
