@@ -175,14 +175,14 @@ function porting(nsp) {
   });
 }
 
+/** The name this process's Redis connections give themselves (CLIENT SETNAME), to find them in CLIENT LIST. */
+const REDIS_CLIENT_NAME = `reference-node-${process.pid}`;
+
 /**
  * A connected node-redis client for `addresses` (`host:port`, comma-separated): a cluster client
  * (`createCluster({ rootNodes })`) for several addresses or for one node of a Redis Cluster (it says
  * `cluster_enabled:1`), a plain one otherwise.
  */
-/** The name this process's Redis connections give themselves (CLIENT SETNAME), to find them in CLIENT LIST. */
-const REDIS_CLIENT_NAME = `reference-node-${process.pid}`;
-
 async function redisClient(addresses) {
   const { createClient, createCluster } = await import("redis");
   const urls = addresses.split(",").filter(Boolean).map((a) => `redis://${a.trim()}`);

@@ -92,10 +92,12 @@ impl ClusterSeeds {
     /// The changes of the slots' primaries, watched from the first call on, for as long as the
     /// seeds are in use.
     pub(crate) fn changes(self: &Arc<Self>) -> tokio::sync::watch::Receiver<u64> {
+        // Counted first, so that a watcher about to stop for want of receivers sees this one.
+        let changes = self.topology.subscribe();
         if !self.watching.swap(true, std::sync::atomic::Ordering::AcqRel) {
             tokio::spawn(watch_topology(Arc::downgrade(self)));
         }
-        self.topology.subscribe()
+        changes
     }
 
     /// Which node serves each slot range as primary (`[(first, last, "host:port")]`), asked of the
@@ -181,11 +183,16 @@ async fn watch_topology(seeds: std::sync::Weak<ClusterSeeds>) {
             }
         }
         let Some(map) = me.slot_primaries(&mut conn).await else { continue };
-        if last.as_ref().is_some_and(|last| *last != map) {
-            tracing::debug!("redis cluster: the slots' primaries changed; connections start again");
+        // Slots moving between live primaries (a resharding) are followed by the redis crate's
+        // redirections; a primary that no longer serves any slot (a failover) is what it may not see.
+        let primaries: std::collections::BTreeSet<String> =
+            map.into_iter().map(|(_, _, node)| node).collect();
+        if last.as_ref().is_some_and(|last: &std::collections::BTreeSet<String>| !last.is_subset(&primaries))
+        {
+            tracing::debug!("redis cluster: a primary no longer serves any slot; connections start again");
             me.topology.send_modify(|changes| *changes += 1);
         }
-        last = Some(map);
+        last = Some(primaries);
     }
 }
 
@@ -356,7 +363,7 @@ impl ClusterConn {
 
 impl ClusterConnInner {
     /// The connection, made again first when the slots' primaries changed since it was made (when that
-    /// fails, the old one, which the next change replaces).
+    /// fails, the old one, and the next call tries again).
     async fn current(&self) -> ClusterConnection {
         use std::sync::atomic::Ordering;
         let change = *self.changes.borrow();
@@ -367,10 +374,11 @@ impl ClusterConnInner {
                 let builder = Endpoint::cluster_builder(self.cluster.seeds())
                     .response_timeout(self.response_timeout)
                     .connection_timeout(TOPOLOGY_NODE_TIMEOUT);
+                // When that fails, the next command tries again (one at a time).
                 if let Ok(fresh) = Endpoint::cluster_connection(builder).await {
                     *self.conn.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+                    self.made_after.store(change, Ordering::Release);
                 }
-                self.made_after.store(change, Ordering::Release);
             }
         }
         self.conn.read().unwrap_or_else(|e| e.into_inner()).clone()
@@ -508,24 +516,35 @@ async fn run(
         tokio::select! {
             changed = remake.changes.changed() => {
                 if changed.is_err() {
-                    // The seeds are gone: so is the bus.
+                    // Cannot happen while `remake` holds the seeds (and their sender); ends the task.
                     return;
                 }
-                // The slots' primaries changed: subscriptions on a node that no longer answers would
-                // stay silent. A new connection, and every wanted channel subscribed on it (the old
-                // connection's subscriptions end with it).
-                // A node that does not answer (the one the change is about, maybe) is not waited for.
-                let connect = subscriber_connection(&remake.cluster, remake.push_tx.clone(), TOPOLOGY_NODE_TIMEOUT);
-                match connect.await {
-                    Ok(fresh) => conn = fresh,
-                    Err(e) => {
-                        errors.report(bus_error(format!(
-                            "redis cluster subscriber: cannot connect again after a topology change: {e}"
-                        )));
-                        continue;
+                // A primary stopped serving slots: subscriptions on a node that no longer answers would
+                // stay silent. A new connection (a few tries), and every wanted channel subscribed on it
+                // (the old connection's subscriptions end with it).
+                let mut wait = Duration::from_millis(100);
+                let fresh = loop {
+                    // A node that does not answer (the one the change is about, maybe) is not waited for.
+                    let connect =
+                        subscriber_connection(&remake.cluster, remake.push_tx.clone(), TOPOLOGY_NODE_TIMEOUT);
+                    match connect.await {
+                        Ok(fresh) => break Some(fresh),
+                        Err(e) if wait >= crate::RECONNECT_DELAY_MAX => {
+                            errors.report(bus_error(format!(
+                                "redis cluster subscriber: cannot connect again after a topology change: {e}"
+                            )));
+                            break None;
+                        }
+                        Err(_) => {
+                            tokio::time::sleep(wait).await;
+                            wait *= 2;
+                        }
                     }
-                }
+                };
+                let Some(fresh) = fresh else { continue };
+                conn = fresh;
                 let Some(me) = me.upgrade() else { return };
+                me.clear_confirmed();
                 for channel in me.wanted() {
                     me.subscribe_again(channel);
                 }

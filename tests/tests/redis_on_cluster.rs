@@ -420,12 +420,14 @@ async fn streams_bus_follows_a_failover() {
     the_bus_follows_a_failover(Bus::Streams).await;
 }
 
-#[tokio::test]
+// Two workers: the cluster helpers run redis-cli synchronously, which waits for the paused node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sharded_bus_goes_on_when_a_paused_primary_returns_as_a_replica() {
     the_bus_goes_on_when_a_paused_primary_returns_as_a_replica(Bus::Sharded).await;
 }
 
-#[tokio::test]
+// Two workers: the cluster helpers run redis-cli synchronously, which waits for the paused node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streams_bus_goes_on_when_a_paused_primary_returns_as_a_replica() {
     the_bus_goes_on_when_a_paused_primary_returns_as_a_replica(Bus::Streams).await;
 }
